@@ -1,0 +1,1 @@
+"""Deduplicating news-feed aggregator."""

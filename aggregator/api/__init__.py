@@ -1,0 +1,1 @@
+"""HTTP routes; the only place that maps errors to status codes."""

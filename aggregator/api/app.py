@@ -1,0 +1,56 @@
+"""The FastAPI application and the one place where errors become status codes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from aggregator.api.routes import feeds, stories
+from aggregator.dispatch import TaskSender, celery_client
+from aggregator.errors import AggregatorError, InvalidInput, NotFound, StorageError
+from aggregator.services import Services
+from aggregator.settings import Settings
+
+_STATUS = ((NotFound, 404), (InvalidInput, 422), (StorageError, 503))
+
+
+def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services(settings, sender or celery_client(settings.redis_url or ""))
+        app.state.services = services
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="News aggregator",
+        version="0.1.0",
+        description="Every copy and rewrite of a story under one id, with its canonical article.",
+        lifespan=lifespan,
+    )
+    app.include_router(stories.router)
+    app.include_router(feeds.router)
+
+    @app.exception_handler(AggregatorError)
+    async def aggregator_error(request: Request, exc: AggregatorError) -> JSONResponse:
+        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
+        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz(request: Request) -> JSONResponse:
+        """Redis answers."""
+        try:
+            request.app.state.services.redis.ping()
+        except Exception as exc:  # any failure to reach Redis means not ready
+            return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return app

@@ -1,0 +1,86 @@
+"""Response and request models: the API's contract, kept apart from the core's dataclasses."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ArticleOut(BaseModel):
+    id: str
+    url: str
+    feed_id: str
+    source: str
+    title: str
+    author: str | None = None
+    published: float | None = Field(None, description="Unix time the outlet gives, if any")
+    fetched: float | None = Field(None, description="Unix time the page was fetched")
+    extraction: str | None = Field(None, description="`page`, or `summary` when the page failed")
+    credits: list[str] = Field(default_factory=list, description="Wire services the text credits")
+    text: str = Field("", description="Clean plain text")
+
+
+class VariantOut(ArticleOut):
+    relation: str | None = Field(None, description="`canonical`, `copy` or `rewrite`")
+    score: float | None = Field(None, description="Similarity to the story (TF-IDF cosine)")
+    signals: list[str] = Field(default_factory=list, description="What matched")
+
+
+class ArticleWithStory(VariantOut):
+    story_id: str | None
+
+
+class StoryOut(BaseModel):
+    id: str
+    canonical: VariantOut
+    variants: list[VariantOut]
+    variant_count: int
+    first_seen: float
+    updated: float
+    canonical_history: list[str]
+
+
+class StorySummary(BaseModel):
+    id: str
+    title: str
+    url: str
+    source: str
+    first_seen: float
+    updated: float
+    variant_count: int
+
+
+class StoryPage(BaseModel):
+    items: list[StorySummary]
+    next_cursor: str | None
+
+
+class VariantPage(BaseModel):
+    items: list[VariantOut]
+    next_cursor: str | None
+
+
+class FeedIn(BaseModel):
+    url: str = Field(..., min_length=1, max_length=2048)
+    title: str | None = Field(None, max_length=500)
+
+
+class FeedOut(BaseModel):
+    id: str
+    url: str
+    title: str | None
+    created: float
+    last_fetched: float | None
+    last_status: str | None
+    last_error: str | None
+    errors: int
+    next_due: float | None
+
+
+class FeedPage(BaseModel):
+    items: list[FeedOut]
+    next_cursor: str | None
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: str

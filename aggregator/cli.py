@@ -1,0 +1,136 @@
+"""`aggregator up | api | worker | beat | eval`: the entry points, and the one place parts are wired."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from aggregator.settings import Settings, get_settings, load_feeds
+
+
+def _celery(settings: Settings, *args: str) -> None:
+    """Replace this process with Celery's own CLI, so signals and exit codes are Celery's."""
+    argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app:app", *args]
+    os.execv(sys.executable, argv)
+
+
+def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
+    import uvicorn
+
+    from aggregator.api.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    _celery(settings, "worker", "--loglevel=INFO", f"--concurrency={args.concurrency}", "--without-gossip")
+    return 0
+
+
+def cmd_beat(settings: Settings, _: argparse.Namespace) -> int:
+    import_feeds(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    schedule = settings.data_dir / "celerybeat-schedule"
+    _celery(settings, "beat", "--loglevel=INFO", f"--schedule={schedule}")
+    return 0
+
+
+def import_feeds(settings: Settings) -> int:
+    from aggregator.store.feeds import FeedStore
+    from aggregator.store.keys import Keys
+    from aggregator.store.redis import connect
+
+    client = connect(settings.redis_url or "")
+    try:
+        added = FeedStore(client, Keys(settings.key_prefix)).import_file_feeds(
+            load_feeds(settings.feeds_file)
+        )
+    finally:
+        client.close()
+    print(f"feeds file {settings.feeds_file}: {added} new feed(s) imported", flush=True)
+    return added
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    """Everything in the foreground: embedded Redis when none is configured, API, worker, beat."""
+    from aggregator.store.redis import EmbeddedRedis
+
+    server = None
+    env = dict(os.environ)
+    if not settings.redis_url:
+        server = EmbeddedRedis(settings.data_dir)
+        server.start()
+        env["AGGREGATOR_REDIS_URL"] = server.url
+        print(f"embedded redis-server on {server.url}, data in {settings.data_dir}", flush=True)
+    exe = [sys.executable, "-m", "aggregator.cli"]
+    children = [
+        subprocess.Popen([*exe, "beat"], env=env),
+        subprocess.Popen([*exe, "worker", f"--concurrency={args.concurrency}"], env=env),
+        subprocess.Popen([*exe, "api"], env=env),
+    ]
+    print(f"serving on http://{settings.host}:{settings.port} (Ctrl-C stops everything)", flush=True)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping and all(c.poll() is None for c in children):
+            time.sleep(0.2)
+    finally:
+        for c in children:
+            if c.poll() is None:
+                c.send_signal(signal.SIGTERM)
+        for c in children:
+            try:
+                c.wait(20)
+            except subprocess.TimeoutExpired:
+                c.kill()
+        if server:
+            server.stop()
+    failed = [c.args for c in children if c.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
+    return 1 if failed and not stopping else 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from aggregator.evaluation import run_eval
+
+    return run_eval(settings, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="aggregator", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run API, worker, beat (and embedded Redis) in the foreground")
+    up.add_argument("--concurrency", type=int, default=2)
+    sub.add_parser("api", help="run the HTTP API")
+    worker = sub.add_parser("worker", help="run a Celery worker")
+    worker.add_argument("--concurrency", type=int, default=2)
+    sub.add_parser("beat", help="import the feeds file, then run the Celery beat scheduler")
+    ev = sub.add_parser("eval", help="score the clustering on a labelled corpus")
+    ev.add_argument("corpus")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--memory", action="store_true", help="in-process index, no Redis")
+    ev.add_argument("--assignments", help="write {id, story} lines to this file")
+    return p
+
+
+COMMANDS = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "beat": cmd_beat, "eval": cmd_eval}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return COMMANDS[args.command](get_settings(), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

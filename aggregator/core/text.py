@@ -1,0 +1,118 @@
+"""Text normalisation: clean text, content words, shingles, credits. Pure functions of strings."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+# Headings after which a page lists other stories or reader chatter. Text past them describes other
+# events and would glue unrelated stories together, so it is cut before fingerprinting.
+_FURNITURE_HEADINGS = re.compile(
+    r"^\s*(related( articles| stories| news| posts)?|latest news|more (news|stories|from [\w ]+)|"
+    r"read (more|also)|also read|you (may|might) also like|recommended( for you)?|trending( now)?|"
+    r"most (read|popular)|top stories|comments?|leave a (comment|reply)|share this( article)?)\s*:?\s*$",
+    re.IGNORECASE,
+)
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+
+# Small English stop list: words that say nothing about which event a text reports.
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves said says say told according new
+    one two three year years last first since many much may might must per still well would yet via
+    amid among across upon however including include includes included mr mrs ms dr st de la le les
+    el del der die das und monday tuesday wednesday thursday friday saturday sunday today yesterday
+    tomorrow week day time
+    """.split()  # noqa: SIM905
+)
+
+# Credits that name the wire an outlet copied: the canonical policy prefers the original.
+_CREDIT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("Reuters", re.compile(r"\(Reuters\)|/\s*REUTERS\b|\bReuters\s*[-–—]|\bReporting by\b")),
+    ("AP", re.compile(r"\(AP\)|\bAssociated Press\b")),
+    ("AFP", re.compile(r"\(AFP\)|\bAFP\s*[-–—]|\bAgence France-Presse\b")),
+    ("ANI", re.compile(r"\(ANI\)|\bbased on ANI report\b|\bANI\s*[-–—]", re.IGNORECASE)),
+    ("IBNS", re.compile(r"\bIBNS\b")),
+    ("PTI", re.compile(r"\(PTI\)|\bPTI\s*[-–—]")),
+)
+
+
+def normalise(text: str) -> str:
+    """NFKC, typographic quotes folded, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    return re.sub(r"[ \t\r\f\v]+", " ", text).strip()
+
+
+def strip_furniture(text: str) -> str:
+    """Drop everything from the first furniture heading on ("Related Articles", "Comments", ...).
+
+    A heading in the first fifth of the text is ignored: short pages sometimes open with a "Share" bar.
+    """
+    lines = text.splitlines()
+    floor = len(text) // 5
+    seen = 0
+    for i, line in enumerate(lines):
+        if seen >= floor and _FURNITURE_HEADINGS.match(line):
+            return "\n".join(lines[:i]).strip()
+        seen += len(line) + 1
+    return text.strip()
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens."""
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+def stem(word: str) -> str:
+    """A light suffix strip so that "sanctions"/"sanction" and "Canada's"/"Canada" meet."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def content_words(text: str) -> list[str]:
+    """Stemmed words that carry meaning: no stop words, no bare numbers, no single letters."""
+    out = []
+    for w in words(text):
+        if len(w) < 2 or w in STOPWORDS or w.isdigit():
+            continue
+        s = stem(w)
+        if s not in STOPWORDS:
+            out.append(s)
+    return out
+
+
+def term_counts(title: str, body: str, title_weight: int = 2) -> Counter[str]:
+    """Content-word counts of an article; title words count extra because headlines name the event."""
+    counts = Counter(content_words(body))
+    for w in content_words(title):
+        counts[w] += title_weight
+    return counts
+
+
+def shingles(tokens: list[str], size: int = 3) -> set[str]:
+    """Word n-grams: what verbatim copies share and rewrites do not."""
+    if len(tokens) < size:
+        return {" ".join(tokens)} if tokens else set()
+    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
+
+
+def credits(text: str, source_name: str | None = None) -> tuple[str, ...]:
+    """Wire services the text credits, in a fixed order; `source_name` is the RSS <source> element."""
+    found = [name for name, pattern in _CREDIT_PATTERNS if pattern.search(text)]
+    if source_name:
+        found.append(source_name.strip())
+    return tuple(dict.fromkeys(found))

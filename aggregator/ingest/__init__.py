@@ -1,0 +1,1 @@
+"""The edge that talks to the web: HTTP fetching, feed parsing, article extraction."""

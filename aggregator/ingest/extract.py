@@ -1,0 +1,78 @@
+"""Article page → clean text and metadata (trafilatura); the feed summary stands in when that fails."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import trafilatura
+
+from aggregator.core.models import Article, Entry, Extraction
+from aggregator.core.text import credits
+
+
+@dataclass(frozen=True)
+class Extracted:
+    title: str | None
+    text: str
+    author: str | None
+    date: float | None
+    site_name: str | None
+
+
+def extract_page(html: bytes | str, url: str) -> Extracted | None:
+    """Main text and metadata of a page, or None where nothing usable is found."""
+    try:
+        doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
+    except Exception:  # trafilatura raises assorted lxml/parser errors on broken markup
+        return None
+    if doc is None:
+        return None
+    data = doc if isinstance(doc, dict) else doc.as_dict()
+    text = (data.get("text") or "").strip()
+    if len(text) < 40:
+        return None
+    return Extracted(
+        title=data.get("title"),
+        text=text,
+        author=data.get("author"),
+        date=_date(data.get("date")),
+        site_name=data.get("sitename"),
+    )
+
+
+def _date(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None
+
+
+def source_name(url: str, site_name: str | None) -> str:
+    return site_name or (urlsplit(url).hostname or "").removeprefix("www.")
+
+
+def build_article(entry: Entry, feed_id: str, page: Extracted | None) -> Article:
+    """Merge what the feed said with what the page gave; mark the article when the summary stands in."""
+    if page is None:
+        body, extraction = entry.summary, Extraction.SUMMARY
+    else:
+        body, extraction = page.text, Extraction.PAGE
+    title = entry.title or (page.title if page else "") or ""
+    return Article(
+        id=entry.article_id,
+        url=entry.url,
+        feed_id=feed_id,
+        title=title,
+        text=body,
+        source=source_name(entry.url, page.site_name if page else None),
+        published=entry.published or (page.date if page else None),
+        fetched=time.time(),
+        author=entry.author or (page.author if page else None),
+        extraction=extraction,
+        credits=credits(body, entry.source_name),
+    )

@@ -1,0 +1,133 @@
+"""HTTP fetching with limits. Outcomes are values (`Fetched`, `NotModified`); failures are our errors.
+
+Every hop of a redirect chain is checked against the address rules before it is requested, the body is
+counted as it is decoded and cut at a cap, and a total deadline bounds the whole exchange (httpx's own
+timeouts are per read, so a server dribbling one byte a second would never trip them).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from aggregator.errors import BlockedAddress, FetchError, TemporaryFetchError
+from aggregator.settings import Settings
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    body: bytes
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True)
+class NotModified:
+    url: str
+
+
+FetchOutcome = Fetched | NotModified
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_address(url: str, allow_private: bool) -> None:
+    """Refuse URLs that are not http(s) or whose host resolves to a non-public address."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BlockedAddress(f"only http and https URLs are fetched: {url!r}")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise TemporaryFetchError(f"cannot resolve {parts.hostname}: {exc}") from exc
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0])
+        if not _is_public(ip):
+            raise BlockedAddress(f"{parts.hostname} resolves to non-public address {ip}")
+
+
+class Fetcher:
+    def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self.client = client or httpx.Client(
+            timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
+            headers={"User-Agent": settings.user_agent},
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def get(
+        self, url: str, max_bytes: int, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchOutcome:
+        deadline = time.monotonic() + self.settings.total_timeout_s
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        for _ in range(self.settings.max_redirects + 1):
+            check_address(url, self.settings.allow_private_hosts)
+            try:
+                with self.client.stream("GET", url, headers=headers) as resp:
+                    if resp.status_code in _REDIRECTS and "location" in resp.headers:
+                        url = urljoin(url, resp.headers["location"])
+                        continue
+                    if resp.status_code == 304:
+                        return NotModified(url)
+                    _raise_for_status(resp)
+                    body = _read_capped(resp, max_bytes, deadline)
+                    return Fetched(
+                        url=str(resp.url),
+                        body=body,
+                        content_type=resp.headers.get("content-type", ""),
+                        etag=resp.headers.get("etag"),
+                        last_modified=resp.headers.get("last-modified"),
+                    )
+            except httpx.TimeoutException as exc:
+                raise TemporaryFetchError(f"timed out fetching {url}") from exc
+            except httpx.TransportError as exc:
+                raise TemporaryFetchError(f"network error fetching {url}: {exc}") from exc
+            except httpx.HTTPError as exc:
+                raise FetchError(f"cannot fetch {url}: {exc}") from exc
+        raise FetchError(f"more than {self.settings.max_redirects} redirects from {url}")
+
+
+def _raise_for_status(resp: httpx.Response) -> None:
+    code = resp.status_code
+    if code < 400:
+        return
+    if code == 429 or code >= 500:
+        retry_after = resp.headers.get("retry-after")
+        delay = float(retry_after) if retry_after and retry_after.isdigit() else None
+        raise TemporaryFetchError(f"HTTP {code} from {resp.url}", retry_after_s=delay)
+    raise FetchError(f"HTTP {code} from {resp.url}")
+
+
+def _read_capped(resp: httpx.Response, max_bytes: int, deadline: float) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in resp.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise FetchError(f"body of {resp.url} exceeds {max_bytes} bytes")
+        if time.monotonic() > deadline:
+            raise TemporaryFetchError(f"{resp.url} took longer than the total deadline")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,65 @@
+"""Feed bytes → entries. feedparser is always handed bytes: given a URL string it would fetch it itself."""
+
+from __future__ import annotations
+
+import calendar
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import feedparser
+
+from aggregator.core.identity import article_id
+from aggregator.core.models import Entry
+from aggregator.errors import InvalidInput, ParseError
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    entries: list[Entry]
+
+
+def _plain(value: str) -> str:
+    return html.unescape(_TAG.sub(" ", value or "")).strip()
+
+
+def _time(entry: Any) -> float | None:
+    for key in ("published_parsed", "updated_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            return float(calendar.timegm(parsed))
+    return None
+
+
+def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
+    parsed = feedparser.parse(body, response_headers={"content-location": base_url})
+    if not parsed.entries and parsed.get("bozo"):
+        raise ParseError(f"not a feed: {parsed.get('bozo_exception')}")
+    if not parsed.get("version") and not parsed.entries:
+        raise ParseError("not an RSS or Atom document")
+    entries = []
+    for raw in parsed.entries:
+        link = raw.get("link")
+        guid = raw.get("id")
+        try:
+            aid = article_id(link, guid)
+        except InvalidInput:
+            continue  # an entry we cannot name cannot be deduplicated; skipping it loses nothing else
+        source = raw.get("source") or {}
+        entries.append(
+            Entry(
+                article_id=aid,
+                url=link or "",
+                guid=guid,
+                title=_plain(raw.get("title", "")),
+                summary=_plain(raw.get("summary", "")),
+                published=_time(raw),
+                author=raw.get("author"),
+                source_name=source.get("title") if isinstance(source, dict) else None,
+            )
+        )
+    return ParsedFeed(title=_plain(parsed.feed.get("title", "")), entries=entries)

@@ -1,0 +1,147 @@
+"""Use cases shared by the Celery tasks, the API and the CLI. Each takes ids or values and does one job."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import redis
+
+from aggregator.core.clustering import Clusterer, Thresholds
+from aggregator.core.fingerprint import features_batch, prepare
+from aggregator.core.identity import feed_id
+from aggregator.core.models import Article, Entry, Feed
+from aggregator.dispatch import Dispatcher, TaskSender
+from aggregator.errors import AggregatorError, FetchError, ParseError, TemporaryFetchError
+from aggregator.ingest.extract import build_article, extract_page
+from aggregator.ingest.fetch import Fetched, Fetcher
+from aggregator.ingest.parse import parse_feed
+from aggregator.settings import Settings
+from aggregator.store.feeds import FeedStore
+from aggregator.store.index import RedisIndex
+from aggregator.store.keys import Keys
+from aggregator.store.redis import connect
+from aggregator.store.stories import StoryStore
+
+_PAGE_FETCH_THREADS = 8  # page fetches wait on the network: overlap them
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    feed_id: str
+    status: str  # "ok", "not_modified", "error"
+    new_entries: int = 0
+    error: str | None = None
+
+
+class Services:
+    def __init__(self, settings: Settings, sender: TaskSender, client: redis.Redis | None = None) -> None:
+        if client is None and not settings.redis_url:
+            raise AggregatorError("AGGREGATOR_REDIS_URL is not set")
+        self.settings = settings
+        self.redis = client or connect(settings.redis_url or "")
+        keys = Keys(settings.key_prefix)
+        self.feeds = FeedStore(self.redis, keys)
+        self.index = RedisIndex(self.redis, keys, settings.bucket_cap, settings.story_window_h * 3600)
+        self.stories = StoryStore(self.redis, keys, self.index)
+        self.dispatch = Dispatcher(sender)
+        self.fetcher = Fetcher(settings)
+        self.clusterer = Clusterer(
+            Thresholds(join=settings.join_threshold, copy=settings.copy_threshold), settings.bucket_cap
+        )
+
+        self.feed_priority = [feed_id(u) for u in settings.feed_priority]
+
+    def close(self) -> None:
+        self.fetcher.close()
+        self.redis.close()
+
+    # --- feeds
+    def add_feed(self, url: str, title: str | None = None) -> tuple[Feed, bool]:
+        """Subscribe; a new feed is fetched at once, not at the next tick. Returns (feed, created)."""
+        feed, created = self.feeds.add(url, title)
+        if created:
+            self.dispatch.refresh_feed(feed.id)
+        return feed, created
+
+    def schedule_due(self) -> list[str]:
+        due = self.feeds.claim_due()
+        for fid in due:
+            self.dispatch.refresh_feed(fid)
+        return due
+
+    def refresh_feed(self, feed_id: str) -> RefreshResult:
+        """Fetch and parse one feed, store its new entries and hand them to ingest in batches."""
+        feed = self.feeds.get(feed_id)
+        now = time.time()
+        try:
+            outcome = self.fetcher.get(feed.url, self.settings.max_feed_bytes, feed.etag, feed.last_modified)
+            if not isinstance(outcome, Fetched):
+                self.feeds.record_success(feed, "not_modified", self._next_due(now), None, None, None, now)
+                return RefreshResult(feed_id, "not_modified")
+            parsed = parse_feed(outcome.body, outcome.url)
+        except (FetchError, ParseError) as exc:
+            retry_after = exc.retry_after_s if isinstance(exc, TemporaryFetchError) else None
+            self.feeds.record_failure(feed, str(exc), self._backoff(feed, now, retry_after), now)
+            return RefreshResult(feed_id, "error", error=str(exc))
+        todo = self.stories.add_entries(feed.id, parsed.entries, now)
+        size = self.settings.ingest_batch_size
+        for i in range(0, len(todo), size):
+            self.dispatch.ingest_articles(todo[i : i + size])
+        self.feeds.record_success(
+            feed, "ok", self._next_due(now), outcome.etag, outcome.last_modified, parsed.title, now
+        )
+        return RefreshResult(feed_id, "ok", new_entries=len(todo))
+
+    def _next_due(self, now: float) -> float:
+        return now + self.settings.poll_interval_s
+
+    def _backoff(self, feed: Feed, now: float, retry_after: float | None) -> float:
+        delay = min(self.settings.max_backoff_s, self.settings.poll_interval_s * 2**feed.errors)
+        if retry_after is not None:
+            delay = min(self.settings.max_backoff_s, max(retry_after, 1.0))
+        return now + delay
+
+    # --- articles
+    def ingest_articles(self, article_ids: Sequence[str]) -> int:
+        """Fetch, extract and cluster pending articles. Already clustered ones are skipped (idempotent)."""
+        pending = self.stories.pending_entries(article_ids)
+        if not pending:
+            return 0
+        with ThreadPoolExecutor(min(_PAGE_FETCH_THREADS, len(pending))) as pool:
+            articles = list(pool.map(lambda p: self._article(*p), pending))
+        return self.cluster(articles)
+
+    def _article(self, entry: Entry, feed_id: str) -> Article:
+        page = None
+        try:
+            fetched = self.fetcher.get(entry.url, self.settings.max_page_bytes)
+            if isinstance(fetched, Fetched):
+                page = extract_page(fetched.body, fetched.url)
+        except FetchError:
+            pass  # the feed's summary stands in; the article is marked extraction=summary
+        return build_article(entry, feed_id, page)
+
+    def cluster(self, articles: Sequence[Article]) -> int:
+        """Assign each article to a story, atomically across workers. Returns how many were new."""
+        if not articles:
+            return 0
+        s = self.settings
+        with self.index.lock():
+            done = self.stories.clustered([a.id for a in articles])
+            batch = [a for a in articles if a.id not in done]
+            if not batch:
+                return 0
+            prepared = [prepare(a) for a in batch]
+            freq = self.index.doc_freq(t for p in prepared for t in p.counts)
+            feats = features_batch(prepared, freq, s.keywords, s.num_perm, s.lsh_bands)
+            found = self.index.candidates([f.bands for f in feats])
+            times = [a.published or a.fetched for a in batch]
+            decided = self.clusterer.assign([a.id for a in batch], feats, times, found, freq)
+            now = time.time()
+            self.stories.commit(
+                batch, feats, [d for d, _ in decided], [r for _, r in decided], now, self.feed_priority
+            )
+        return len(batch)

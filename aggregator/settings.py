@@ -1,0 +1,92 @@
+"""The one typed settings object.
+
+Every field is read from an ``AGGREGATOR_``-prefixed environment variable (``AGGREGATOR_PORT=9000``) or
+an env file named by ``AGGREGATOR_ENV_FILE``; ``config/settings.example.env`` lists them all. Build it with
+:func:`get_settings`; nothing reads the environment at import time, so tests can build their own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGGREGATOR_", extra="ignore")
+
+    # --- where things live
+    redis_url: str | None = Field(
+        None, description="Redis to use. Unset: `aggregator up` starts an embedded redis-server."
+    )
+    data_dir: Path = Field(Path("data"), description="Embedded Redis data and append-only file, beat state.")
+    feeds_file: Path = Field(
+        PROJECT_ROOT / "config" / "feeds.toml", description="Feeds loaded at start; an empty file means none."
+    )
+    host: str = Field("127.0.0.1", description="API bind address.")
+    port: int = Field(8000, description="API port.")
+    key_prefix: str = Field(
+        "agg", description="Prefix of every Redis key, so several services can share one."
+    )
+
+    # --- polling
+    poll_interval_s: int = Field(300, description="Seconds between two fetches of a healthy feed.")
+    schedule_tick_s: float = Field(5.0, description="How often beat looks for due feeds.")
+    max_backoff_s: int = Field(6 * 3600, description="Ceiling of the per-feed error backoff.")
+    ingest_batch_size: int = Field(20, description="New entries handed to one ingest task.")
+
+    # --- fetching
+    allow_private_hosts: bool = Field(
+        False, description="Allow fetching loopback/private/link-local addresses (tests, local sites)."
+    )
+    connect_timeout_s: float = Field(5.0, description="TCP connect timeout.")
+    read_timeout_s: float = Field(10.0, description="Timeout of a single read.")
+    total_timeout_s: float = Field(30.0, description="Deadline for a whole response, body included.")
+    max_feed_bytes: int = Field(5_000_000, description="Cap on a decoded feed body.")
+    max_page_bytes: int = Field(3_000_000, description="Cap on a decoded article page.")
+    max_redirects: int = Field(5, description="Redirect hops followed per request.")
+    user_agent: str = Field("aggregator/0.1 (+https://example.invalid/bot)", description="User-Agent sent.")
+
+    # --- clustering
+    num_perm: int = Field(128, description="MinHash permutations.")
+    lsh_bands: int = Field(64, description="LSH bands; rows per band = num_perm / lsh_bands.")
+    bucket_cap: int = Field(64, description="Newest entries kept per LSH bucket: bounds cost per article.")
+    keywords: int = Field(24, description="Distinctive words per article fed to the LSH candidate search.")
+    join_threshold: float = Field(0.30, description="TF-IDF cosine needed to join a candidate's story.")
+    copy_threshold: float = Field(0.50, description="Shingle Jaccard above which a variant is a `copy`.")
+    feed_priority: list[str] = Field(
+        default_factory=list, description="Feed URLs, most trusted first: their article is the canonical."
+    )
+    story_window_h: float = Field(72.0, description="Hours after its last variant that a story stays open.")
+
+    # --- API
+    page_size: int = Field(50, description="Default page size of list endpoints.")
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (and ``AGGREGATOR_ENV_FILE`` if set), then ``overrides``."""
+    env_file = os.environ.get("AGGREGATOR_ENV_FILE")
+    return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]  # pydantic-settings' own kwarg
+
+
+def load_feeds(path: Path) -> list[tuple[str, str | None]]:
+    """The feeds file: ``[[feeds]]`` tables with ``url`` and optional ``title``. Empty file: no feeds."""
+    import tomllib
+
+    from aggregator.errors import InvalidInput
+
+    if not path.exists():
+        raise InvalidInput(f"feeds file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"feeds file {path}: {exc}") from exc
+    feeds = data.get("feeds", [])
+    if not isinstance(feeds, list) or not all(isinstance(f, dict) and "url" in f for f in feeds):
+        raise InvalidInput(f"feeds file {path}: expected [[feeds]] tables each with a url")
+    return [(str(f["url"]), f.get("title")) for f in feeds]

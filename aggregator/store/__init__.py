@@ -1,0 +1,1 @@
+"""Every Redis key and every read and write of them."""

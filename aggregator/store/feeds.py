@@ -1,0 +1,128 @@
+"""Feeds and their fetch state: conditional-GET validators, last outcome, error count, next due time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+from aggregator.core.identity import feed_id, normalise_url
+from aggregator.core.models import Feed
+from aggregator.errors import NotFound
+from aggregator.store.keys import DISPATCH_LEASE_S, Keys
+from aggregator.store.redis import converts_errors
+
+_OPTIONAL_FLOATS = ("next_due", "last_fetched")
+_OPTIONAL_STRS = ("title", "last_status", "last_error", "etag", "last_modified")
+
+
+def _feed(fid: str, h: dict[str, str]) -> Feed:
+    return Feed(
+        id=fid,
+        url=h["url"],
+        created=float(h["created"]),
+        errors=int(h.get("errors") or 0),
+        **{k: float(h[k]) if h.get(k) else None for k in _OPTIONAL_FLOATS},  # type: ignore[arg-type]
+        **{k: h.get(k) or None for k in _OPTIONAL_STRS},  # type: ignore[arg-type]
+    )
+
+
+class FeedStore:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        # redis-py's stubs type replies as unions of bytes/str/awaitables; with decode_responses=True
+        # they are str, so the client is used untyped here rather than cast at every call.
+        self.r: Any = client
+        self.keys = keys
+
+    @converts_errors
+    def add(self, url: str, title: str | None = None, now: float | None = None) -> tuple[Feed, bool]:
+        """Add a feed, due at once. Returns the feed and whether it was new (adding twice is harmless)."""
+        now = time.time() if now is None else now
+        url = normalise_url(url)
+        fid = feed_id(url)
+        key = self.keys.feed(fid)
+        created = self.r.hsetnx(key, "url", url)
+        if created:
+            pipe = self.r.pipeline()
+            pipe.hset(key, mapping={"created": now, "title": title or "", "errors": 0})
+            pipe.zadd(self.keys.feeds, {fid: now})
+            pipe.zadd(self.keys.feeds_due, {fid: now})
+            pipe.execute()
+        return self.get(fid), bool(created)
+
+    @converts_errors
+    def import_file_feeds(self, feeds: Iterable[tuple[str, str | None]]) -> int:
+        """Add the feeds file's feeds once: a feed the user deleted is not brought back on restart."""
+        added = 0
+        for url, title in feeds:
+            if self.r.sadd(self.keys.feeds_imported, normalise_url(url)):
+                self.add(url, title)
+                added += 1
+        return added
+
+    @converts_errors
+    def get(self, fid: str) -> Feed:
+        h = self.r.hgetall(self.keys.feed(fid))
+        if not h or "url" not in h or "created" not in h:
+            raise NotFound("feed", fid)
+        return _feed(fid, h)
+
+    @converts_errors
+    def page(self, offset: int = 0, limit: int = 100) -> list[Feed]:
+        ids = self.r.zrange(self.keys.feeds, offset, offset + limit - 1)
+        pipe = self.r.pipeline(transaction=False)
+        for fid in ids:
+            pipe.hgetall(self.keys.feed(fid))
+        return [_feed(fid, h) for fid, h in zip(ids, pipe.execute(), strict=True) if h]
+
+    @converts_errors
+    def delete(self, fid: str) -> None:
+        pipe = self.r.pipeline()
+        pipe.delete(self.keys.feed(fid))
+        pipe.zrem(self.keys.feeds, fid)
+        pipe.zrem(self.keys.feeds_due, fid)
+        if not pipe.execute()[0]:
+            raise NotFound("feed", fid)
+
+    @converts_errors
+    def claim_due(self, now: float | None = None, limit: int = 100) -> list[str]:
+        """Feeds due now, leased so the next tick does not hand them out again while they are fetched."""
+        now = time.time() if now is None else now
+        ids: list[str] = self.r.zrangebyscore(self.keys.feeds_due, "-inf", now, start=0, num=limit)
+        if ids:
+            self.r.zadd(self.keys.feeds_due, dict.fromkeys(ids, now + DISPATCH_LEASE_S), xx=True)
+        return ids
+
+    @converts_errors
+    def record_success(
+        self, feed: Feed, status: str, next_due: float, etag: str | None, last_modified: str | None,
+        title: str | None, now: float,
+    ) -> None:  # fmt: skip
+        mapping: dict[str, str | float] = {
+            "last_fetched": now, "last_status": status, "last_error": "", "errors": 0, "next_due": next_due,
+        }  # fmt: skip
+        if status == "ok":  # a 304 carries no new validators: keep the old ones
+            mapping.update(etag=etag or "", last_modified=last_modified or "")
+        if title and not feed.title:
+            mapping["title"] = title
+        self._update(feed.id, mapping, next_due)
+
+    @converts_errors
+    def record_failure(self, feed: Feed, error: str, next_due: float, now: float) -> None:
+        mapping: dict[str, str | float] = {
+            "last_fetched": now, "last_status": "error", "last_error": error,
+            "errors": feed.errors + 1, "next_due": next_due,
+        }  # fmt: skip
+        self._update(feed.id, mapping, next_due)
+
+    def _update(self, fid: str, mapping: dict[str, str | float], next_due: float) -> None:
+        key = self.keys.feed(fid)
+        # Only a feed still present is updated: a fetch that finishes after DELETE must not resurrect it.
+        if not self.r.exists(key):
+            return
+        pipe = self.r.pipeline()
+        pipe.hset(key, mapping=mapping)
+        pipe.zadd(self.keys.feeds_due, {fid: next_due}, xx=True)
+        pipe.execute()

@@ -1,0 +1,86 @@
+"""Every Redis key the service uses, with its lifetime. Nothing else in the code spells a key.
+
+Names that several keys of one operation share carry a hash tag in braces, so that on a Redis Cluster
+they land in one slot and multi-key commands stay legal:
+- the clustering index (buckets, records, document frequencies, the assignment lock) is one unit,
+  tagged ``{idx}``: assignment reads and writes it atomically under the lock;
+- a story's hash and its variant set are tagged with the story id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Feeds, articles and stories are the service's data: kept until deleted. Index entries only exist to
+# find candidates for new articles; they expire with the story window (settings.story_window_h), which
+# keeps the index's memory flat on an endless stream.
+LOCK_TTL_MS = 30_000  # longest a crashed worker can hold the assignment lock
+DISPATCH_LEASE_S = 120  # a feed handed to a worker is not handed out again before this, unless done
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "agg"
+
+    # --- feeds
+    def feed(self, feed_id: str) -> str:
+        """hash: url, title, etag, last_modified, last_fetched, last_status, last_error, errors, next_due"""
+        return f"{self.prefix}:feed:{feed_id}"
+
+    @property
+    def feeds(self) -> str:
+        """sorted set: feed id by creation time (the listing order)"""
+        return f"{self.prefix}:feeds"
+
+    @property
+    def feeds_due(self) -> str:
+        """sorted set: feed id by the time it is next due"""
+        return f"{self.prefix}:feeds:due"
+
+    @property
+    def feeds_imported(self) -> str:
+        """set: feed URLs already imported from the feeds file, so a deleted one stays deleted"""
+        return f"{self.prefix}:feeds:imported"
+
+    # --- articles
+    def article(self, article_id: str) -> str:
+        """hash: the entry as the feed gave it (state=pending), then the clean article (state=clustered)"""
+        return f"{self.prefix}:article:{article_id}"
+
+    # --- stories
+    def story(self, story_id: str) -> str:
+        """hash: canonical, first_seen, updated, canonical_history"""
+        return f"{self.prefix}:story:{{{story_id}}}"
+
+    def story_variants(self, story_id: str) -> str:
+        """sorted set: article id by the time it joined"""
+        return f"{self.prefix}:story:{{{story_id}}}:variants"
+
+    @property
+    def stories_updated(self) -> str:
+        """sorted set: story id by last update (the listing order)"""
+        return f"{self.prefix}:stories:updated"
+
+    # --- clustering index (TTL: the story window)
+    def bucket(self, band: str) -> str:
+        """list: newest article ids whose keyword MinHash falls in this LSH band bucket (capped)"""
+        return f"{self.prefix}:{{idx}}:b:{band}"
+
+    def record(self, article_id: str) -> str:
+        """string: the article's index record (terms, shingle signature, story id)"""
+        return f"{self.prefix}:{{idx}}:r:{article_id}"
+
+    @property
+    def doc_freq(self) -> str:
+        """hash: term -> number of indexed articles containing it (the IDF statistics)"""
+        return f"{self.prefix}:{{idx}}:df"
+
+    @property
+    def doc_count(self) -> str:
+        """string: number of indexed articles"""
+        return f"{self.prefix}:{{idx}}:docs"
+
+    @property
+    def assign_lock(self) -> str:
+        """string: holder token of the story-assignment lock (TTL LOCK_TTL_MS)"""
+        return f"{self.prefix}:{{idx}}:lock"

@@ -1,0 +1,242 @@
+"""Articles and stories: pending entries, clustered articles, stories with their variants."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from aggregator.core import canonical
+from aggregator.core.index import Record
+from aggregator.core.models import Article, Decision, Entry, Features
+from aggregator.errors import InvalidInput, NotFound
+from aggregator.store.index import RedisIndex
+from aggregator.store.keys import Keys
+from aggregator.store.redis import converts_errors
+
+PENDING, CLUSTERED = "pending", "clustered"
+
+
+def _num(value: str | None) -> float | None:
+    return float(value) if value else None
+
+
+def article_view(aid: str, h: dict[str, str]) -> dict[str, Any]:
+    """An article as the API shows it."""
+    return {
+        "id": aid,
+        "url": h.get("url", ""),
+        "feed_id": h.get("feed_id", ""),
+        "source": h.get("source") or h.get("source_name") or "",
+        "title": h.get("title", ""),
+        "author": h.get("author") or None,
+        "published": _num(h.get("published")),
+        "fetched": _num(h.get("fetched")),
+        "extraction": h.get("extraction") or None,
+        "credits": json.loads(h.get("credits") or "[]"),
+        "story_id": h.get("story_id") or None,
+        "relation": h.get("relation") or None,
+        "score": _num(h.get("score")),
+        "signals": json.loads(h.get("signals") or "[]"),
+        "text": h.get("text") or h.get("summary") or "",
+    }
+
+
+class StoryStore:
+    def __init__(self, client: redis.Redis, keys: Keys, index: RedisIndex) -> None:
+        # redis-py's stubs type replies as unions of bytes/str/awaitables; with decode_responses=True
+        # they are str, so the client is used untyped here rather than cast at every call.
+        self.r: Any = client
+        self.keys = keys
+        self.index = index
+
+    # --- entries from feeds
+    @converts_errors
+    def add_entries(self, fid: str, entries: Sequence[Entry], now: float) -> list[str]:
+        """Store new entries as pending; return every given entry not yet clustered (new or unfinished)."""
+        pipe = self.r.pipeline(transaction=False)
+        for e in entries:
+            pipe.hget(self.keys.article(e.article_id), "state")
+        states = pipe.execute()
+        todo: list[str] = []
+        pipe = self.r.pipeline(transaction=False)
+        for e, state in zip(entries, states, strict=True):
+            if state == CLUSTERED or e.article_id in todo:
+                continue
+            todo.append(e.article_id)
+            if state is None:
+                pipe.hset(
+                    self.keys.article(e.article_id),
+                    mapping={
+                        "state": PENDING, "feed_id": fid, "url": e.url, "guid": e.guid or "",
+                        "title": e.title, "summary": e.summary, "published": e.published or "",
+                        "author": e.author or "", "source_name": e.source_name or "", "first_seen": now,
+                    },
+                )  # fmt: skip
+        pipe.execute()
+        return todo
+
+    @converts_errors
+    def pending_entries(self, aids: Sequence[str]) -> list[tuple[Entry, str]]:
+        """The entries among `aids` still waiting to be clustered, with their feed id."""
+        pipe = self.r.pipeline(transaction=False)
+        for aid in aids:
+            pipe.hgetall(self.keys.article(aid))
+        out = []
+        for aid, h in zip(aids, pipe.execute(), strict=True):
+            if h.get("state") != PENDING:
+                continue
+            entry = Entry(
+                article_id=aid, url=h["url"], guid=h.get("guid") or None, title=h.get("title", ""),
+                summary=h.get("summary", ""), published=_num(h.get("published")),
+                author=h.get("author") or None, source_name=h.get("source_name") or None,
+            )  # fmt: skip
+            out.append((entry, h["feed_id"]))
+        return out
+
+    @converts_errors
+    def clustered(self, aids: Sequence[str]) -> set[str]:
+        pipe = self.r.pipeline(transaction=False)
+        for aid in aids:
+            pipe.hget(self.keys.article(aid), "state")
+        return {aid for aid, s in zip(aids, pipe.execute(), strict=True) if s == CLUSTERED}
+
+    # --- committing a clustered batch (the caller holds the index lock)
+    @converts_errors
+    def commit(
+        self,
+        articles: Sequence[Article],
+        feats: Sequence[Features],
+        decisions: Sequence[Decision],
+        records: Sequence[Record],
+        now: float,
+        feed_priority: Sequence[str] = (),
+    ) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        touched: dict[str, None] = {}
+        for a, f, d in zip(articles, feats, decisions, strict=True):
+            pipe.hset(
+                self.keys.article(a.id),
+                mapping={
+                    "state": CLUSTERED, "url": a.url, "feed_id": a.feed_id, "title": a.title, "text": a.text,
+                    "source": a.source, "published": a.published or "", "fetched": a.fetched,
+                    "author": a.author or "", "extraction": a.extraction.value,
+                    "credits": json.dumps(a.credits), "length": f.length, "story_id": d.story_id,
+                    "relation": d.relation.value, "score": d.score, "signals": json.dumps(d.signals),
+                    "matched": d.matched_article or "",
+                },
+            )  # fmt: skip
+            pipe.zadd(self.keys.story_variants(d.story_id), {a.id: now}, nx=True)
+            pipe.hsetnx(self.keys.story(d.story_id), "first_seen", now)
+            pipe.hset(self.keys.story(d.story_id), "updated", now)
+            pipe.zadd(self.keys.stories_updated, {d.story_id: now})
+            touched[d.story_id] = None
+        self.index.write(pipe, records, [f.terms.keys() for f in feats])
+        pipe.execute()
+        self._choose_canonicals(list(touched), feed_priority)
+
+    def _choose_canonicals(self, story_ids: Sequence[str], feed_priority: Sequence[str]) -> None:
+        members = self._variant_ids(story_ids)
+        fields = ("feed_id", "source", "credits", "extraction", "length", "published", "fetched")
+        pipe = self.r.pipeline(transaction=False)
+        for sid in story_ids:
+            pipe.hget(self.keys.story(sid), "canonical")
+            for aid in members[sid]:
+                pipe.hmget(self.keys.article(aid), fields)
+        res = iter(pipe.execute())
+        pipe = self.r.pipeline(transaction=False)
+        for sid in story_ids:
+            current = next(res)
+            cands = []
+            for aid in members[sid]:
+                feed, source, creds, extraction, length, published, fetched = next(res)
+                cands.append(
+                    canonical.Candidate(
+                        article_id=aid, feed_id=feed or "", source=source or "",
+                        credits=tuple(json.loads(creds or "[]")), from_page=extraction == "page",
+                        length=int(length or 0), time=float(published or fetched or 0),
+                    )
+                )  # fmt: skip
+            chosen = canonical.choose(cands, feed_priority)
+            if chosen != current:
+                pipe.hset(self.keys.story(sid), "canonical", chosen)
+                history = self.r.hget(self.keys.story(sid), "canonical_history")
+                hist = json.loads(history or "[]") + [chosen]
+                pipe.hset(self.keys.story(sid), "canonical_history", json.dumps(hist))
+        pipe.execute()
+
+    def _variant_ids(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
+        pipe = self.r.pipeline(transaction=False)
+        for sid in story_ids:
+            pipe.zrange(self.keys.story_variants(sid), 0, -1)
+        return dict(zip(story_ids, pipe.execute(), strict=True))
+
+    # --- reads for the API
+    @converts_errors
+    def article(self, aid: str) -> dict[str, Any]:
+        h = self.r.hgetall(self.keys.article(aid))
+        if h.get("state") != CLUSTERED:
+            raise NotFound("article", aid)
+        return article_view(aid, h)
+
+    @converts_errors
+    def story(self, sid: str) -> dict[str, Any]:
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hgetall(self.keys.story(sid))
+        pipe.zrange(self.keys.story_variants(sid), 0, -1)
+        meta, ids = pipe.execute()
+        if not meta or not ids:
+            raise NotFound("story", sid)
+        pipe = self.r.pipeline(transaction=False)
+        for aid in ids:
+            pipe.hgetall(self.keys.article(aid))
+        variants = [article_view(aid, h) for aid, h in zip(ids, pipe.execute(), strict=True)]
+        canonical_id = meta.get("canonical") or ids[0]
+        for v in variants:
+            if v["id"] == canonical_id:
+                v["relation"], v["score"] = "canonical", 1.0
+        canon = next((v for v in variants if v["id"] == canonical_id), variants[0])
+        return {
+            "id": sid,
+            "canonical": canon,
+            "variants": variants,
+            "variant_count": len(variants),
+            "first_seen": float(meta.get("first_seen") or 0),
+            "updated": float(meta.get("updated") or 0),
+            "canonical_history": json.loads(meta.get("canonical_history") or "[]"),
+        }
+
+    @converts_errors
+    def list_stories(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest-updated first. The cursor is the (score, id) of the last item: stable under inserts."""
+        key = self.keys.stories_updated
+        if cursor:
+            try:
+                score_s, last_id = cursor.split("~", 1)
+                score = float(score_s)
+            except ValueError as exc:
+                raise InvalidInput(f"bad cursor {cursor!r}") from exc
+            ties = int(self.r.zcount(key, score, score))
+            rows = self.r.zrevrangebyscore(key, score, "-inf", start=0, num=limit + ties, withscores=True)
+            # Equal scores come in reverse id order: skip up to and including the last id already shown.
+            rows = [(m, s) for m, s in rows if s < score or m < last_id][:limit]
+        else:
+            rows = self.r.zrevrange(key, 0, limit - 1, withscores=True)
+        items = []
+        for sid, _ in rows:
+            try:
+                st = self.story(sid)
+            except NotFound:
+                continue
+            c = st["canonical"]
+            items.append(
+                {
+                    "id": sid, "title": c["title"], "url": c["url"], "source": c["source"],
+                    "first_seen": st["first_seen"], "updated": st["updated"],
+                    "variant_count": st["variant_count"],
+                }
+            )  # fmt: skip
+        nxt = f"{rows[-1][1]!r}~{rows[-1][0]}" if len(rows) == limit else None
+        return items, nxt

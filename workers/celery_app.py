@@ -1,0 +1,47 @@
+"""The Celery app, configured from Settings. `celery -A workers.celery_app worker` finds `app` here."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from aggregator.dispatch import SCHEDULE_DUE
+from aggregator.settings import Settings, get_settings
+
+# Longest countdown a retry may ask for; Redis redelivers unacked tasks after the visibility timeout,
+# which must exceed it or a waiting retry would run twice.
+MAX_RETRY_COUNTDOWN_S = 600
+
+
+def make_celery(settings: Settings) -> Celery:
+    if not settings.redis_url:
+        raise RuntimeError("AGGREGATOR_REDIS_URL is not set (`aggregator up` sets it for embedded Redis)")
+    app = Celery("aggregator", broker=settings.redis_url, include=["workers.tasks"])
+    app.conf.update(
+        task_acks_late=True,  # a task is acknowledged after it ran: a killed worker's task is redelivered
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        broker_transport_options={"visibility_timeout": MAX_RETRY_COUNTDOWN_S * 2},
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        accept_content=["json"],
+        beat_schedule={
+            "schedule-due-feeds": {"task": SCHEDULE_DUE, "schedule": settings.schedule_tick_s},
+        },
+        worker_hijack_root_logger=False,
+    )
+    app.conf.aggregator_settings = settings
+    return app
+
+
+_app: Celery | None = None
+
+
+def __getattr__(name: str) -> Celery:
+    """Celery's CLI looks up `app` here; it is built on first use, not at import (tests build their own)."""
+    global _app
+    if name != "app":
+        raise AttributeError(name)
+    if _app is None:
+        _app = make_celery(get_settings())
+    return _app

@@ -1,0 +1,59 @@
+"""Thin tasks: ids in, one service call, temporary errors turned into retries.
+
+Every task is idempotent: a feed refresh stores only entries not yet clustered, and ingest skips
+articles already clustered (checked under the assignment lock), so a redelivered task adds nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from celery import Celery, Task, shared_task
+
+from aggregator.dispatch import INGEST_ARTICLES, REFRESH_FEED, SCHEDULE_DUE
+from aggregator.errors import NotFound, StorageError, TemporaryFetchError
+from aggregator.services import Services
+from workers.celery_app import MAX_RETRY_COUNTDOWN_S
+
+_services: dict[int, Services] = {}
+
+
+def services(app: Celery) -> Services:
+    """One Services per app per process: its Redis pool and HTTP client are reused across tasks."""
+    found = _services.get(id(app))
+    if found is None:
+        found = _services[id(app)] = Services(app.conf.aggregator_settings, sender=app)
+    return found
+
+
+def _retry(task: Task, exc: Exception) -> Any:
+    # Exponential backoff with full jitter, so a Redis blip does not bring every retry back at once.
+    countdown = random.uniform(0, min(MAX_RETRY_COUNTDOWN_S, 2 ** (task.request.retries + 1)))
+    return task.retry(exc=exc, countdown=countdown, max_retries=8)
+
+
+@shared_task(name=SCHEDULE_DUE, bind=True, ignore_result=True)
+def schedule_due(self: Task) -> int:
+    try:
+        return len(services(self.app).schedule_due())
+    except StorageError as exc:
+        raise _retry(self, exc) from exc
+
+
+@shared_task(name=REFRESH_FEED, bind=True, ignore_result=True)
+def refresh_feed(self: Task, feed_id: str) -> str:
+    try:
+        return services(self.app).refresh_feed(feed_id).status
+    except NotFound:
+        return "deleted"  # the feed was deleted after this task was queued
+    except StorageError as exc:
+        raise _retry(self, exc) from exc
+
+
+@shared_task(name=INGEST_ARTICLES, bind=True, ignore_result=True)
+def ingest_articles(self: Task, article_ids: list[str]) -> int:
+    try:
+        return services(self.app).ingest_articles(article_ids)
+    except (StorageError, TemporaryFetchError) as exc:
+        raise _retry(self, exc) from exc
