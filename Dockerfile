@@ -1,0 +1,16 @@
+# One image for every role: the compose file picks the command (api, worker, beat).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY aggregator ./aggregator
+COPY workers ./workers
+COPY config ./config
+RUN pip install . && useradd --create-home --uid 10001 app && mkdir -p /data && chown app /data
+
+USER app
+ENV AGGREGATOR_DATA_DIR=/data AGGREGATOR_HOST=0.0.0.0 AGGREGATOR_FEEDS_FILE=/app/config/feeds.toml
+EXPOSE 8000
+CMD ["aggregator", "api"]

@@ -1,0 +1,127 @@
+"""Shared fixtures: a real redis-server on a free port, the fixture web site, a real Celery worker,
+and the API served by uvicorn on loopback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import uvicorn
+
+from aggregator.api.app import create_app
+from aggregator.settings import Settings, get_settings
+from aggregator.store.redis import EmbeddedRedis, free_port
+from tests.fixtures.site import Site, serve
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings(redis_server: EmbeddedRedis, redis_client: redis.Redis, tmp_path: Path) -> Settings:
+    feeds_file = tmp_path / "feeds.toml"
+    feeds_file.write_text("")
+    return get_settings(
+        redis_url=redis_server.url,
+        data_dir=tmp_path / "data",
+        feeds_file=feeds_file,
+        allow_private_hosts=True,
+        schedule_tick_s=0.5,
+        poll_interval_s=3600,
+        total_timeout_s=10,
+    )
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    site, server = serve()
+    yield site
+    server.shutdown()
+
+
+@pytest.fixture
+def celery_app(settings: Settings) -> Any:
+    from workers.celery_app import make_celery
+
+    app = make_celery(settings)
+    app.set_current()
+    return app
+
+
+@pytest.fixture
+def worker(celery_app: Any) -> Iterator[Any]:
+    from celery.contrib.testing.worker import start_worker
+
+    import workers.tasks  # noqa: F401  (registers the tasks)
+
+    with start_worker(
+        celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30
+    ) as w:
+        yield w
+
+
+class Api:
+    """The API on a real port, with an httpx client pointed at it."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = httpx.Client(base_url=base, timeout=10)
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.http.get(path, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return self.http.post(path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> httpx.Response:
+        return self.http.delete(path, **kw)
+
+
+@pytest.fixture
+def api(settings: Settings, celery_app: Any) -> Iterator[Api]:
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, sender=celery_app), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    client = Api(f"http://127.0.0.1:{port}")
+    yield client
+    client.http.close()
+    server.should_exit = True
+    thread.join(10)
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:
+    """Poll until `check()` returns something truthy; fail with the last value otherwise."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")

@@ -1,0 +1,101 @@
+"""End to end through real HTTP, real Redis and a real Celery worker, asserted through the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Api, wait_for
+from tests.fixtures.site import OWN_STORY, Site
+from tests.fixtures.stories import OUTLETS, UNRELATED
+
+
+def _stories(api: Api) -> list[dict[str, Any]]:
+    return list(api.get("/v1/stories", params={"limit": 100}).json()["items"])
+
+
+def _settled(api: Api, articles: int) -> list[dict[str, Any]] | None:
+    items = _stories(api)
+    return items if sum(s["variant_count"] for s in items) == articles else None
+
+
+def _add_all(api: Api, site: Site) -> None:
+    for outlet in OUTLETS:
+        resp = api.post("/v1/feeds", json={"url": site.feed_url(outlet)})
+        assert resp.status_code == 201, resp.text
+
+
+def test_copies_form_one_story_and_others_stay_apart(api: Api, site: Site, worker: Any) -> None:
+    site.publish_news()
+    _add_all(api, site)
+    items = wait_for(lambda: _settled(api, 8))
+    by_size = sorted(items, key=lambda s: -s["variant_count"])
+    assert by_size[0]["variant_count"] == 4
+    assert [s["variant_count"] for s in by_size[1:]] == [1, 1, 1, 1]
+
+    story = api.get(f"/v1/stories/{by_size[0]['id']}").json()
+    urls = sorted(v["url"] for v in story["variants"])
+    assert urls == sorted(f"{site.base}/{o}/bridge.html" for o in OUTLETS)
+    relations = sorted(v["relation"] for v in story["variants"])
+    assert relations == ["canonical", "copy", "copy", "copy"]
+    assert story["canonical"]["id"] in {v["id"] for v in story["variants"]}
+    assert "cracks" in story["canonical"]["text"]
+    assert "Related Articles" not in story["canonical"]["text"]
+    # The outlet's own stories each stand alone, titled as the outlet titled them.
+    titles = {s["title"] for s in by_size[1:]}
+    assert titles == {UNRELATED[k][0] for k in OWN_STORY.values()}
+
+    variants = api.get(f"/v1/stories/{story['id']}/variants").json()["items"]
+    assert len(variants) == 4
+    one = api.get(f"/v1/articles/{variants[1]['id']}").json()
+    assert one["story_id"] == story["id"]
+
+
+def test_second_poll_adds_nothing(api: Api, site: Site, worker: Any, celery_app: Any) -> None:
+    site.publish_news()
+    _add_all(api, site)
+    before = wait_for(lambda: _settled(api, 8))
+    feeds = api.get("/v1/feeds").json()["items"]
+    for feed in feeds:  # the same refresh twice: a duplicate delivery and a real second poll
+        celery_app.send_task("aggregator.refresh_feed", args=[feed["id"]])
+        celery_app.send_task("aggregator.refresh_feed", args=[feed["id"]])
+    wait_for(lambda: all(site.count(f"/{o}/feed.xml") >= 3 for o in OUTLETS))
+    wait_for(
+        lambda: all(f["last_status"] == "not_modified" for f in api.get("/v1/feeds").json()["items"]),
+        timeout=15,
+    )
+    after = _stories(api)
+    assert sorted((s["id"], s["variant_count"]) for s in after) == sorted(
+        (s["id"], s["variant_count"]) for s in before
+    )
+
+
+def test_broken_feed_records_error_and_others_go_on(api: Api, site: Site, worker: Any) -> None:
+    site.publish_news()
+    site.set("/broken/feed.xml", "upstream exploded", status=500, ctype="text/plain")
+    site.set("/garbage/feed.xml", b"\x00\x01 this is not xml at all \xff", ctype="application/rss+xml")
+    for url in (f"{site.base}/broken/feed.xml", f"{site.base}/garbage/feed.xml", site.feed_url("gazette")):
+        assert api.post("/v1/feeds", json={"url": url}).status_code == 201
+    wait_for(lambda: _settled(api, 2))
+
+    def errored() -> dict[str, Any] | None:
+        feeds = {f["url"]: f for f in api.get("/v1/feeds").json()["items"]}
+        broken, garbage = feeds[f"{site.base}/broken/feed.xml"], feeds[f"{site.base}/garbage/feed.xml"]
+        return feeds if broken["last_status"] == "error" and garbage["last_status"] == "error" else None
+
+    feeds = wait_for(errored)
+    assert "500" in feeds[f"{site.base}/broken/feed.xml"]["last_error"]
+    assert feeds[f"{site.base}/broken/feed.xml"]["errors"] == 1
+    assert feeds[f"{site.base}/garbage/feed.xml"]["last_error"]
+    good = feeds[site.feed_url("gazette")]
+    assert good["last_status"] == "ok" and good["last_error"] is None
+
+
+def test_page_failure_falls_back_to_summary(api: Api, site: Site, worker: Any) -> None:
+    site.publish_news()
+    site.set("/gazette/orchard.html", "gone", status=410, ctype="text/plain")
+    api.post("/v1/feeds", json={"url": site.feed_url("gazette")})
+    items = wait_for(lambda: _settled(api, 2))
+    orchard = next(s for s in items if "strawberry" in s["title"])
+    story = api.get(f"/v1/stories/{orchard['id']}").json()
+    assert story["canonical"]["extraction"] == "summary"
+    assert story["canonical"]["text"].startswith("Growers in the Tarrow valley")

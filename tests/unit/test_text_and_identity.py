@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from aggregator.core import text
+from aggregator.core.identity import article_id, feed_id, normalise_url
+from aggregator.errors import InvalidInput
+
+
+def test_furniture_after_related_heading_is_cut() -> None:
+    body = "Storm hits the coast.\nRoofs were torn off in Lenmouth.\nRelated Articles\nChess prodigy wins\n"
+    assert text.strip_furniture(body) == "Storm hits the coast.\nRoofs were torn off in Lenmouth."
+
+
+def test_furniture_heading_near_the_top_is_kept() -> None:
+    body = "Comments\n" + "A long article about the harbour and its ferries. " * 10
+    assert text.strip_furniture(body).startswith("Comments")
+
+
+def test_content_words_drop_stopwords_numbers_and_stem() -> None:
+    assert text.content_words("The sanctions on Canada's firms, said 2025 officials") == [
+        "sanction", "canada", "firm", "official",
+    ]  # fmt: skip
+
+
+def test_credits_find_wires() -> None:
+    assert text.credits("OTTAWA (Reuters) - The government...") == ("Reuters",)
+    assert text.credits("Based on ANI report", "IBNS") == ("ANI", "IBNS")
+    assert text.credits("A plain local story") == ()
+
+
+def test_url_normalisation_drops_tracking_and_fragment() -> None:
+    a = normalise_url("HTTPS://Example.com:443/news/a?utm_source=x&b=2&a=1#top")
+    assert a == "https://example.com/news/a?a=1&b=2"
+    assert article_id("https://example.com/news/a?a=1&b=2&fbclid=z", None) == article_id(a, "other-guid")
+    assert feed_id("http://example.com/feed") != feed_id("http://example.com/feed2")
+
+
+def test_article_id_falls_back_to_guid_and_rejects_nothing() -> None:
+    assert article_id(None, "urn:x:1") == article_id("", "urn:x:1")
+    with pytest.raises(InvalidInput):
+        article_id(None, None)
+    with pytest.raises(InvalidInput):
+        normalise_url("ftp://example.com/file")
