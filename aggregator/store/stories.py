@@ -162,6 +162,12 @@ class StoryStore:
             chosen = canonical.choose(cands, feed_priority)
             if chosen != current:
                 pipe.hset(self.keys.story(sid), "canonical", chosen)
+                if current:
+                    # The old canonical now relates to the new one as the new one related to the story.
+                    rel = self.r.hmget(self.keys.article(chosen), ["relation", "score", "signals"])
+                    if rel[0] and rel[0] != "canonical":
+                        mapping = dict(zip(["relation", "score", "signals"], rel, strict=True))
+                        pipe.hset(self.keys.article(current), mapping=mapping)
                 history = self.r.hget(self.keys.story(sid), "canonical_history")
                 hist = json.loads(history or "[]") + [chosen]
                 pipe.hset(self.keys.story(sid), "canonical_history", json.dumps(hist))
