@@ -18,13 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aggregator.core.clustering import Clusterer, Thresholds
 from aggregator.core.fingerprint import DocFreq, features_batch, prepare
 from aggregator.core.index import MemoryIndex
 from aggregator.core.models import Article, Extraction
 from aggregator.core.scoring import score
 from aggregator.core.text import credits
 from aggregator.errors import InvalidInput
+from aggregator.services import make_clusterer
 from aggregator.settings import Settings
 
 
@@ -67,7 +67,7 @@ def _batches(items: Sequence[Article], size: int) -> Iterator[Sequence[Article]]
 def cluster_in_memory(articles: Sequence[Article], settings: Settings) -> dict[str, str]:
     s = settings
     index = MemoryIndex(s.bucket_cap, s.story_window_h * 3600)
-    clusterer = Clusterer(Thresholds(join=s.join_threshold, copy=s.copy_threshold), s.bucket_cap)
+    clusterer = make_clusterer(s)
     df: Counter[str] = Counter()
     docs = 0
     out: dict[str, str] = {}
@@ -75,7 +75,7 @@ def cluster_in_memory(articles: Sequence[Article], settings: Settings) -> dict[s
         prepared = [prepare(a) for a in batch]
         freq = DocFreq(docs, df)
         feats = features_batch(prepared, freq, s.keywords, s.num_perm, s.lsh_bands)
-        found = index.query_many([f.bands for f in feats])
+        found = index.query_many([f.bands for f in feats], s.max_candidates)
         times = [a.published or a.fetched for a in batch]
         for (decision, record), p in zip(
             clusterer.assign([a.id for a in batch], feats, times, found, freq), prepared, strict=True

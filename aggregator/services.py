@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import redis
 
 from aggregator.core.clustering import Clusterer, Thresholds
-from aggregator.core.fingerprint import features_batch, prepare
+from aggregator.core.fingerprint import DocFreq, features_batch, prepare
 from aggregator.core.identity import feed_id
 from aggregator.core.models import Article, Entry, Feed
 from aggregator.dispatch import Dispatcher, TaskSender
@@ -36,6 +36,13 @@ class RefreshResult:
     error: str | None = None
 
 
+def make_clusterer(settings: Settings) -> Clusterer:
+    thresholds = Thresholds(
+        join=settings.join_threshold, copy=settings.copy_threshold, max_candidates=settings.max_candidates
+    )
+    return Clusterer(thresholds, settings.bucket_cap)
+
+
 class Services:
     def __init__(self, settings: Settings, sender: TaskSender, client: redis.Redis | None = None) -> None:
         if client is None and not settings.redis_url:
@@ -48,9 +55,7 @@ class Services:
         self.stories = StoryStore(self.redis, keys, self.index)
         self.dispatch = Dispatcher(sender)
         self.fetcher = Fetcher(settings)
-        self.clusterer = Clusterer(
-            Thresholds(join=settings.join_threshold, copy=settings.copy_threshold), settings.bucket_cap
-        )
+        self.clusterer = make_clusterer(settings)
 
         self.feed_priority = [feed_id(u) for u in settings.feed_priority]
 
@@ -137,7 +142,12 @@ class Services:
             prepared = [prepare(a) for a in batch]
             freq = self.index.doc_freq(t for p in prepared for t in p.counts)
             feats = features_batch(prepared, freq, s.keywords, s.num_perm, s.lsh_bands)
-            found = self.index.candidates([f.bands for f in feats])
+            found = self.index.candidates([f.bands for f in feats], s.max_candidates)
+            # Candidates' vectors are normalised over their own terms: their IDF must be known too.
+            extra = {t for recs in found for r in recs for t in r.terms} - freq.df.keys()
+            if extra:
+                more = self.index.doc_freq(extra)
+                freq = DocFreq(freq.docs, {**freq.df, **more.df})
             times = [a.published or a.fetched for a in batch]
             decided = self.clusterer.assign([a.id for a in batch], feats, times, found, freq)
             now = time.time()

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     num_perm: int = Field(128, description="MinHash permutations.")
     lsh_bands: int = Field(64, description="LSH bands; rows per band = num_perm / lsh_bands.")
     bucket_cap: int = Field(64, description="Newest entries kept per LSH bucket: bounds cost per article.")
+    max_candidates: int = Field(32, description="Candidates confirmed per article, most shared bands first.")
     keywords: int = Field(24, description="Distinctive words per article fed to the LSH candidate search.")
     join_threshold: float = Field(0.30, description="TF-IDF cosine needed to join a candidate's story.")
     copy_threshold: float = Field(0.50, description="Shingle Jaccard above which a variant is a `copy`.")

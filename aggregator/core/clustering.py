@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aggregator.core.fingerprint import DocFreq, cosine, signature_jaccard, weights
+from aggregator.core.fingerprint import DocFreq, dot, signature_jaccard, unit_vector
 from aggregator.core.index import MemoryIndex, Record
 from aggregator.core.models import Decision, Features, Relation
 
@@ -24,6 +24,11 @@ class Thresholds:
     join: float = 0.30
     copy: float = 0.50
     record_terms: int = 80  # terms kept per indexed article: enough for the cosine, small in Redis
+    max_candidates: int = 32  # candidates confirmed per article, those sharing the most LSH bands first
+
+
+def shared_bands(a: Sequence[str], b: Sequence[str]) -> int:
+    return len(set(a).intersection(b))
 
 
 def story_id_for(article_id: str) -> str:
@@ -46,23 +51,37 @@ class Clusterer:
     ) -> list[tuple[Decision, Record]]:
         """Decide each article in order; `candidates[i]` are what the persistent index proposed for it."""
         overlay = MemoryIndex(self.bucket_cap)
+        vectors: dict[str, dict[str, float]] = {}  # candidate vectors, computed once per batch
         out: list[tuple[Decision, Record]] = []
         for aid, f, t, found in zip(ids, feats, times, candidates, strict=True):
             pool = {r.article_id: r for r in found}
             pool.update((r.article_id, r) for r in overlay.query(f.bands))
             pool.pop(aid, None)
-            decision = self.decide(aid, f, list(pool.values()), freq)
+            ranked = sorted(pool.values(), key=lambda r: (-shared_bands(f.bands, r.bands), r.article_id))
+            decision = self.decide(aid, f, ranked[: self.thresholds.max_candidates], freq, vectors)
             record = self.record(aid, decision.story_id, f, t, freq)
             overlay.add(record)
             out.append((decision, record))
         return out
 
-    def decide(self, aid: str, f: Features, pool: Sequence[Record], freq: DocFreq) -> Decision:
+    def decide(
+        self,
+        aid: str,
+        f: Features,
+        pool: Sequence[Record],
+        freq: DocFreq,
+        vectors: dict[str, dict[str, float]] | None = None,
+    ) -> Decision:
+        vectors = {} if vectors is None else vectors
+        mine = unit_vector(f.terms, freq)
         best: Record | None = None
         best_score = 0.0
         for cand in pool:
-            score = cosine(f.terms, cand.terms, freq)
-            if score > best_score or (score == best_score and best and cand.article_id < best.article_id):
+            vec = vectors.get(cand.article_id)
+            if vec is None:
+                vec = vectors[cand.article_id] = unit_vector(cand.terms, freq)
+            score = dot(mine, vec)
+            if score > best_score:
                 best, best_score = cand, score
         if best is None or best_score < self.thresholds.join:
             return Decision(story_id_for(aid), Relation.CANONICAL, 1.0, None, ())
@@ -76,6 +95,6 @@ class Clusterer:
         return Decision(best.story_id, relation, round(best_score, 4), best.article_id, tuple(signals))
 
     def record(self, aid: str, story_id: str, f: Features, t: float, freq: DocFreq) -> Record:
-        w = weights(f.terms, freq)
+        w = unit_vector(f.terms, freq)
         kept = sorted(w, key=lambda term: (-w[term], term))[: self.thresholds.record_terms]
         return Record(aid, story_id, {k: f.terms[k] for k in kept}, f.shingle_sig, f.bands, t)

@@ -101,18 +101,19 @@ def signature_jaccard(a: Sequence[int], b: Sequence[int]) -> float:
     return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
 
 
+def unit_vector(terms: Mapping[str, float], freq: DocFreq) -> dict[str, float]:
+    """TF-IDF weights (sub-linear tf), scaled to length 1 so that a dot product is the cosine."""
+    w = {t: (1.0 + math.log(c)) * freq.idf(t) for t, c in terms.items() if c > 0}
+    norm = math.sqrt(sum(x * x for x in w.values()))
+    return {t: x / norm for t, x in w.items()} if norm else {}
+
+
+def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b[t] for t, w in a.items() if t in b)
+
+
 def cosine(a: Mapping[str, float], b: Mapping[str, float], freq: DocFreq) -> float:
-    """TF-IDF cosine of two term-count maps (sub-linear tf)."""
-    wa, wb = weights(a, freq), weights(b, freq)
-    if not wa or not wb:
-        return 0.0
-    if len(wa) > len(wb):
-        wa, wb = wb, wa
-    dot = sum(w * wb[t] for t, w in wa.items() if t in wb)
-    na = math.sqrt(sum(w * w for w in wa.values()))
-    nb = math.sqrt(sum(w * w for w in wb.values()))
-    return dot / (na * nb) if na and nb else 0.0
-
-
-def weights(m: Mapping[str, float], freq: DocFreq) -> dict[str, float]:
-    return {t: (1.0 + math.log(c)) * freq.idf(t) for t, c in m.items() if c > 0}
+    """TF-IDF cosine of two term-count maps."""
+    return dot(unit_vector(a, freq), unit_vector(b, freq))

@@ -51,18 +51,20 @@ class MemoryIndex:
         self.records: dict[str, Record] = {}
         self.newest = 0.0
 
-    def query(self, bands: Iterable[str]) -> list[Record]:
-        seen: dict[str, Record] = {}
-        horizon = self.newest - self.window_s if self.window_s is not None else None
+    def query(self, bands: Iterable[str], limit: int | None = None) -> list[Record]:
+        """Records sharing a bucket with `bands`, those sharing the most first (ties by id), as the
+        Redis index ranks them."""
+        hits: dict[str, int] = {}
         for band in bands:
             for aid in self.buckets.get(band, ()):
-                rec = self.records.get(aid)
-                if rec is not None and (horizon is None or rec.time >= horizon):
-                    seen.setdefault(aid, rec)
-        return list(seen.values())
+                hits[aid] = hits.get(aid, 0) + 1
+        order = sorted(hits, key=lambda a: (-hits[a], a))[:limit]
+        horizon = self.newest - self.window_s if self.window_s is not None else None
+        found = (self.records.get(a) for a in order)
+        return [r for r in found if r is not None and (horizon is None or r.time >= horizon)]
 
-    def query_many(self, band_lists: Sequence[Sequence[str]]) -> list[list[Record]]:
-        return [self.query(b) for b in band_lists]
+    def query_many(self, band_lists: Sequence[Sequence[str]], limit: int | None = None) -> list[list[Record]]:
+        return [self.query(b, limit) for b in band_lists]
 
     def add(self, record: Record) -> None:
         self.records[record.article_id] = record

@@ -21,6 +21,61 @@ from aggregator.errors import StorageError
 from aggregator.store.keys import LOCK_TTL_MS, Keys
 from aggregator.store.redis import converts_errors
 
+# One call writes a whole batch: per-command packing in redis-py, not Redis, was the cost of the
+# ~300 commands per article a pipeline needed. KEYS: df, docs, then per record its record key and its
+# bucket keys. ARGV: ttl, cap, number of records, then per record its id, value and band count, then
+# the number of new documents and every term of theirs (a term once per document containing it).
+_WRITE = """
+local ttl, cap, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local k, a = 3, 4
+for _ = 1, n do
+  local id, value, bands = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  a = a + 3
+  redis.call('set', KEYS[k], value, 'EX', ttl)
+  k = k + 1
+  for _ = 1, bands do
+    redis.call('lrem', KEYS[k], 0, id)
+    redis.call('lpush', KEYS[k], id)
+    redis.call('ltrim', KEYS[k], 0, cap - 1)
+    redis.call('expire', KEYS[k], ttl)
+    k = k + 1
+  end
+end
+local docs = tonumber(ARGV[a])
+if docs > 0 then redis.call('incrby', KEYS[2], docs) end
+for i = a + 1, #ARGV do redis.call('hincrby', KEYS[1], ARGV[i], 1) end
+return n
+"""
+
+# Candidates for a whole batch in one call. KEYS: every bucket key of every article, in order.
+# ARGV: the number of candidates kept per article, the record key prefix, then per article its
+# band count. Returns per article the records of the candidates sharing the most bands (expired
+# records are skipped: their story's window has closed).
+_CANDIDATES = """
+local limit, prefix = tonumber(ARGV[1]), ARGV[2]
+local out, k = {}, 1
+for a = 3, #ARGV do
+  local hits, order = {}, {}
+  for _ = 1, tonumber(ARGV[a]) do
+    for _, id in ipairs(redis.call('lrange', KEYS[k], 0, -1)) do
+      if hits[id] then hits[id] = hits[id] + 1 else hits[id] = 1; order[#order + 1] = id end
+    end
+    k = k + 1
+  end
+  table.sort(order, function(x, y)
+    if hits[x] ~= hits[y] then return hits[x] > hits[y] end
+    return x < y
+  end)
+  local found = {}
+  for i = 1, math.min(limit, #order) do
+    local rec = redis.call('get', prefix .. order[i])
+    if rec then found[#found + 1] = rec end
+  end
+  out[#out + 1] = found
+end
+return out
+"""
+
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -36,6 +91,8 @@ class RedisIndex:
         self.bucket_cap = bucket_cap
         self.ttl_s = max(1, int(window_s))
         self._release = client.register_script(_RELEASE)
+        self._write = client.register_script(_WRITE)
+        self._candidates = client.register_script(_CANDIDATES)
 
     @contextlib.contextmanager
     def lock(self, wait_s: float = 60.0) -> Iterator[None]:
@@ -67,25 +124,14 @@ class RedisIndex:
         return DocFreq(int(res[0] or 0), df)
 
     @converts_errors
-    def candidates(self, band_lists: Sequence[Sequence[str]]) -> list[list[Record]]:
-        pipe = self.r.pipeline(transaction=False)
-        for bands in band_lists:
-            for band in bands:
-                pipe.lrange(self.keys.bucket(band), 0, -1)
-        flat = pipe.execute()
-        per_article: list[list[str]] = []
-        pos = 0
-        for bands in band_lists:
-            ids: dict[str, None] = {}
-            for members in flat[pos : pos + len(bands)]:
-                ids.update(dict.fromkeys(members))
-            pos += len(bands)
-            per_article.append(list(ids))
-        wanted = sorted({a for ids in per_article for a in ids})
-        raw = self.r.mget([self.keys.record(a) for a in wanted]) if wanted else []
-        # A missing record expired with its story's window: that story no longer takes variants.
-        records = {a: Record.loads(v) for a, v in zip(wanted, raw, strict=True) if v}
-        return [[records[a] for a in ids if a in records] for ids in per_article]
+    def candidates(self, band_lists: Sequence[Sequence[str]], limit: int) -> list[list[Record]]:
+        """Per article, the records of up to `limit` candidates, those sharing the most bands first."""
+        if not band_lists:
+            return []
+        keys = [self.keys.bucket(b) for bands in band_lists for b in bands]
+        args: list[str | int] = [limit, self.keys.record(""), *(len(bands) for bands in band_lists)]
+        found = self._candidates(keys=keys, args=args)
+        return [[Record.loads(raw) for raw in recs] for recs in found]
 
     def write(
         self, pipe: redis.client.Pipeline, records: Sequence[Record], doc_terms: Sequence[Iterable[str]]
@@ -94,16 +140,13 @@ class RedisIndex:
 
         `doc_terms` holds the terms of each article indexed for the first time: only they count in the IDF.
         """
+        keys = [self.keys.doc_freq, self.keys.doc_count]
+        args: list[str | int] = [self.ttl_s, self.bucket_cap, len(records)]
         for rec in records:
-            pipe.set(self.keys.record(rec.article_id), rec.dumps(), ex=self.ttl_s)
-            for band in rec.bands:
-                key = self.keys.bucket(band)
-                pipe.lrem(key, 0, rec.article_id)
-                pipe.lpush(key, rec.article_id)
-                pipe.ltrim(key, 0, self.bucket_cap - 1)
-                pipe.expire(key, self.ttl_s)
+            keys.append(self.keys.record(rec.article_id))
+            keys.extend(self.keys.bucket(b) for b in rec.bands)
+            args += [rec.article_id, rec.dumps(), len(rec.bands)]
+        args.append(len(doc_terms))
         for terms in doc_terms:
-            for term in terms:
-                pipe.hincrby(self.keys.doc_freq, term, 1)
-        if doc_terms:
-            pipe.incrby(self.keys.doc_count, len(doc_terms))
+            args.extend(terms)
+        self._write(keys=keys, args=args, client=pipe)

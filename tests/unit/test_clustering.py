@@ -59,7 +59,7 @@ def test_bucket_cap_keeps_newest() -> None:
     index = MemoryIndex(bucket_cap=2)
     for i in range(3):
         index.add(Record(f"a{i}", f"s{i}", {}, (), ("0:x",), float(i)))
-    assert [r.article_id for r in index.query(["0:x"])] == ["a2", "a1"]
+    assert sorted(r.article_id for r in index.query(["0:x"])) == ["a1", "a2"]  # a0 fell out
 
 
 def test_canonical_policy_order() -> None:
