@@ -44,6 +44,17 @@ def test_copies_form_one_story_and_others_stay_apart(api: Api, site: Site, worke
     titles = {s["title"] for s in by_size[1:]}
     assert titles == {UNRELATED[k][0] for k in OWN_STORY.values()}
 
+    paged, cursor = [], None
+    while True:
+        page = api.get(
+            "/v1/stories", params={"limit": 2, "cursor": cursor} if cursor else {"limit": 2}
+        ).json()
+        paged += [s["id"] for s in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert paged == [s["id"] for s in items]
+
     variants = api.get(f"/v1/stories/{story['id']}/variants").json()["items"]
     assert len(variants) == 4
     one = api.get(f"/v1/articles/{variants[1]['id']}").json()
