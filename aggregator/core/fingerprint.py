@@ -112,8 +112,3 @@ def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
     return sum(w * b[t] for t, w in a.items() if t in b)
-
-
-def cosine(a: Mapping[str, float], b: Mapping[str, float], freq: DocFreq) -> float:
-    """TF-IDF cosine of two term-count maps."""
-    return dot(unit_vector(a, freq), unit_vector(b, freq))

@@ -7,15 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from aggregator.api.routes import services_of
 from aggregator.api.schemas import FeedIn, FeedOut, FeedPage
-from aggregator.services import Services
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
-
-
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
 
 
 @router.get("", response_model=FeedPage)
@@ -23,7 +18,7 @@ def list_feeds(
     request: Request, limit: int = Query(100, ge=1, le=1000), cursor: str | None = None
 ) -> dict[str, Any]:
     offset = int(cursor) if cursor and cursor.isdigit() else 0
-    feeds = _services(request).feeds.page(offset, limit)
+    feeds = services_of(request).feeds.page(offset, limit)
     nxt = str(offset + limit) if len(feeds) == limit else None
     return {"items": [dataclasses.asdict(f) for f in feeds], "next_cursor": nxt}
 
@@ -31,7 +26,7 @@ def list_feeds(
 @router.post("", response_model=FeedOut, status_code=201)
 def add_feed(request: Request, body: FeedIn, response: Response) -> dict[str, Any]:
     """Subscribe to a feed; it is fetched at once. Adding a known URL returns the existing feed (200)."""
-    feed, created = _services(request).add_feed(body.url, body.title)
+    feed, created = services_of(request).add_feed(body.url, body.title)
     if not created:
         response.status_code = 200
     return dataclasses.asdict(feed)
@@ -39,10 +34,10 @@ def add_feed(request: Request, body: FeedIn, response: Response) -> dict[str, An
 
 @router.get("/{feed_id}", response_model=FeedOut)
 def get_feed(request: Request, feed_id: str) -> dict[str, Any]:
-    return dataclasses.asdict(_services(request).feeds.get(feed_id))
+    return dataclasses.asdict(services_of(request).feeds.get(feed_id))
 
 
 @router.delete("/{feed_id}", status_code=204)
 def delete_feed(request: Request, feed_id: str) -> Response:
-    _services(request).feeds.delete(feed_id)
+    services_of(request).feeds.delete(feed_id)
     return Response(status_code=204)
