@@ -31,6 +31,9 @@ from aggregator.settings import Settings
 def read_corpus(path: Path) -> list[tuple[Article, str]]:
     """Articles in `published` order (file order where null), each with its true cluster."""
     rows = []
+    # An undated article arrives "now" in the stream: at the time of the last dated one before it, so
+    # the story window never expires it against its dated neighbours.
+    clock = 0.0
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh):
             if not line.strip():
@@ -40,10 +43,11 @@ def read_corpus(path: Path) -> list[tuple[Article, str]]:
             except json.JSONDecodeError as exc:
                 raise InvalidInput(f"{path}:{n + 1}: not JSON: {exc}") from exc
             published = _time(d.get("published"))
+            clock = max(clock, published or clock)
             article = Article(
                 id=str(d["id"]), url=d.get("url") or "", feed_id="", title=d.get("title") or "",
                 text=d.get("text") or "", source=d.get("source") or "", published=published,
-                fetched=float(n), extraction=Extraction.PAGE, credits=credits(d.get("text") or ""),
+                fetched=clock, extraction=Extraction.PAGE, credits=credits(d.get("text") or ""),
             )  # fmt: skip
             rows.append((n, article, str(d["cluster"])))
     # Dated articles in date order; an undated one keeps its file position relative to its neighbours.

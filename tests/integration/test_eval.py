@@ -51,3 +51,19 @@ def test_eval_cli_prints_scores_and_assignments(
     assert result["articles"] == 4 + len(UNRELATED)
     assert result["bcubed_f1"] == 1.0
     assert len(out.read_text().splitlines()) == result["articles"]
+
+
+def test_undated_articles_after_dated_ones_are_not_expired(settings: Settings, tmp_path: Path) -> None:
+    path = _corpus(tmp_path / "c.jsonl")
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    dated = {
+        "id": "dated",
+        "cluster": "x",
+        "title": "Unrelated",
+        "text": "nothing",
+        "published": "2025-06-28T18:00:00Z",
+    }
+    path.write_text("".join(json.dumps(r) + "\n" for r in [dated, *rows]))
+    articles = [a for a, _ in read_corpus(path)]
+    assigned = cluster_in_memory(articles, settings.model_copy(update={"ingest_batch_size": 1}))
+    assert len({assigned[a] for a in ("wire", "copy0", "copy1", "copy2")}) == 1
