@@ -51,6 +51,9 @@ return n
 # ARGV: the number of candidates kept per article, the record key prefix, then per article its
 # band count. Returns per article the records of the candidates sharing the most bands (expired
 # records are skipped: their story's window has closed).
+# The record keys are built inside the script (their ids are only known there), so they are not
+# declared in KEYS; they share the {idx} hash tag with the buckets, so on a cluster they live in the
+# same slot, but a cluster proxy that checks declared keys strictly would refuse the script.
 _CANDIDATES = """
 local limit, prefix = tonumber(ARGV[1]), ARGV[2]
 local out, k = {}, 1

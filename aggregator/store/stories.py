@@ -138,20 +138,23 @@ class StoryStore:
         self._choose_canonicals(list(touched), feed_priority)
 
     def _choose_canonicals(self, story_ids: Sequence[str], feed_priority: Sequence[str]) -> None:
+        """Re-apply the canonical policy to touched stories: one read trip, one write trip."""
         members = self._variant_ids(story_ids)
         fields = ("feed_id", "source", "credits", "extraction", "length", "published", "fetched")
+        relation = ("relation", "score", "signals")
         pipe = self.r.pipeline(transaction=False)
         for sid in story_ids:
-            pipe.hget(self.keys.story(sid), "canonical")
+            pipe.hmget(self.keys.story(sid), ["canonical", "canonical_history"])
             for aid in members[sid]:
-                pipe.hmget(self.keys.article(aid), fields)
+                pipe.hmget(self.keys.article(aid), fields + relation)
         res = iter(pipe.execute())
         pipe = self.r.pipeline(transaction=False)
         for sid in story_ids:
-            current = next(res)
-            cands = []
+            current, history = next(res)
+            cands, relations = [], {}
             for aid in members[sid]:
-                feed, source, creds, extraction, length, published, fetched = next(res)
+                feed, source, creds, extraction, length, published, fetched, *rel = next(res)
+                relations[aid] = rel
                 cands.append(
                     canonical.Candidate(
                         article_id=aid, feed_id=feed or "", source=source or "",
@@ -160,17 +163,15 @@ class StoryStore:
                     )
                 )  # fmt: skip
             chosen = canonical.choose(cands, feed_priority)
-            if chosen != current:
-                pipe.hset(self.keys.story(sid), "canonical", chosen)
-                if current:
-                    # The old canonical now relates to the new one as the new one related to the story.
-                    rel = self.r.hmget(self.keys.article(chosen), ["relation", "score", "signals"])
-                    if rel[0] and rel[0] != "canonical":
-                        mapping = dict(zip(["relation", "score", "signals"], rel, strict=True))
-                        pipe.hset(self.keys.article(current), mapping=mapping)
-                history = self.r.hget(self.keys.story(sid), "canonical_history")
-                hist = json.loads(history or "[]") + [chosen]
-                pipe.hset(self.keys.story(sid), "canonical_history", json.dumps(hist))
+            if chosen == current:
+                continue
+            key = self.keys.story(sid)
+            hist = json.loads(history or "[]") + [chosen]
+            pipe.hset(key, mapping={"canonical": chosen, "canonical_history": json.dumps(hist)})
+            rel = relations[chosen]
+            if current and rel[0] and rel[0] != "canonical":
+                # The old canonical now relates to the new one as the new one related to the story.
+                pipe.hset(self.keys.article(current), mapping=dict(zip(relation, rel, strict=True)))
         pipe.execute()
 
     def _variant_ids(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -230,19 +231,29 @@ class StoryStore:
             rows = [(m, s) for m, s in rows if s < score or m < last_id][:limit]
         else:
             rows = self.r.zrevrange(key, 0, limit - 1, withscores=True)
-        items = []
+        # Two read trips for the whole page: the stories, then their canonical articles.
+        pipe = self.r.pipeline(transaction=False)
         for sid, _ in rows:
-            try:
-                st = self.story(sid)
-            except NotFound:
-                continue
-            c = st["canonical"]
-            items.append(
-                {
-                    "id": sid, "title": c["title"], "url": c["url"], "source": c["source"],
-                    "first_seen": st["first_seen"], "updated": st["updated"],
-                    "variant_count": st["variant_count"],
-                }
-            )  # fmt: skip
+            pipe.hmget(self.keys.story(sid), ["canonical", "first_seen", "updated"])
+            pipe.zrange(self.keys.story_variants(sid), 0, 0)
+            pipe.zcard(self.keys.story_variants(sid))
+        res = iter(pipe.execute())
+        stories = []
+        for sid, _ in rows:
+            (canon, first_seen, updated), first, count = next(res), next(res), next(res)
+            if count:  # a story is listed only once it has articles
+                stories.append((sid, canon or first[0], first_seen, updated, count))
+        pipe = self.r.pipeline(transaction=False)
+        for st in stories:
+            pipe.hmget(self.keys.article(st[1]), ["title", "url", "source", "source_name"])
+        items = [
+            {
+                "id": sid, "title": title or "", "url": url or "", "source": source or source_name or "",
+                "first_seen": float(first_seen or 0), "updated": float(updated or 0), "variant_count": count,
+            }
+            for (sid, _, first_seen, updated, count), (title, url, source, source_name) in zip(
+                stories, pipe.execute(), strict=True
+            )
+        ]  # fmt: skip
         nxt = f"{rows[-1][1]!r}~{rows[-1][0]}" if len(rows) == limit else None
         return items, nxt
