@@ -81,11 +81,10 @@ def cluster_in_memory(articles: Sequence[Article], settings: Settings) -> dict[s
         feats = features_batch(prepared, freq, s.keywords, s.num_perm, s.lsh_bands)
         found = index.query_many([f.bands for f in feats], s.max_candidates)
         times = [a.published or a.fetched for a in batch]
-        for (decision, record), p in zip(
-            clusterer.assign([a.id for a in batch], feats, times, found, freq), prepared, strict=True
-        ):
-            index.add(record)
-            out[record.article_id] = decision.story_id
+        decided = clusterer.assign([a.id for a in batch], feats, times, found, index.centroids_of(found))
+        for done, p in zip(decided, prepared, strict=True):
+            index.add(done.record, done.centroid)
+            out[done.record.article_id] = done.decision.story_id
             df.update(p.counts.keys())
         docs += len(batch)
     return out

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import redis
 
 from aggregator.core.clustering import Clusterer, Thresholds
-from aggregator.core.fingerprint import DocFreq, features_batch, prepare
+from aggregator.core.fingerprint import features_batch, prepare
 from aggregator.core.identity import feed_id
 from aggregator.core.models import Article, Entry, Feed
 from aggregator.dispatch import Dispatcher, TaskSender
@@ -142,16 +142,9 @@ class Services:
             prepared = [prepare(a) for a in batch]
             freq = self.index.doc_freq(t for p in prepared for t in p.counts)
             feats = features_batch(prepared, freq, s.keywords, s.num_perm, s.lsh_bands)
-            found = self.index.candidates([f.bands for f in feats], s.max_candidates)
-            # Candidates' vectors are normalised over their own terms: their IDF must be known too.
-            extra = {t for recs in found for r in recs for t in r.terms} - freq.df.keys()
-            if extra:
-                more = self.index.doc_freq(extra)
-                freq = DocFreq(freq.docs, {**freq.df, **more.df})
+            found, centroids = self.index.candidates([f.bands for f in feats], s.max_candidates)
             times = [a.published or a.fetched for a in batch]
-            decided = self.clusterer.assign([a.id for a in batch], feats, times, found, freq)
-            now = time.time()
-            self.stories.commit(
-                batch, feats, [d for d, _ in decided], [r for _, r in decided], now, self.feed_priority
-            )
+            decided = self.clusterer.assign([a.id for a in batch], feats, times, found, centroids)
+            doc_terms = [p.counts.keys() for p in prepared]
+            self.stories.commit(batch, feats, decided, doc_terms, time.time(), self.feed_priority)
         return len(batch)

@@ -58,8 +58,12 @@ class Settings(BaseSettings):
     bucket_cap: int = Field(64, description="Newest entries kept per LSH bucket: bounds cost per article.")
     max_candidates: int = Field(32, description="Candidates confirmed per article, most shared bands first.")
     keywords: int = Field(24, description="Distinctive words per article fed to the LSH candidate search.")
-    join_threshold: float = Field(0.30, description="TF-IDF cosine needed to join a candidate's story.")
-    copy_threshold: float = Field(0.50, description="Shingle Jaccard above which a variant is a `copy`.")
+    join_threshold: float = Field(
+        0.25, description="TF-IDF cosine with a candidate story's centroid needed to join it as a rewrite."
+    )
+    copy_threshold: float = Field(
+        0.50, description="Shingle Jaccard with a candidate at which an article joins its story as a `copy`."
+    )
     feed_priority: list[str] = Field(
         default_factory=list, description="Feed URLs, most trusted first: their article is the canonical."
     )

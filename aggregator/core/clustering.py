@@ -1,30 +1,47 @@
 """The clustering decision: candidates in, join-or-start out.
 
-The LSH index only proposes candidates (articles sharing a band of distinctive-keyword MinHash); a
-candidate's story is joined when the TF-IDF cosine with one of its articles clears `join_threshold`.
-The relation to the story is `copy` when the bodies share most 3-word shingles, else `rewrite`.
+The LSH index only proposes candidates (articles sharing a band of their distinctive keywords'
+MinHash). Two signals confirm one:
 
-`Clusterer.assign` is pure: the caller fetches the candidates the persistent index proposes for a batch
-and commits what comes back. Articles of one batch see each other through an in-memory overlay, so the
-batch is decided exactly as if its articles had arrived one by one.
+- a copy: the bodies share most 3-word shingles (bottom-k sketch Jaccard >= `copy`). Verbatim,
+  trimmed and retitled copies are caught here, whatever their wording around.
+- a rewrite: the TF-IDF cosine with the candidate's *story centroid* (the sum of its variants' unit
+  vectors) clears `join`. Comparing with the whole story, not its nearest article, is what joins a
+  rewrite that shares a little with each variant, and resists one loose variant chaining two stories.
+
+`Clusterer.assign` is pure: the caller fetches the candidates and centroids the persistent index
+proposes for a batch and commits what comes back. Articles of one batch see each other through an
+in-memory overlay, so the batch is decided exactly as if its articles had arrived one by one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aggregator.core.fingerprint import DocFreq, dot, signature_jaccard, unit_vector
+from aggregator.core.fingerprint import dot, sketch_jaccard, sketch_jaccard_at_most
 from aggregator.core.index import MemoryIndex, Record
 from aggregator.core.models import Decision, Features, Relation
+
+Centroid = Mapping[str, float]
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    join: float = 0.30
+    join: float = 0.25
     copy: float = 0.50
-    record_terms: int = 80  # terms kept per indexed article: enough for the cosine, small in Redis
     max_candidates: int = 32  # candidates confirmed per article, those sharing the most LSH bands first
+    centroid_terms: int = 150  # terms a story centroid keeps: its heaviest, enough for the cosine
+    min_sketch: int = 16  # shingles an article needs before a shingle match alone may call it a copy
+    copy_checks: int = 8  # best-ranked candidates checked for a copy
+
+
+@dataclass(frozen=True)
+class Assignment:
+    decision: Decision
+    record: Record
+    centroid: Centroid  # the story's centroid with this article added
 
 
 def shared_bands(a: Sequence[str], b: Sequence[str]) -> int:
@@ -34,6 +51,20 @@ def shared_bands(a: Sequence[str], b: Sequence[str]) -> int:
 def story_id_for(article_id: str) -> str:
     """A story is named after the article that started it, so re-running a batch names it the same."""
     return "s" + article_id
+
+
+def add_to_centroid(centroid: Centroid | None, vector: Mapping[str, float], keep: int) -> dict[str, float]:
+    out = dict(centroid or {})
+    for t, w in vector.items():
+        out[t] = out.get(t, 0.0) + w
+    if len(out) > 2 * keep:  # trimmed in steps, not on every add: sorting is the cost
+        out = dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:keep])
+    return out
+
+
+def cosine(vector: Mapping[str, float], centroid: Centroid) -> float:
+    norm = math.sqrt(sum(x * x for x in centroid.values()))
+    return dot(vector, centroid) / norm if norm else 0.0
 
 
 class Clusterer:
@@ -47,54 +78,54 @@ class Clusterer:
         feats: Sequence[Features],
         times: Sequence[float],
         candidates: Sequence[Sequence[Record]],
-        freq: DocFreq,
-    ) -> list[tuple[Decision, Record]]:
-        """Decide each article in order; `candidates[i]` are what the persistent index proposed for it."""
+        centroids: Mapping[str, Centroid],
+    ) -> list[Assignment]:
+        """Decide each article in order; `candidates[i]` are what the persistent index proposed for
+        it and `centroids` the centroids of their stories."""
         overlay = MemoryIndex(self.bucket_cap)
-        vectors: dict[str, dict[str, float]] = {}  # candidate vectors, computed once per batch
-        out: list[tuple[Decision, Record]] = []
+        known: dict[str, Centroid] = dict(centroids)
+        out: list[Assignment] = []
         for aid, f, t, found in zip(ids, feats, times, candidates, strict=True):
             pool = {r.article_id: r for r in found}
             pool.update((r.article_id, r) for r in overlay.query(f.bands))
             pool.pop(aid, None)
-            ranked = sorted(pool.values(), key=lambda r: (-shared_bands(f.bands, r.bands), r.article_id))
-            decision = self.decide(aid, f, ranked[: self.thresholds.max_candidates], freq, vectors)
-            record = self.record(aid, decision.story_id, f, t, freq)
+            mine = set(f.bands)
+            ranked = sorted(pool.values(), key=lambda r: (-len(mine.intersection(r.bands)), r.article_id))
+            decision = self.decide(aid, f, ranked[: self.thresholds.max_candidates], known)
+            sid = decision.story_id
+            known[sid] = add_to_centroid(known.get(sid), f.vector, self.thresholds.centroid_terms)
+            record = Record(aid, sid, f.shingle_sig, f.bands, t)
             overlay.add(record)
-            out.append((decision, record))
+            out.append(Assignment(decision, record, known[sid]))
         return out
 
     def decide(
-        self,
-        aid: str,
-        f: Features,
-        pool: Sequence[Record],
-        freq: DocFreq,
-        vectors: dict[str, dict[str, float]] | None = None,
+        self, aid: str, f: Features, pool: Sequence[Record], centroids: Mapping[str, Centroid]
     ) -> Decision:
-        vectors = {} if vectors is None else vectors
-        mine = unit_vector(f.terms, freq)
-        best: Record | None = None
-        best_score = 0.0
-        for cand in pool:
-            vec = vectors.get(cand.article_id)
-            if vec is None:
-                vec = vectors[cand.article_id] = unit_vector(cand.terms, freq)
-            score = dot(mine, vec)
+        th = self.thresholds
+        signals: tuple[str, ...]
+        # A copy of a candidate joins its story whatever the rest of the story says.
+        if len(f.shingle_sig) >= th.min_sketch:
+            # Copies share nearly all keywords, so they rank first: the top few are enough to check.
+            mine = set(f.shingle_sig)
+            overlaps = [
+                (sketch_jaccard(f.shingle_sig, r.shingle_sig), r)
+                for r in pool[: th.copy_checks]
+                if sketch_jaccard_at_most(mine, r.shingle_sig) >= th.copy
+            ]
+            overlap, copied = max(overlaps, key=lambda o: o[0], default=(0.0, None))
+            if copied is not None and overlap >= th.copy:
+                score = cosine(f.vector, centroids.get(copied.story_id, {}))
+                signals = ("shingles", f"shingles={overlap:.2f}", f"tfidf={score:.2f}")
+                return Decision(copied.story_id, Relation.COPY, round(overlap, 4), copied.article_id, signals)
+        best_sid, best_score = None, 0.0
+        for sid in dict.fromkeys(r.story_id for r in pool):  # candidates' stories, best-ranked first
+            centroid = centroids.get(sid)
+            score = cosine(f.vector, centroid) if centroid else 0.0
             if score > best_score:
-                best, best_score = cand, score
-        if best is None or best_score < self.thresholds.join:
+                best_sid, best_score = sid, score
+        if best_sid is None or best_score < th.join:
             return Decision(story_id_for(aid), Relation.CANONICAL, 1.0, None, ())
-        overlap = signature_jaccard(f.shingle_sig, best.shingle_sig)
-        signals = ["keywords", f"tfidf={best_score:.2f}"]
-        if overlap >= self.thresholds.copy:
-            signals.append(f"shingles={overlap:.2f}")
-            relation = Relation.COPY
-        else:
-            relation = Relation.REWRITE
-        return Decision(best.story_id, relation, round(best_score, 4), best.article_id, tuple(signals))
-
-    def record(self, aid: str, story_id: str, f: Features, t: float, freq: DocFreq) -> Record:
-        w = unit_vector(f.terms, freq)
-        kept = sorted(w, key=lambda term: (-w[term], term))[: self.thresholds.record_terms]
-        return Record(aid, story_id, {k: f.terms[k] for k in kept}, f.shingle_sig, f.bands, t)
+        matched = next(r for r in pool if r.story_id == best_sid)
+        signals = ("keywords", f"tfidf={best_score:.2f}")
+        return Decision(best_sid, Relation.REWRITE, round(best_score, 4), matched.article_id, signals)

@@ -1,11 +1,12 @@
-"""Fingerprints: term weights, distinctive keywords, MinHash signatures and LSH band keys.
+"""Fingerprints: TF-IDF vectors, distinctive keywords, their MinHash band keys and a shingle sketch.
 
-Hashing is batched: `MinHash.bulk` with an xxhash function hashes a whole batch in numpy, far faster
-than `MinHash.update` per token.
+Hashing is batched: `MinHash.bulk` hashes a whole batch's keywords at once, and the shingle sketch is
+computed in numpy from one hash per distinct word.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,12 @@ from aggregator.core import text
 from aggregator.core.models import Article, Features
 
 _SEED = 1
-SHINGLE_PERM = 64  # enough to tell a copy (Jaccard >= 0.5) from a rewrite (< 0.1) with room to spare
+SKETCH_SIZE = 64  # shingle hashes kept: tells a copy (Jaccard >= 0.5) from a rewrite (< 0.1) with room
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
+
+# Word -> 64-bit hash, shared by every article (bounded like the term cache).
+_WORD_HASH: dict[str, int] = {}
+_WORD_HASH_MAX = 500_000
 
 
 def _hash32(data: bytes) -> int:
@@ -48,64 +54,107 @@ class Prepared:
     """Counts and words of one article: computed once, before the IDF statistics are fetched."""
 
     counts: Counter[str]
-    body_words: list[str]
+    body_words: list[str]  # as written: the shingle sketch ignores case itself
 
 
 def prepare(article: Article) -> Prepared:
     title, body = clean_parts(article)
-    return Prepared(text.term_counts(title, body), text.words(body))
+    # A headline-only item is compared by its headline's wording.
+    title_tokens, body_tokens = text.tokens(title), text.tokens(body)
+    return Prepared(text.term_counts(title_tokens, body_tokens), body_tokens or title_tokens)
 
 
 def features_batch(
     prepared: Sequence[Prepared], freq: DocFreq, keywords: int, num_perm: int, bands: int
 ) -> list[Features]:
-    kws = []
+    idf = {t: freq.idf(t) for t in set().union(*(p.counts for p in prepared))}
+    vectors, kws = [], []
     for p in prepared:
-        c = p.counts
-        ranked = sorted(c, key=lambda t: (-(1.0 + math.log(c[t])) * freq.idf(t), t))
-        kws.append(tuple(ranked[:keywords]))
-    keyword_sigs = minhashes(kws, num_perm)
-    shingle_sigs = minhashes([sorted(text.shingles(p.body_words)) for p in prepared], SHINGLE_PERM)
+        weights = {t: _tf(n) * idf[t] for t, n in p.counts.items()}
+        norm = math.sqrt(sum(x * x for x in weights.values())) or 1.0
+        vectors.append({t: x / norm for t, x in weights.items()})
+        # A stable sort of the terms in text order: every run picks the same keywords.
+        kws.append(tuple(sorted(weights, key=weights.__getitem__, reverse=True)[:keywords]))
+    keyword_bands = band_keys(minhashes(kws, num_perm), bands)
     return [
         Features(
-            terms={t: float(n) for t, n in p.counts.items()},
+            vector=vec,
             keywords=kw,
-            bands=tuple(band_keys(ks, bands)),
-            shingle_sig=tuple(int(v) for v in ss),
+            bands=tuple(ks),
+            shingle_sig=shingle_sketch(p.body_words),
             length=len(p.body_words),
         )
-        for p, kw, ks, ss in zip(prepared, kws, keyword_sigs, shingle_sigs, strict=True)
+        for p, vec, kw, ks in zip(prepared, vectors, kws, keyword_bands, strict=True)
     ]
 
 
-def minhashes(token_sets: Sequence[Sequence[str]], num_perm: int) -> list[np.ndarray]:
-    """MinHash signatures (uint64 arrays) for many token sets at once."""
+_TF_TABLE = [0.0] + [1.0 + math.log(n) for n in range(1, 1024)]
+
+
+def _tf(n: float) -> float:
+    """Sub-linear term frequency: the tenth mention of a word says less than the first."""
+    return _TF_TABLE[n] if isinstance(n, int) and n < 1024 else 1.0 + math.log(n)
+
+
+def minhashes(token_sets: Sequence[Sequence[str]], num_perm: int) -> np.ndarray:
+    """MinHash signatures of many token sets at once (datasketch's bulk API): one row per set."""
     encoded = [[t.encode() for t in tokens] or [b""] for tokens in token_sets]
     hashed: list[MinHash] = MinHash.bulk(encoded, num_perm=num_perm, seed=_SEED, hashfunc=_hash32)
-    return [m.hashvalues for m in hashed]
+    return np.vstack([m.hashvalues.astype(np.uint64) for m in hashed])
 
 
-def band_keys(signature: np.ndarray, bands: int) -> list[str]:
-    """One key per band: two articles whose rows of a band all agree share that bucket."""
-    rows = len(signature) // bands
-    return [
-        f"{b}:{xxhash.xxh64_hexdigest(signature[b * rows : (b + 1) * rows].tobytes())[:12]}"
-        for b in range(bands)
-    ]
+def band_keys(signatures: np.ndarray, bands: int) -> list[list[str]]:
+    """Per signature, one key per band: two articles whose rows of a band all agree share that bucket.
+
+    A band's rows are mixed into 40 bits and the band number put above them, all in numpy.
+    """
+    n, width = signatures.shape
+    rows = signatures.reshape(n, bands, width // bands)
+    mixed = np.zeros((n, bands), dtype=np.uint64)
+    for r in range(rows.shape[2]):
+        mixed = (mixed ^ rows[:, :, r]) * _MIX[r % len(_MIX)]
+        mixed ^= mixed >> np.uint64(32)
+    keys = (mixed & np.uint64((1 << 40) - 1)) | (np.arange(bands, dtype=np.uint64) << np.uint64(40))
+    return [list(map(str, k)) for k in keys.tolist()]
 
 
-def signature_jaccard(a: Sequence[int], b: Sequence[int]) -> float:
-    """Estimated Jaccard of the two sets behind two MinHash signatures."""
+def shingle_sketch(words: Sequence[str], size: int = SKETCH_SIZE) -> tuple[int, ...]:
+    """Bottom-k sketch of the 3-word shingles (case ignored): the `size` smallest shingle hashes.
+
+    A shingle's hash mixes its three word hashes in numpy, so no string is built per shingle.
+    """
+    if not words:
+        return ()
+    missing = set(words).difference(_WORD_HASH)
+    if len(_WORD_HASH) + len(missing) > _WORD_HASH_MAX:
+        _WORD_HASH.clear()
+        missing = set(words)
+    for w in missing:
+        _WORD_HASH[w] = xxhash.xxh64_intdigest(w.lower().encode())
+    h = np.array([_WORD_HASH[w] for w in words], dtype=np.uint64)
+    if len(h) >= 3:
+        h = h[:-2] * _MIX[0] + h[1:-1] * _MIX[1] + h[2:] * _MIX[2]
+    h ^= h >> np.uint64(31)
+    h *= _MIX[1]
+    h ^= h >> np.uint64(29)
+    h.sort()
+    distinct = h[np.concatenate(([True], h[1:] != h[:-1]))] if len(h) > 1 else h
+    return tuple(distinct[:size].tolist())
+
+
+def sketch_jaccard(a: Sequence[int], b: Sequence[int], size: int = SKETCH_SIZE) -> float:
+    """Estimated Jaccard of two shingle sets from their bottom-k sketches."""
     if not a or not b:
         return 0.0
-    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
+    sa, sb = set(a), set(b)
+    union = heapq.nsmallest(size, sa | sb)
+    return sum(1 for x in union if x in sa and x in sb) / len(union)
 
 
-def unit_vector(terms: Mapping[str, float], freq: DocFreq) -> dict[str, float]:
-    """TF-IDF weights (sub-linear tf), scaled to length 1 so that a dot product is the cosine."""
-    w = {t: (1.0 + math.log(c)) * freq.idf(t) for t, c in terms.items() if c > 0}
-    norm = math.sqrt(sum(x * x for x in w.values()))
-    return {t: x / norm for t, x in w.items()} if norm else {}
+def sketch_jaccard_at_most(a: set[int], b: Sequence[int], size: int = SKETCH_SIZE) -> float:
+    """A cheap upper bound of `sketch_jaccard`: the estimate only counts hashes both sketches hold."""
+    both = len(a.intersection(b))
+    return both / max(1, min(size, len(a) + len(b) - both))
 
 
 def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:

@@ -7,58 +7,61 @@ The in-memory index serves `aggregator eval --memory` and the within-batch overl
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 
 @dataclass(frozen=True)
 class Record:
+    """One indexed article: enough to find it (bands), name its story, and tell a copy of it."""
+
     article_id: str
     story_id: str
-    terms: Mapping[str, float]
     shingle_sig: tuple[int, ...]
     bands: tuple[str, ...]
     time: float
 
     def dumps(self) -> str:
-        return json.dumps(
-            {
-                "a": self.article_id,
-                "s": self.story_id,
-                "t": self.terms,
-                "h": self.shingle_sig,
-                "b": self.bands,
-                "at": self.time,
-            },
-            separators=(",", ":"),
-        )
+        d = {"a": self.article_id, "s": self.story_id, "h": self.shingle_sig, "b": self.bands}
+        return json.dumps({**d, "at": self.time}, separators=(",", ":"))
 
     @classmethod
     def loads(cls, raw: str | bytes) -> Record:
         d = json.loads(raw)
-        return cls(d["a"], d["s"], d["t"], tuple(d["h"]), tuple(d["b"]), float(d["at"]))
+        return cls(d["a"], d["s"], tuple(d["h"]), tuple(d["b"]), float(d["at"]))
 
 
 class MemoryIndex:
-    """LSH buckets and records in a dict; records older than `window_s` before the newest are ignored."""
+    """LSH buckets, records and story centroids in dicts.
 
-    def __init__(self, bucket_cap: int, window_s: float | None = None) -> None:
+    Records older than `window_s` before the newest are ignored, and dropped with their buckets and
+    centroids every `prune_every` additions, so memory stays flat on an endless stream.
+    """
+
+    def __init__(self, bucket_cap: int, window_s: float | None = None, prune_every: int = 5000) -> None:
         self.bucket_cap = bucket_cap
         self.window_s = window_s
+        self.prune_every = prune_every
         self.buckets: dict[str, deque[str]] = {}
         self.records: dict[str, Record] = {}
+        self.centroids: dict[str, Mapping[str, float]] = {}
+        self.story_time: dict[str, float] = {}
         self.newest = 0.0
+        self._added = 0
 
     def query(self, bands: Iterable[str], limit: int | None = None) -> list[Record]:
         """Records sharing a bucket with `bands`, those sharing the most first (ties by id), as the
         Redis index ranks them."""
-        hits: dict[str, int] = {}
-        for band in bands:
-            for aid in self.buckets.get(band, ()):
-                hits[aid] = hits.get(aid, 0) + 1
-        order = sorted(hits, key=lambda a: (-hits[a], a))[:limit]
+        get = self.buckets.get
+        hits = Counter(chain.from_iterable(get(band, ()) for band in bands))  # counted in C
+        if limit is not None and len(hits) > limit:
+            order = [a for _, a in heapq.nsmallest(limit, ((-n, a) for a, n in hits.items()))]
+        else:
+            order = sorted(hits, key=lambda a: (-hits[a], a))
         horizon = self.newest - self.window_s if self.window_s is not None else None
         found = (self.records.get(a) for a in order)
         return [r for r in found if r is not None and (horizon is None or r.time >= horizon)]
@@ -66,12 +69,32 @@ class MemoryIndex:
     def query_many(self, band_lists: Sequence[Sequence[str]], limit: int | None = None) -> list[list[Record]]:
         return [self.query(b, limit) for b in band_lists]
 
-    def add(self, record: Record) -> None:
+    def centroids_of(self, found: Iterable[Iterable[Record]]) -> dict[str, Mapping[str, float]]:
+        sids = {r.story_id for recs in found for r in recs}
+        return {s: self.centroids[s] for s in sids if s in self.centroids}
+
+    def add(self, record: Record, centroid: Mapping[str, float] | None = None) -> None:
+        known = record.article_id in self.records
         self.records[record.article_id] = record
         self.newest = max(self.newest, record.time)
         for band in record.bands:
             bucket = self.buckets.get(band)
             if bucket is None:
                 bucket = self.buckets[band] = deque(maxlen=self.bucket_cap)
-            if record.article_id not in bucket:
+            if not known or record.article_id not in bucket:
                 bucket.appendleft(record.article_id)
+        if centroid is not None:
+            self.centroids[record.story_id] = centroid
+        self.story_time[record.story_id] = max(self.story_time.get(record.story_id, 0.0), record.time)
+        self._added += 1
+        if self.window_s is not None and self._added % self.prune_every == 0:
+            self.prune(self.newest - self.window_s)
+
+    def prune(self, horizon: float) -> None:
+        """Forget records, buckets and centroids older than `horizon`."""
+        self.records = {a: r for a, r in self.records.items() if r.time >= horizon}
+        self.buckets = {b: q for b, q in self.buckets.items() if any(a in self.records for a in q)}
+        old = [s for s, t in self.story_time.items() if t < horizon]
+        for s in old:
+            del self.story_time[s]
+            self.centroids.pop(s, None)

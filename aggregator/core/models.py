@@ -52,10 +52,10 @@ class Article:
 class Features:
     """What the clustering compares: derived from an Article by `core.text` and `core.fingerprint`."""
 
-    terms: dict[str, float]  # content word -> weight (term frequency, title words counted extra)
+    vector: dict[str, float]  # content word -> TF-IDF weight, unit length: what the cosine compares
     keywords: tuple[str, ...]  # the most distinctive terms: what the LSH index hashes
     bands: tuple[str, ...]  # LSH band keys of the keywords' MinHash
-    shingle_sig: tuple[int, ...]  # MinHash of the body's 3-word shingles: copy detection
+    shingle_sig: tuple[int, ...]  # bottom-k sketch of the body's 3-word shingles: copy detection
     length: int  # words in the body
 
 

@@ -49,7 +49,8 @@ def normalise(text: str) -> str:
     """NFKC, typographic quotes folded, whitespace collapsed."""
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return re.sub(r"[ \t\r\f\v]+", " ", text).strip()
+    # str.split per line is several times faster than a whitespace regex over the whole text.
+    return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
 
 
 def strip_furniture(text: str) -> str:
@@ -69,7 +70,7 @@ def strip_furniture(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens."""
-    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    return _WORD.findall(text.lower().replace("’", "'"))
 
 
 def stem(word: str) -> str:
@@ -83,23 +84,68 @@ def stem(word: str) -> str:
     return word
 
 
+# Word -> its stem, or "" when it carries no meaning. Tokenising dominates clustering time and news
+# vocabulary repeats, so each distinct word is classified once; cleared when large to stay bounded.
+_TERMS: dict[str, str] = {}
+_TERMS_MAX = 500_000
+
+
+def term(word: str) -> str:
+    """The stemmed content word for a lower-cased word, or "" for stop words, numbers, single letters."""
+    found = _TERMS.get(word)
+    if found is None:
+        found = ""
+        if len(word) >= 2 and word not in STOPWORDS and not word.isdigit():
+            s = stem(word)
+            found = "" if s in STOPWORDS else s
+        if len(_TERMS) >= _TERMS_MAX:
+            _TERMS.clear()
+        _TERMS[word] = found
+    return found
+
+
 def content_words(text: str) -> list[str]:
     """Stemmed words that carry meaning: no stop words, no bare numbers, no single letters."""
-    out = []
-    for w in words(text):
-        if len(w) < 2 or w in STOPWORDS or w.isdigit():
-            continue
-        s = stem(w)
-        if s not in STOPWORDS:
-            out.append(s)
-    return out
+    return [t for t in map(term, words(text)) if t]
 
 
-def term_counts(title: str, body: str, title_weight: int = 2) -> Counter[str]:
-    """Content-word counts of an article; title words count extra because headlines name the event."""
-    counts = Counter(content_words(body))
-    for w in content_words(title):
-        counts[w] += title_weight
+def tokens(text: str) -> list[str]:
+    """Word tokens as written (case kept)."""
+    return _WORD.findall(text)
+
+
+def lowered(tokens: list[str]) -> list[str]:
+    """The tokens lower-cased, in one C-level pass rather than one call per token."""
+    return "\x00".join(tokens).lower().split("\x00") if tokens else []
+
+
+def term_counts(
+    title: str | list[str], body: str | list[str], title_weight: int = 2, name_weight: int = 3
+) -> Counter[str]:
+    """Content-word counts of an article, weighted for what names the event.
+
+    `title` and `body` are texts or their `tokens`. Title words count `title_weight` times: headlines
+    name the event. Names (words written capitalised and never lower-case in the article) count
+    `name_weight` times: two stories of the same kind on the same day (two earthquakes, two coaches
+    fired) share their vocabulary and differ in who and where.
+    """
+    # Tokens are counted in C (findall, Counter); Python then visits each distinct token once.
+    body_tokens = Counter(tokens(body) if isinstance(body, str) else body)
+    title_tokens = Counter(tokens(title) if isinstance(title, str) else title)
+    lower = {w for w in body_tokens if w[0].islower()}
+    lower.update(w for w in title_tokens if w[0].islower())
+    counts: Counter[str] = Counter()
+    get = _TERMS.get
+    for found, weight in ((body_tokens, 1), (title_tokens, title_weight)):
+        for w, n in found.items():
+            lw = w.lower()
+            t = get(lw)
+            if t is None:
+                t = term(lw)
+            if t:
+                if w[0].isupper() and lw not in lower:
+                    n *= name_weight
+                counts[t] += n * weight
     return counts
 
 

@@ -8,13 +8,15 @@ start a story for two copies of one article.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import redis
 
+from aggregator.core.clustering import Centroid
 from aggregator.core.fingerprint import DocFreq
 from aggregator.core.index import Record
 from aggregator.errors import StorageError
@@ -22,12 +24,14 @@ from aggregator.store.keys import LOCK_TTL_MS, Keys
 from aggregator.store.redis import converts_errors
 
 # One call writes a whole batch: per-command packing in redis-py, not Redis, was the cost of the
-# ~300 commands per article a pipeline needed. KEYS: df, docs, then per record its record key and its
-# bucket keys. ARGV: ttl, cap, number of records, then per record its id, value and band count, then
-# the number of new documents and every term of theirs (a term once per document containing it).
+# ~300 commands per article a pipeline needed. KEYS: df, docs, per centroid its key, then per record
+# its record key and its bucket keys. ARGV: ttl, cap, number of records, number of centroids, each
+# centroid's JSON, then per record its id, value and band count, then the number of new documents and
+# every term of theirs (a term once per document containing it).
 _WRITE = """
-local ttl, cap, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local k, a = 3, 4
+local ttl, cap, n, nc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+for i = 1, nc do redis.call('set', KEYS[2 + i], ARGV[4 + i], 'EX', ttl) end
+local k, a = 3 + nc, 5 + nc
 for _ = 1, n do
   local id, value, bands = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   a = a + 3
@@ -48,16 +52,17 @@ return n
 """
 
 # Candidates for a whole batch in one call. KEYS: every bucket key of every article, in order.
-# ARGV: the number of candidates kept per article, the record key prefix, then per article its
-# band count. Returns per article the records of the candidates sharing the most bands (expired
-# records are skipped: their story's window has closed).
+# ARGV: the number of candidates kept per article, the record and centroid key prefixes, then per
+# article its band count. Returns per article the records of the candidates sharing the most bands
+# (expired records are skipped: their story's window has closed), then a last list of story id and
+# centroid pairs for every story those records name.
 # The record keys are built inside the script (their ids are only known there), so they are not
 # declared in KEYS; they share the {idx} hash tag with the buckets, so on a cluster they live in the
 # same slot, but a cluster proxy that checks declared keys strictly would refuse the script.
 _CANDIDATES = """
-local limit, prefix = tonumber(ARGV[1]), ARGV[2]
-local out, k = {}, 1
-for a = 3, #ARGV do
+local limit, prefix, cprefix = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local out, k, stories = {}, 1, {}
+for a = 4, #ARGV do
   local hits, order = {}, {}
   for _ = 1, tonumber(ARGV[a]) do
     for _, id in ipairs(redis.call('lrange', KEYS[k], 0, -1)) do
@@ -72,10 +77,19 @@ for a = 3, #ARGV do
   local found = {}
   for i = 1, math.min(limit, #order) do
     local rec = redis.call('get', prefix .. order[i])
-    if rec then found[#found + 1] = rec end
+    if rec then
+      found[#found + 1] = rec
+      stories[string.match(rec, '"s":"([^"]*)"')] = true
+    end
   end
   out[#out + 1] = found
 end
+local centroids = {}
+for sid in pairs(stories) do
+  local c = redis.call('get', cprefix .. sid)
+  if c then centroids[#centroids + 1] = sid; centroids[#centroids + 1] = c end
+end
+out[#out + 1] = centroids
 return out
 """
 
@@ -127,24 +141,34 @@ class RedisIndex:
         return DocFreq(int(res[0] or 0), df)
 
     @converts_errors
-    def candidates(self, band_lists: Sequence[Sequence[str]], limit: int) -> list[list[Record]]:
-        """Per article, the records of up to `limit` candidates, those sharing the most bands first."""
+    def candidates(
+        self, band_lists: Sequence[Sequence[str]], limit: int
+    ) -> tuple[list[list[Record]], dict[str, Centroid]]:
+        """Per article, the records of up to `limit` candidates, those sharing the most bands first;
+        and the centroids of their stories."""
         if not band_lists:
-            return []
+            return [], {}
         keys = [self.keys.bucket(b) for bands in band_lists for b in bands]
-        args: list[str | int] = [limit, self.keys.record(""), *(len(bands) for bands in band_lists)]
-        found = self._candidates(keys=keys, args=args)
-        return [[Record.loads(raw) for raw in recs] for recs in found]
+        args: list[str | int] = [limit, self.keys.record(""), self.keys.centroid("")]
+        args += [len(bands) for bands in band_lists]
+        *found, flat = self._candidates(keys=keys, args=args)
+        centroids = {flat[i]: json.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
+        return [[Record.loads(raw) for raw in recs] for recs in found], centroids
 
     def write(
-        self, pipe: redis.client.Pipeline, records: Sequence[Record], doc_terms: Sequence[Iterable[str]]
+        self,
+        pipe: redis.client.Pipeline,
+        records: Sequence[Record],
+        centroids: Mapping[str, Centroid],
+        doc_terms: Sequence[Iterable[str]],
     ) -> None:
         """Queue the index writes of a batch on `pipe` (the caller's, so the batch commits in one trip).
 
         `doc_terms` holds the terms of each article indexed for the first time: only they count in the IDF.
         """
-        keys = [self.keys.doc_freq, self.keys.doc_count]
-        args: list[str | int] = [self.ttl_s, self.bucket_cap, len(records)]
+        keys = [self.keys.doc_freq, self.keys.doc_count, *(self.keys.centroid(s) for s in centroids)]
+        args: list[str | int] = [self.ttl_s, self.bucket_cap, len(records), len(centroids)]
+        args += [json.dumps(c, separators=(",", ":")) for c in centroids.values()]
         for rec in records:
             keys.append(self.keys.record(rec.article_id))
             keys.extend(self.keys.bucket(b) for b in rec.bands)

@@ -67,8 +67,12 @@ class Keys:
         return f"{self.prefix}:{{idx}}:b:{band}"
 
     def record(self, article_id: str) -> str:
-        """string: the article's index record (terms, shingle signature, story id)"""
+        """string: the article's index record (story id, shingle sketch, bands, time)"""
         return f"{self.prefix}:{{idx}}:r:{article_id}"
+
+    def centroid(self, story_id: str) -> str:
+        """string: JSON of the story's centroid (term -> summed TF-IDF weight of its variants)"""
+        return f"{self.prefix}:{{idx}}:c:{story_id}"
 
     @property
     def doc_freq(self) -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import redis
 
 from aggregator.core import canonical
-from aggregator.core.index import Record
-from aggregator.core.models import Article, Decision, Entry, Features
+from aggregator.core.clustering import Assignment
+from aggregator.core.models import Article, Entry, Features
 from aggregator.errors import InvalidInput, NotFound
 from aggregator.store.index import RedisIndex
 from aggregator.store.keys import Keys
@@ -109,14 +109,16 @@ class StoryStore:
         self,
         articles: Sequence[Article],
         feats: Sequence[Features],
-        decisions: Sequence[Decision],
-        records: Sequence[Record],
+        assigned: Sequence[Assignment],
+        doc_terms: Sequence[Iterable[str]],
         now: float,
         feed_priority: Sequence[str] = (),
     ) -> None:
         pipe = self.r.pipeline(transaction=True)
         touched: dict[str, None] = {}
-        for a, f, d in zip(articles, feats, decisions, strict=True):
+        centroids = {x.decision.story_id: x.centroid for x in assigned}  # the last one of each story
+        for a, f, x in zip(articles, feats, assigned, strict=True):
+            d = x.decision
             pipe.hset(
                 self.keys.article(a.id),
                 mapping={
@@ -133,7 +135,7 @@ class StoryStore:
             pipe.hset(self.keys.story(d.story_id), "updated", now)
             pipe.zadd(self.keys.stories_updated, {d.story_id: now})
             touched[d.story_id] = None
-        self.index.write(pipe, records, [f.terms.keys() for f in feats])
+        self.index.write(pipe, [x.record for x in assigned], centroids, doc_terms)
         pipe.execute()
         self._choose_canonicals(list(touched), feed_priority)
 

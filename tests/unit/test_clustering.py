@@ -2,13 +2,29 @@ from __future__ import annotations
 
 from collections import Counter
 
-from aggregator.core import canonical
+from aggregator.core import canonical, text
 from aggregator.core.clustering import Clusterer, Thresholds
-from aggregator.core.fingerprint import DocFreq, features_batch, prepare
+from aggregator.core.fingerprint import (
+    SKETCH_SIZE,
+    DocFreq,
+    features_batch,
+    prepare,
+    shingle_sketch,
+    sketch_jaccard,
+    sketch_jaccard_at_most,
+)
 from aggregator.core.index import MemoryIndex, Record
 from aggregator.core.models import Article, Relation
 from aggregator.core.scoring import score
-from tests.fixtures.stories import UNRELATED, WIRE_BODY, WIRE_TITLE
+from tests.fixtures.stories import (
+    OTHER_BRIDGE_BODY,
+    OTHER_BRIDGE_TITLE,
+    REWRITE_BODY,
+    REWRITE_TITLE,
+    UNRELATED,
+    WIRE_BODY,
+    WIRE_TITLE,
+)
 
 
 def _article(aid: str, title: str, body: str, t: float = 0.0) -> Article:
@@ -25,10 +41,11 @@ def _run(articles: list[Article]) -> dict[str, tuple[str, Relation]]:
         p = prepare(a)
         freq = DocFreq(i, df)
         (f,) = features_batch([p], freq, 24, 128, 64)
-        ((d, rec),) = clusterer.assign([a.id], [f], [a.fetched], [index.query(f.bands)], freq)
-        index.add(rec)
+        found = [index.query(f.bands)]
+        (done,) = clusterer.assign([a.id], [f], [a.fetched], found, index.centroids_of(found))
+        index.add(done.record, done.centroid)
         df.update(p.counts.keys())
-        out[a.id] = (d.story_id, d.relation)
+        out[a.id] = (done.decision.story_id, done.decision.relation)
     return out
 
 
@@ -50,16 +67,58 @@ def test_copies_join_and_other_stories_stay_apart() -> None:
     assert len({out[k][0] for k in UNRELATED} | {"swire"}) == len(UNRELATED) + 1
 
 
+def test_rewrite_joins_and_same_kind_of_event_stays_apart() -> None:
+    others = [_article(k, t, b) for k, (t, b) in UNRELATED.items()]
+    arts = [
+        *others,
+        _article("wire", WIRE_TITLE, WIRE_BODY),
+        _article("other", OTHER_BRIDGE_TITLE, OTHER_BRIDGE_BODY),
+        _article("rewrite", REWRITE_TITLE, REWRITE_BODY),
+    ]
+    out = _run(arts)
+    assert out["rewrite"] == ("swire", Relation.REWRITE)
+    assert out["other"] == ("sother", Relation.CANONICAL)
+
+
+def test_shingle_sketch_tells_copies_from_rewrites() -> None:
+    wire = shingle_sketch(text.tokens(WIRE_BODY))
+    assert len(wire) == SKETCH_SIZE
+    assert sketch_jaccard(wire, shingle_sketch(text.tokens(WIRE_BODY.upper()))) == 1.0  # case ignored
+    trimmed = WIRE_BODY.rsplit("\n\n", 2)[0]
+    assert sketch_jaccard(wire, shingle_sketch(text.tokens(trimmed))) > 0.6
+    assert sketch_jaccard(wire, shingle_sketch(text.tokens(REWRITE_BODY))) < 0.1
+    for other in (trimmed, REWRITE_BODY):  # the cheap bound never under-estimates
+        sig = shingle_sketch(text.tokens(other))
+        assert sketch_jaccard_at_most(set(wire), sig) >= sketch_jaccard(wire, sig)
+
+
+def test_names_weigh_more_than_common_words() -> None:
+    counts = text.term_counts(
+        "", "Marrow said the bridge is shut. The bridge shut, said marrow sellers. Venn"
+    )
+    assert counts["venn"] == 3 and counts["bridge"] == 2  # a name counts three times per mention
+    assert counts["marrow"] == 2  # written lower-case once: not a name
+
+
 def test_record_roundtrip() -> None:
-    rec = Record("a1", "sa1", {"bridge": 2.0}, (1, 2, 3), ("0:ab",), 12.5)
+    rec = Record("a1", "sa1", (1, 2, 3), ("0:ab",), 12.5)
     assert Record.loads(rec.dumps()) == rec
 
 
 def test_bucket_cap_keeps_newest() -> None:
     index = MemoryIndex(bucket_cap=2)
     for i in range(3):
-        index.add(Record(f"a{i}", f"s{i}", {}, (), ("0:x",), float(i)))
+        index.add(Record(f"a{i}", f"s{i}", (), ("0:x",), float(i)))
     assert sorted(r.article_id for r in index.query(["0:x"])) == ["a1", "a2"]  # a0 fell out
+
+
+def test_memory_index_forgets_what_left_the_window() -> None:
+    index = MemoryIndex(bucket_cap=8, window_s=10.0, prune_every=2)
+    index.add(Record("old", "s-old", (), ("0:x", "1:y"), 0.0), {"bridge": 1.0})
+    index.add(Record("new", "s-new", (), ("0:x",), 100.0), {"ferry": 1.0})
+    assert [r.article_id for r in index.query(["0:x", "1:y"])] == ["new"]
+    assert set(index.records) == {"new"} and "1:y" not in index.buckets
+    assert set(index.centroids) == {"s-new"}
 
 
 def test_canonical_policy_order() -> None:
