@@ -113,11 +113,27 @@ class Services:
     def ingest_articles(self, article_ids: Sequence[str]) -> int:
         """Fetch, extract and cluster pending articles. Already clustered ones are skipped (idempotent)."""
         pending = self.stories.pending_entries(article_ids)
-        if not pending:
+        changed = self.stories.pending_revisions(article_ids)
+        if not pending and not changed:
             return 0
-        with ThreadPoolExecutor(min(_PAGE_FETCH_THREADS, len(pending))) as pool:
-            articles = list(pool.map(lambda p: self._article(*p), pending))
-        return self.cluster(articles)
+        with ThreadPoolExecutor(min(_PAGE_FETCH_THREADS, len(pending) + len(changed))) as pool:
+            articles = list(pool.map(lambda p: self._article(*p), [*pending, *changed]))
+        new = self.cluster(articles[: len(pending)])
+        self.revise(articles[len(pending) :])
+        return new
+
+    def revise(self, articles: Sequence[Article]) -> list[str]:
+        """Store new revisions of known articles; returns the stories that changed."""
+        if not articles:
+            return []
+        revised = []
+        with self.index.lock():  # the canonical choice reads what `cluster` writes
+            for a in articles:
+                sid = self.stories.revise(a, time.time())
+                if sid:
+                    revised.append(sid)
+            self.stories.choose_canonicals(revised, self.feed_priority)
+        return revised
 
     def _article(self, entry: Entry, feed_id: str) -> Article:
         page = None

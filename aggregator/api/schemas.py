@@ -17,16 +17,28 @@ class ArticleOut(BaseModel):
     extraction: str | None = Field(None, description="`page`, or `summary` when the page failed")
     credits: list[str] = Field(default_factory=list, description="Wire services the text credits")
     text: str = Field("", description="Clean plain text")
+    revision: int = Field(0, description="0 as first fetched; +1 each time the outlet changed it")
+
+
+class RevisionOut(BaseModel):
+    revision: int
+    title: str
+    text: str
+    fetched: float | None
+    replaced: float = Field(description="Unix time the next revision replaced this one")
 
 
 class VariantOut(ArticleOut):
     relation: str | None = Field(None, description="`canonical`, `copy` or `rewrite`")
-    score: float | None = Field(None, description="Similarity to the story (TF-IDF cosine)")
+    score: float | None = Field(
+        None, description="Similarity: shingle Jaccard for a copy, TF-IDF cosine with the story for a rewrite"
+    )
     signals: list[str] = Field(default_factory=list, description="What matched")
 
 
 class ArticleWithStory(VariantOut):
     story_id: str | None
+    revisions: list[RevisionOut] = Field(default_factory=list, description="Earlier revisions, oldest first")
 
 
 class StoryOut(BaseModel):

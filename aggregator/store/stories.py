@@ -17,6 +17,14 @@ from aggregator.store.keys import Keys
 from aggregator.store.redis import converts_errors
 
 PENDING, CLUSTERED = "pending", "clustered"
+MAX_REVISIONS = 10  # earlier headlines and texts kept per article
+
+
+def _entry_fields(e: Entry) -> dict[str, Any]:
+    return {
+        "url": e.url, "guid": e.guid, "title": e.title, "summary": e.summary, "published": e.published,
+        "author": e.author, "source_name": e.source_name,
+    }  # fmt: skip
 
 
 def _num(value: str | None) -> float | None:
@@ -41,6 +49,8 @@ def article_view(aid: str, h: dict[str, str]) -> dict[str, Any]:
         "score": _num(h.get("score")),
         "signals": json.loads(h.get("signals") or "[]"),
         "text": h.get("text") or h.get("summary") or "",
+        "revision": int(h.get("revision") or 0),
+        "revisions": json.loads(h.get("revisions") or "[]"),
     }
 
 
@@ -58,12 +68,19 @@ class StoryStore:
         """Store new entries as pending; return every given entry not yet clustered (new or unfinished)."""
         pipe = self.r.pipeline(transaction=False)
         for e in entries:
-            pipe.hget(self.keys.article(e.article_id), "state")
-        states = pipe.execute()
+            pipe.hmget(self.keys.article(e.article_id), ["state", "entry_title", "summary"])
+        known = pipe.execute()
         todo: list[str] = []
         pipe = self.r.pipeline(transaction=False)
-        for e, state in zip(entries, states, strict=True):
-            if state == CLUSTERED or e.article_id in todo:
+        for e, (state, title, summary) in zip(entries, known, strict=True):
+            if e.article_id in todo:
+                continue
+            if state == CLUSTERED:
+                # A known URL whose headline or summary changed in the feed is fetched again: if its
+                # page changed too, the article gets a new revision (see `revise`).
+                if title is not None and (title, summary) != (e.title, e.summary):
+                    pipe.hset(self.keys.article(e.article_id), "revise", json.dumps(_entry_fields(e)))
+                    todo.append(e.article_id)
                 continue
             todo.append(e.article_id)
             if state is None:
@@ -71,7 +88,8 @@ class StoryStore:
                     self.keys.article(e.article_id),
                     mapping={
                         "state": PENDING, "feed_id": fid, "url": e.url, "guid": e.guid or "",
-                        "title": e.title, "summary": e.summary, "published": e.published or "",
+                        "title": e.title, "entry_title": e.title, "summary": e.summary,
+                        "published": e.published or "",
                         "author": e.author or "", "source_name": e.source_name or "", "first_seen": now,
                     },
                 )  # fmt: skip
@@ -95,6 +113,57 @@ class StoryStore:
             )  # fmt: skip
             out.append((entry, h["feed_id"]))
         return out
+
+    @converts_errors
+    def pending_revisions(self, aids: Sequence[str]) -> list[tuple[Entry, str]]:
+        """The entries among `aids` whose feed item changed since they were clustered."""
+        pipe = self.r.pipeline(transaction=False)
+        for aid in aids:
+            pipe.hmget(self.keys.article(aid), ["state", "revise", "feed_id"])
+        out = []
+        for aid, (state, revise, fid) in zip(aids, pipe.execute(), strict=True):
+            if state == CLUSTERED and revise:
+                out.append((Entry(article_id=aid, **json.loads(revise)), fid or ""))
+        return out
+
+    @converts_errors
+    def revise(self, article: Article, now: float) -> str | None:
+        """Make `article` the new revision of the stored one if its headline or text changed.
+
+        The story and its variants stay as they are; the old headline and text go to the article's
+        `revisions` (newest last, at most MAX_REVISIONS). Returns the story id when a revision was made.
+        A second delivery finds nothing to revise and changes nothing.
+        """
+        key = self.keys.article(article.id)
+        old = self.r.hgetall(key)
+        if old.get("state") != CLUSTERED or not old.get("revise"):
+            return None
+        entry = json.loads(old["revise"])
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hdel(key, "revise")
+        pipe.hset(key, mapping={"entry_title": entry["title"], "summary": entry["summary"]})
+        sid = old.get("story_id", "")
+        changed = (old.get("title", ""), old.get("text", "")) != (article.title, article.text)
+        if changed:
+            number = int(old.get("revision") or 0)
+            history = json.loads(old.get("revisions") or "[]")
+            history.append(
+                {"revision": number, "title": old.get("title", ""), "text": old.get("text", ""),
+                 "fetched": _num(old.get("fetched")), "replaced": now}
+            )  # fmt: skip
+            pipe.hset(
+                key,
+                mapping={
+                    "title": article.title, "text": article.text, "fetched": article.fetched,
+                    "extraction": article.extraction.value, "credits": json.dumps(article.credits),
+                    "length": len(article.text.split()), "revision": number + 1,
+                    "revisions": json.dumps(history[-MAX_REVISIONS:]),
+                },
+            )  # fmt: skip
+            pipe.hset(self.keys.story(sid), "updated", now)
+            pipe.zadd(self.keys.stories_updated, {sid: now})
+        pipe.execute()
+        return sid if changed else None
 
     @converts_errors
     def clustered(self, aids: Sequence[str]) -> set[str]:
@@ -137,9 +206,10 @@ class StoryStore:
             touched[d.story_id] = None
         self.index.write(pipe, [x.record for x in assigned], centroids, doc_terms)
         pipe.execute()
-        self._choose_canonicals(list(touched), feed_priority)
+        self.choose_canonicals(list(touched), feed_priority)
 
-    def _choose_canonicals(self, story_ids: Sequence[str], feed_priority: Sequence[str]) -> None:
+    @converts_errors
+    def choose_canonicals(self, story_ids: Sequence[str], feed_priority: Sequence[str]) -> None:
         """Re-apply the canonical policy to touched stories: one read trip, one write trip."""
         members = self._variant_ids(story_ids)
         fields = ("feed_id", "source", "credits", "extraction", "length", "published", "fetched")

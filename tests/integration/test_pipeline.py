@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from tests.conftest import Api, wait_for
-from tests.fixtures.site import OWN_STORY, Site
-from tests.fixtures.stories import OUTLETS, UNRELATED
+from tests.fixtures.site import OWN_STORY, Site, page
+from tests.fixtures.stories import OUTLETS, UNRELATED, WIRE_BODY, WIRE_TITLE
 
 
 def _stories(api: Api) -> list[dict[str, Any]]:
@@ -110,3 +111,39 @@ def test_page_failure_falls_back_to_summary(api: Api, site: Site, worker: Any) -
     story = api.get(f"/v1/stories/{orchard['id']}").json()
     assert story["canonical"]["extraction"] == "summary"
     assert story["canonical"]["text"].startswith("Growers in the Tarrow valley")
+
+
+def test_changed_article_becomes_a_revision(api: Api, site: Site, worker: Any, celery_app: Any) -> None:
+    site.publish_news()
+    api.post("/v1/feeds", json={"url": site.feed_url("gazette")})
+    items = wait_for(lambda: _settled(api, 2))
+    bridge = next(s for s in items if "Kestrel" in s["title"])
+    old = api.get(f"/v1/stories/{bridge['id']}").json()["canonical"]
+
+    # The outlet corrects its headline and adds a paragraph: the feed item and the page change.
+    title = "Gazette: Norvale shuts Kestrel Bridge for a month after cable cracks found"
+    body = WIRE_BODY + "\n\nUpdate: the city later said the closure would last at least a month."
+    site.set("/gazette/bridge.html", page("gazette", title, body))
+    feed = site.routes["/gazette/feed.xml"]
+    assert isinstance(feed, tuple)
+    site.set(
+        "/gazette/feed.xml",
+        feed[2].decode().replace(html.escape(f"The Harbour Gazette: {WIRE_TITLE}"), html.escape(title)),
+        ctype="application/rss+xml",
+    )
+    fid = api.get("/v1/feeds").json()["items"][0]["id"]
+    for _ in range(2):  # delivered twice: one revision all the same
+        celery_app.send_task("aggregator.refresh_feed", args=[fid])
+
+    def revised() -> dict[str, Any] | None:
+        art = api.get(f"/v1/articles/{old['id']}").json()
+        return art if art["revision"] == 1 else None
+
+    art = wait_for(revised)
+    assert art["title"] == title and "at least a month" in art["text"]
+    assert art["story_id"] == bridge["id"]
+    assert [r["title"] for r in art["revisions"]] == [old["title"]]
+    wait_for(lambda: site.count("/gazette/feed.xml") >= 3)  # both refreshes fetched the feed
+    after = wait_for(lambda: _settled(api, 2))  # still two stories, no new variant
+    assert sorted(s["id"] for s in after) == sorted(s["id"] for s in items)
+    assert api.get(f"/v1/articles/{old['id']}").json()["revision"] == 1
