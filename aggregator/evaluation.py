@@ -8,6 +8,7 @@ so they give the same stories.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import time
 import uuid
@@ -68,25 +69,44 @@ def _batches(items: Sequence[Article], size: int) -> Iterator[Sequence[Article]]
         yield items[i : i + size]
 
 
-def cluster_in_memory(articles: Sequence[Article], settings: Settings) -> dict[str, str]:
-    s = settings
-    index = MemoryIndex(s.bucket_cap, s.story_window_h * 3600)
-    clusterer = make_clusterer(s)
-    df: Counter[str] = Counter()
-    docs = 0
-    out: dict[str, str] = {}
-    for batch in _batches(articles, s.ingest_batch_size):
+class MemoryClustering:
+    """The workers' clustering steps with an in-process index: `aggregator eval --memory` and benchmarks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+        self.index = MemoryIndex(settings.bucket_cap, settings.story_window_h * 3600)
+        self.clusterer = make_clusterer(settings)
+        self.df: Counter[str] = Counter()
+        self.docs = 0
+
+    def add(self, batch: Sequence[Article]) -> dict[str, str]:
+        """Cluster one batch; returns article id -> story id."""
+        s = self.s
         prepared = [prepare(a) for a in batch]
-        freq = DocFreq(docs, df)
+        freq = DocFreq(self.docs, self.df)
         feats = features_batch(prepared, freq, s.keywords, s.num_perm, s.lsh_bands)
-        found = index.query_many([f.bands for f in feats], s.max_candidates)
+        found = self.index.query_many([f.bands for f in feats], s.max_candidates)
         times = [a.published or a.fetched for a in batch]
-        decided = clusterer.assign([a.id for a in batch], feats, times, found, index.centroids_of(found))
+        decided = self.clusterer.assign(
+            [a.id for a in batch], feats, times, found, self.index.centroids_of(found)
+        )
+        out = {}
         for done, p in zip(decided, prepared, strict=True):
-            index.add(done.record, done.centroid)
+            self.index.add(done.record, done.centroid)
             out[done.record.article_id] = done.decision.story_id
-            df.update(p.counts.keys())
-        docs += len(batch)
+            self.df.update(p.counts.keys())
+        self.docs += len(batch)
+        # The index's objects live until pruned and hold no cycles: keep the cyclic collector from
+        # rescanning them all on every collection, a cost that would grow with the index.
+        gc.freeze()
+        return out
+
+
+def cluster_in_memory(articles: Sequence[Article], settings: Settings) -> dict[str, str]:
+    clustering = MemoryClustering(settings)
+    out: dict[str, str] = {}
+    for batch in _batches(articles, settings.ingest_batch_size):
+        out.update(clustering.add(batch))
     return out
 
 

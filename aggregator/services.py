@@ -19,6 +19,7 @@ from aggregator.ingest.extract import build_article, extract_page
 from aggregator.ingest.fetch import Fetched, Fetcher
 from aggregator.ingest.parse import parse_feed
 from aggregator.settings import Settings
+from aggregator.store.events import EventLog
 from aggregator.store.feeds import FeedStore
 from aggregator.store.index import RedisIndex
 from aggregator.store.keys import Keys
@@ -52,7 +53,8 @@ class Services:
         keys = Keys(settings.key_prefix)
         self.feeds = FeedStore(self.redis, keys)
         self.index = RedisIndex(self.redis, keys, settings.bucket_cap, settings.story_window_h * 3600)
-        self.stories = StoryStore(self.redis, keys, self.index)
+        self.events = EventLog(self.redis, keys, settings.events_max_len, settings.events_retention_h * 3600)
+        self.stories = StoryStore(self.redis, keys, self.index, self.events)
         self.dispatch = Dispatcher(sender)
         self.fetcher = Fetcher(settings)
         self.clusterer = make_clusterer(settings)
@@ -132,7 +134,7 @@ class Services:
                 sid = self.stories.revise(a, time.time())
                 if sid:
                     revised.append(sid)
-            self.stories.choose_canonicals(revised, self.feed_priority)
+            self.stories.choose_canonicals(revised, self.feed_priority, time.time())
         return revised
 
     def _article(self, entry: Entry, feed_id: str) -> Article:

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     copy_threshold: float = Field(
         0.50, description="Shingle Jaccard with a candidate at which an article joins its story as a `copy`."
     )
+    events_max_len: int = Field(1_000_000, description="Events kept in the event stream, at most.")
+    events_retention_h: float = Field(168.0, description="Hours an event stays in the event stream.")
+    sse_heartbeat_s: float = Field(15.0, description="Seconds between heartbeat comments on /v1/events.")
+    sse_queue: int = Field(
+        1000, description="Live events buffered per subscriber; a slower one falls back to reading the log."
+    )
     feed_priority: list[str] = Field(
         default_factory=list, description="Feed URLs, most trusted first: their article is the canonical."
     )

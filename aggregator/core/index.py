@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -46,7 +46,7 @@ class MemoryIndex:
         self.bucket_cap = bucket_cap
         self.window_s = window_s
         self.prune_every = prune_every
-        self.buckets: dict[str, deque[str]] = {}
+        self.buckets: dict[str, list[str]] = {}  # newest first; lists: a deque per bucket costs 10x more
         self.records: dict[str, Record] = {}
         self.centroids: dict[str, Mapping[str, float]] = {}
         self.story_time: dict[str, float] = {}
@@ -80,9 +80,10 @@ class MemoryIndex:
         for band in record.bands:
             bucket = self.buckets.get(band)
             if bucket is None:
-                bucket = self.buckets[band] = deque(maxlen=self.bucket_cap)
-            if not known or record.article_id not in bucket:
-                bucket.appendleft(record.article_id)
+                self.buckets[band] = [record.article_id]
+            elif not known or record.article_id not in bucket:
+                bucket.insert(0, record.article_id)
+                del bucket[self.bucket_cap :]
         if centroid is not None:
             self.centroids[record.story_id] = centroid
         self.story_time[record.story_id] = max(self.story_time.get(record.story_id, 0.0), record.time)

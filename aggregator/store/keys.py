@@ -61,6 +61,12 @@ class Keys:
         """sorted set: story id by last update (the listing order)"""
         return f"{self.prefix}:stories:updated"
 
+    # --- events (trimmed to settings.events_max_len and events_retention_h)
+    @property
+    def events(self) -> str:
+        """stream: story events (type, story, time, feed, variants, data)"""
+        return f"{self.prefix}:events"
+
     # --- clustering index (TTL: the story window)
     def bucket(self, band: str) -> str:
         """list: newest article ids whose keyword MinHash falls in this LSH band bucket (capped)"""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -12,11 +13,43 @@ from aggregator.core import canonical
 from aggregator.core.clustering import Assignment
 from aggregator.core.models import Article, Entry, Features
 from aggregator.errors import InvalidInput, NotFound
+from aggregator.store.events import CANONICAL_CHANGED, CREATED, REVISED, VARIANT_ADDED, EventLog, NewEvent
 from aggregator.store.index import RedisIndex
 from aggregator.store.keys import Keys
 from aggregator.store.redis import converts_errors
 
 PENDING, CLUSTERED = "pending", "clustered"
+_MEMBER_FIELDS = (
+    "feed_id",
+    "source",
+    "credits",
+    "extraction",
+    "length",
+    "published",
+    "fetched",
+    "title",
+    "url",
+)
+_RELATION = ("relation", "score", "signals")
+
+
+@dataclass
+class Member:
+    """A story's article as the canonical policy and the events see it."""
+
+    candidate: canonical.Candidate
+    relation: list[str]  # relation, score, signals as stored
+    brief: dict[str, Any]  # id, title, url, source, feed_id
+
+
+@dataclass
+class StoryState:
+    current: str | None  # the canonical before this change
+    history: str | None
+    members: dict[str, Member] = field(default_factory=dict)
+    chosen: str = ""
+
+
 MAX_REVISIONS = 10  # earlier headlines and texts kept per article
 
 
@@ -55,12 +88,13 @@ def article_view(aid: str, h: dict[str, str]) -> dict[str, Any]:
 
 
 class StoryStore:
-    def __init__(self, client: redis.Redis, keys: Keys, index: RedisIndex) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, index: RedisIndex, events: EventLog) -> None:
         # redis-py's stubs type replies as unions of bytes/str/awaitables; with decode_responses=True
         # they are str, so the client is used untyped here rather than cast at every call.
         self.r: Any = client
         self.keys = keys
         self.index = index
+        self.events = events
 
     # --- entries from feeds
     @converts_errors
@@ -162,6 +196,13 @@ class StoryStore:
             )  # fmt: skip
             pipe.hset(self.keys.story(sid), "updated", now)
             pipe.zadd(self.keys.stories_updated, {sid: now})
+            count = int(self.r.zcard(self.keys.story_variants(sid)))
+            brief = {"id": article.id, "title": article.title, "url": article.url, "source": article.source,
+                     "feed_id": old.get("feed_id", ""), "revision": number + 1}  # fmt: skip
+            canon = self.r.hget(self.keys.story(sid), "canonical") or ""
+            data = {"article": brief, "previous_title": old.get("title", ""), "canonical_id": canon,
+                    "variant_count": count}  # fmt: skip
+            self.events.append(pipe, [NewEvent(REVISED, sid, now, brief["feed_id"], count, data)], now)
         pipe.execute()
         return sid if changed else None
 
@@ -183,9 +224,13 @@ class StoryStore:
         now: float,
         feed_priority: Sequence[str] = (),
     ) -> None:
+        """Store a clustered batch, its stories' canonicals, its events and its index entries in one
+        MULTI: a crash leaves either all of it or none."""
+        touched = list(dict.fromkeys(x.decision.story_id for x in assigned))
+        stories = self._read_stories(touched)
         pipe = self.r.pipeline(transaction=True)
-        touched: dict[str, None] = {}
         centroids = {x.decision.story_id: x.centroid for x in assigned}  # the last one of each story
+        added: list[tuple[str, Member]] = []
         for a, f, x in zip(articles, feats, assigned, strict=True):
             d = x.decision
             pipe.hset(
@@ -203,54 +248,105 @@ class StoryStore:
             pipe.hsetnx(self.keys.story(d.story_id), "first_seen", now)
             pipe.hset(self.keys.story(d.story_id), "updated", now)
             pipe.zadd(self.keys.stories_updated, {d.story_id: now})
-            touched[d.story_id] = None
+            member = Member(
+                canonical.Candidate(
+                    article_id=a.id, feed_id=a.feed_id, source=a.source, credits=a.credits,
+                    from_page=a.extraction.value == "page", length=f.length, time=a.published or a.fetched,
+                ),
+                [d.relation.value, str(d.score), json.dumps(d.signals)],
+                {"id": a.id, "title": a.title, "url": a.url, "source": a.source, "feed_id": a.feed_id},
+            )  # fmt: skip
+            stories[d.story_id].members[a.id] = member
+            added.append((d.story_id, member))
+        changed = self._apply_canonicals(pipe, stories, feed_priority, now)
+        events = []
+        counts = {sid: len(st.members) - sum(1 for s, _ in added if s == sid) for sid, st in stories.items()}
+        for sid, m in added:
+            counts[sid] += 1
+            st = stories[sid]
+            kind = CREATED if counts[sid] == 1 else VARIANT_ADDED
+            data = {"canonical": st.members[st.chosen].brief, "variant_count": counts[sid]}
+            if kind == VARIANT_ADDED:
+                rel, score, signals = m.relation
+                data["variant"] = {
+                    **m.brief,
+                    "relation": rel,
+                    "score": float(score),
+                    "signals": json.loads(signals),
+                }
+            events.append(NewEvent(kind, sid, now, m.candidate.feed_id, counts[sid], data))
+        self.events.append(pipe, events + changed, now)
         self.index.write(pipe, [x.record for x in assigned], centroids, doc_terms)
         pipe.execute()
-        self.choose_canonicals(list(touched), feed_priority)
 
     @converts_errors
-    def choose_canonicals(self, story_ids: Sequence[str], feed_priority: Sequence[str]) -> None:
-        """Re-apply the canonical policy to touched stories: one read trip, one write trip."""
-        members = self._variant_ids(story_ids)
-        fields = ("feed_id", "source", "credits", "extraction", "length", "published", "fetched")
-        relation = ("relation", "score", "signals")
+    def choose_canonicals(self, story_ids: Sequence[str], feed_priority: Sequence[str], now: float) -> None:
+        """Re-apply the canonical policy to stories whose articles changed: one read, one MULTI."""
+        stories = self._read_stories(story_ids)
+        pipe = self.r.pipeline(transaction=True)
+        self.events.append(pipe, self._apply_canonicals(pipe, stories, feed_priority, now), now)
+        pipe.execute()
+
+    def _apply_canonicals(
+        self,
+        pipe: redis.client.Pipeline,
+        stories: dict[str, StoryState],
+        feed_priority: Sequence[str],
+        now: float,
+    ) -> list[NewEvent]:
+        """Queue each story's canonical change on `pipe`; return the `canonical_changed` events."""
+        events = []
+        for sid, st in stories.items():
+            if not st.members:
+                continue
+            st.chosen = canonical.choose([m.candidate for m in st.members.values()], feed_priority)
+            if st.chosen == st.current:
+                continue
+            key = self.keys.story(sid)
+            hist = json.loads(st.history or "[]") + [st.chosen]
+            pipe.hset(key, mapping={"canonical": st.chosen, "canonical_history": json.dumps(hist)})
+            rel = st.members[st.chosen].relation
+            if st.current and st.current in st.members and rel[0] and rel[0] != "canonical":
+                # The old canonical now relates to the new one as the new one related to the story.
+                pipe.hset(self.keys.article(st.current), mapping=dict(zip(_RELATION, rel, strict=True)))
+                data = {
+                    "canonical": st.members[st.chosen].brief, "previous": st.members[st.current].brief,
+                    "variant_count": len(st.members),
+                }  # fmt: skip
+                feed = st.members[st.chosen].candidate.feed_id
+                events.append(NewEvent(CANONICAL_CHANGED, sid, now, feed, len(st.members), data))
+        return events
+
+    def _read_stories(self, story_ids: Sequence[str]) -> dict[str, StoryState]:
+        """Each story's current canonical and its members as the canonical policy sees them: two trips."""
+        pipe = self.r.pipeline(transaction=False)
+        for sid in story_ids:
+            pipe.zrange(self.keys.story_variants(sid), 0, -1)
+        members = dict(zip(story_ids, pipe.execute(), strict=True))
         pipe = self.r.pipeline(transaction=False)
         for sid in story_ids:
             pipe.hmget(self.keys.story(sid), ["canonical", "canonical_history"])
             for aid in members[sid]:
-                pipe.hmget(self.keys.article(aid), fields + relation)
+                pipe.hmget(self.keys.article(aid), _MEMBER_FIELDS + _RELATION)
         res = iter(pipe.execute())
-        pipe = self.r.pipeline(transaction=False)
+        out = {}
         for sid in story_ids:
             current, history = next(res)
-            cands, relations = [], {}
+            st = StoryState(current, history)
             for aid in members[sid]:
-                feed, source, creds, extraction, length, published, fetched, *rel = next(res)
-                relations[aid] = rel
-                cands.append(
+                feed, source, creds, extraction, length, published, fetched, title, url, *rel = next(res)
+                st.members[aid] = Member(
                     canonical.Candidate(
                         article_id=aid, feed_id=feed or "", source=source or "",
                         credits=tuple(json.loads(creds or "[]")), from_page=extraction == "page",
                         length=int(length or 0), time=float(published or fetched or 0),
-                    )
+                    ),
+                    rel,
+                    {"id": aid, "title": title or "", "url": url or "", "source": source or "",
+                     "feed_id": feed or ""},
                 )  # fmt: skip
-            chosen = canonical.choose(cands, feed_priority)
-            if chosen == current:
-                continue
-            key = self.keys.story(sid)
-            hist = json.loads(history or "[]") + [chosen]
-            pipe.hset(key, mapping={"canonical": chosen, "canonical_history": json.dumps(hist)})
-            rel = relations[chosen]
-            if current and rel[0] and rel[0] != "canonical":
-                # The old canonical now relates to the new one as the new one related to the story.
-                pipe.hset(self.keys.article(current), mapping=dict(zip(relation, rel, strict=True)))
-        pipe.execute()
-
-    def _variant_ids(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
-        pipe = self.r.pipeline(transaction=False)
-        for sid in story_ids:
-            pipe.zrange(self.keys.story_variants(sid), 0, -1)
-        return dict(zip(story_ids, pipe.execute(), strict=True))
+            out[sid] = st
+        return out
 
     # --- reads for the API
     @converts_errors

@@ -1,0 +1,114 @@
+"""The event log: every change to a story, in one bounded Redis Stream.
+
+Writers append inside the same MULTI as the change itself, so a change is never stored without its
+event. Readers (the SSE endpoint, the webhook fan-out) page through it by stream id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio
+
+from aggregator.store.keys import Keys
+from aggregator.store.redis import converts_errors
+
+CREATED, VARIANT_ADDED, CANONICAL_CHANGED, REVISED = (
+    "story.created",
+    "story.variant_added",
+    "story.canonical_changed",
+    "story.revised",
+)
+TYPES = (CREATED, VARIANT_ADDED, CANONICAL_CHANGED, REVISED)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    story_id: str
+    time: float
+    feed_id: str  # the feed of the article that caused it: what `?feed=` filters on
+    variant_count: int
+    data: Mapping[str, Any]  # the story summary, as GET /v1/stories/{id} names its parts
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    story_id: str
+    time: float
+    feed_id: str
+    variant_count: int
+    data: dict[str, Any]
+
+    @classmethod
+    def from_entry(cls, entry_id: str, f: Mapping[str, str]) -> Event:
+        return cls(
+            entry_id, f["type"], f["story"], float(f["time"]), f.get("feed", ""), int(f.get("variants", 0)),
+            json.loads(f.get("data") or "{}"),
+        )  # fmt: skip
+
+    def body(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "story_id": self.story_id, "time": self.time, **self.data}
+
+
+def stream_id(value: str) -> tuple[int, int]:
+    """A stream id as a comparable pair; "0" and "123" are accepted as "0-0" and "123-0"."""
+    ms, _, seq = value.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class EventLog:
+    def __init__(self, client: redis.Redis, keys: Keys, max_len: int, retention_s: float) -> None:
+        self.r: Any = client
+        self.key = keys.events
+        self.max_len = max_len
+        self.retention_s = retention_s
+
+    def append(self, pipe: redis.client.Pipeline, events: Sequence[NewEvent], now: float) -> None:
+        """Queue `events` on the caller's pipeline, then trim what is past the retention."""
+        if not events:
+            return
+        for e in events:
+            fields: dict[Any, Any] = {
+                "type": e.type, "story": e.story_id, "time": e.time, "feed": e.feed_id,
+                "variants": e.variant_count, "data": json.dumps(e.data, separators=(",", ":")),
+            }  # fmt: skip
+            pipe.xadd(self.key, fields, maxlen=self.max_len, approximate=True)
+        pipe.xtrim(self.key, minid=f"{int((now - self.retention_s) * 1000)}-0", approximate=True)
+
+    @converts_errors
+    def read(self, after: str, count: int = 500) -> list[Event]:
+        """Events after `after` (exclusive), oldest first."""
+        start = "-" if after in ("", "0", "0-0") else f"({after}"
+        return [Event.from_entry(i, f) for i, f in self.r.xrange(self.key, start, "+", count=count)]
+
+
+class AsyncEventLog:
+    """The reading side for the API's event loop."""
+
+    def __init__(self, client: redis.asyncio.Redis, keys: Keys) -> None:
+        self.r: Any = client
+        self.key = keys.events
+
+    async def read(self, after: str, count: int = 500) -> list[Event]:
+        start = "-" if after in ("", "0", "0-0") else f"({after}"
+        return [Event.from_entry(i, f) for i, f in await self.r.xrange(self.key, start, "+", count=count)]
+
+    async def oldest(self) -> str | None:
+        first = await self.r.xrange(self.key, "-", "+", count=1)
+        return str(first[0][0]) if first else None
+
+    async def newest(self) -> str:
+        last = await self.r.xrevrange(self.key, "+", "-", count=1)
+        return str(last[0][0]) if last else "0-0"
+
+    async def wait(self, after: str, block_ms: int, count: int = 500) -> list[Event]:
+        """Events after `after`, waiting up to `block_ms` for the first."""
+        res = await self.r.xread({self.key: after}, block=block_ms, count=count)
+        return [Event.from_entry(i, f) for _, entries in res for i, f in entries]

@@ -1,0 +1,76 @@
+"""Clustering cost per article as the index grows from 10k to 200k articles (in-process index, one core).
+
+The stream is synthesised from a labelled corpus read at run time (never copied into the project):
+copy k of the corpus renames every name (capitalised word) with a suffix of its own and drops a few
+words at random, so each copy reports "new" events of the same kinds, and its articles are dated one
+hour after the previous copy's, so the story window (72 h) keeps expiring the oldest ones.
+
+    python -m tests.benchmarks.bench_scaling ../shared/datasets/ecbplus.jsonl --total 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import resource
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from aggregator.core.models import Article
+from aggregator.evaluation import MemoryClustering, read_corpus
+from aggregator.settings import get_settings
+
+_NAME = re.compile(r"\b([A-Z][a-z]+)\b")
+
+
+def perturbed(base: Sequence[Article], total: int, seed: int = 7) -> Iterator[Article]:
+    rng = random.Random(seed)
+    copy = 0
+    while True:
+        tag = f"x{copy:x}"
+        rename = f"\\1{tag}"
+        for i, a in enumerate(base):
+            if copy * len(base) + i >= total:
+                return
+            words = _NAME.sub(rename, a.text).split(" ")
+            text = " ".join(w for w in words if rng.random() > 0.05)
+            when = 1_700_000_000.0 + copy * 3600.0 + i
+            yield replace(a, id=f"{a.id}~{tag}", title=_NAME.sub(rename, a.title),
+                          text=text, published=when, fetched=when)  # fmt: skip
+        copy += 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--total", type=int, default=200_000)
+    parser.add_argument("--every", type=int, default=10_000, help="report every N articles")
+    args = parser.parse_args()
+
+    settings = get_settings()
+    base = [a for a, _ in read_corpus(args.corpus)]
+    clustering = MemoryClustering(settings)
+    batch: list[Article] = []
+    done, started, spent = 0, time.perf_counter(), 0.0
+    print("indexed  us/article(last slice)  live_records  rss_MiB")
+    for article in perturbed(base, args.total):
+        batch.append(article)
+        if len(batch) == settings.ingest_batch_size:
+            t = time.perf_counter()
+            clustering.add(batch)
+            spent += time.perf_counter() - t
+            done += len(batch)
+            batch = []
+            if done % args.every == 0:
+                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                live = len(clustering.index.records)
+                print(f"{done:7d}  {spent / args.every * 1e6:10.0f}  {live:12d}  {rss:7.0f}")
+                spent = 0.0
+    print(f"total {done} articles in {time.perf_counter() - started:.1f} s (stream synthesis included)")
+
+
+if __name__ == "__main__":
+    main()
