@@ -24,7 +24,11 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
 
     from aggregator.api.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # Open event streams would hold a shutdown forever: give them a few seconds, then close them.
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level="info",
+        timeout_graceful_shutdown=5,
+    )  # fmt: skip
     return 0
 
 

@@ -48,6 +48,7 @@ def settings(redis_server: EmbeddedRedis, redis_client: redis.Redis, tmp_path: P
         schedule_tick_s=0.5,
         poll_interval_s=3600,
         total_timeout_s=10,
+        sse_heartbeat_s=0.3,  # readers of /v1/events wake often enough to stop on their deadline
     )
 
 

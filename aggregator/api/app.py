@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis.asyncio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from aggregator.api.routes import feeds, stories
+from aggregator.api.routes import events, feeds, stories
+from aggregator.api.stream import Hub
 from aggregator.dispatch import TaskSender, celery_client
 from aggregator.errors import AggregatorError, InvalidInput, NotFound, StorageError
 from aggregator.services import Services
 from aggregator.settings import Settings
+from aggregator.store.events import AsyncEventLog
+from aggregator.store.keys import Keys
 
 _STATUS = ((NotFound, 404), (InvalidInput, 422), (StorageError, 503))
 
@@ -22,7 +26,12 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services(settings, sender or celery_client(settings.redis_url or ""))
         app.state.services = services
+        reader = redis.asyncio.from_url(settings.redis_url or "", decode_responses=True)
+        app.state.hub = hub = Hub(AsyncEventLog(reader, Keys(settings.key_prefix)), settings.sse_queue)
+        await hub.start()
         yield
+        await hub.stop()
+        await reader.aclose()
         services.close()
 
     app = FastAPI(
@@ -33,6 +42,7 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
     )
     app.include_router(stories.router)
     app.include_router(feeds.router)
+    app.include_router(events.router)
 
     @app.exception_handler(AggregatorError)
     async def aggregator_error(request: Request, exc: AggregatorError) -> JSONResponse:

@@ -1,0 +1,42 @@
+"""The live event stream (server-sent events)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from aggregator.api.stream import Filters, Hub, events
+from aggregator.errors import InvalidInput
+from aggregator.store.events import TYPES
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+_ID = re.compile(r"^\d+(-\d+)?$")
+
+
+@router.get("/events", response_class=StreamingResponse)
+async def stream_events(
+    request: Request,
+    after: str | None = Query(None, description="Resume after this event id; 0 replays all kept"),
+    types: str | None = Query(None, description="Comma-separated event types"),
+    feed: str | None = Query(None, description="Only events caused by this feed's articles"),
+    min_variants: int = Query(0, ge=0, description="Only events of stories with this many variants"),
+    last_event_id: str | None = Header(None),
+) -> StreamingResponse:
+    """`text/event-stream` of story events: `id:` the stream id, `event:` the type, `data:` JSON.
+
+    Reconnect with `Last-Event-ID` (or `?after=`) to receive exactly the events missed, then live ones.
+    """
+    start = last_event_id or after
+    if start is not None and not _ID.match(start):
+        raise InvalidInput(f"bad event id {start!r}")
+    wanted = {t.strip() for t in types.split(",") if t.strip()} if types else set()
+    if unknown := wanted - set(TYPES):
+        raise InvalidInput(f"unknown event types {sorted(unknown)}; known: {list(TYPES)}")
+    hub: Hub = request.app.state.hub
+    settings = request.app.state.services.settings
+    body = events(hub, start, Filters(wanted, feed, min_variants), settings.sse_heartbeat_s)
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body, media_type="text/event-stream", headers=headers)

@@ -1,0 +1,128 @@
+"""Server-sent events: one reader of the event log per API process, fanned out to every subscriber.
+
+The hub blocks on the stream once for everybody and hands each new event to each subscriber's bounded
+queue without waiting. A subscriber whose queue is full is marked behind, not waited for: it catches
+up by reading the log itself from its last id, so a stalled client never slows the pipeline or the
+others, and an idle one costs a queue and a coroutine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Collection, Iterator
+from dataclasses import dataclass, field
+
+from aggregator.store.events import AsyncEventLog, Event, stream_id
+
+
+@dataclass(frozen=True)
+class Filters:
+    types: Collection[str] = ()
+    feed: str | None = None
+    min_variants: int = 0
+
+    def match(self, e: Event) -> bool:
+        return (
+            (not self.types or e.type in self.types)
+            and (self.feed is None or e.feed_id == self.feed)
+            and e.variant_count >= self.min_variants
+        )
+
+
+@dataclass(eq=False)
+class Subscriber:
+    queue: asyncio.Queue[Event]
+    behind: bool = False
+
+
+@dataclass
+class Hub:
+    log: AsyncEventLog
+    queue_size: int
+    block_ms: int = 5000
+    subscribers: set[Subscriber] = field(default_factory=set)
+    _task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        last = await self.log.newest()
+        self._task = asyncio.create_task(self._run(last))
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self, last: str) -> None:
+        while True:
+            try:
+                events = await self.log.wait(last, self.block_ms)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis away: subscribers keep their ids; try again shortly
+                await asyncio.sleep(1.0)
+                continue
+            for e in events:
+                last = e.id
+                for sub in list(self.subscribers):
+                    if sub.behind:
+                        continue
+                    try:
+                        sub.queue.put_nowait(e)
+                    except asyncio.QueueFull:
+                        sub.behind = True
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Iterator[Subscriber]:
+        sub = Subscriber(asyncio.Queue(self.queue_size))
+        self.subscribers.add(sub)
+        try:
+            yield sub
+        finally:
+            self.subscribers.discard(sub)
+
+
+def frame(e: Event) -> str:
+    return f"id: {e.id}\nevent: {e.type}\ndata: {json.dumps(e.body(), separators=(',', ':'))}\n\n"
+
+
+async def events(hub: Hub, after: str | None, filters: Filters, heartbeat_s: float) -> AsyncIterator[str]:
+    """The SSE body: missed events from the log after `after`, then live ones, with heartbeats."""
+    with hub.subscribe() as sub:  # registered first, so nothing falls between replay and live
+        cursor = after
+        if cursor is None:
+            cursor = await hub.log.newest()
+        else:
+            oldest = await hub.log.oldest()
+            if oldest and cursor not in ("0", "0-0") and stream_id(cursor) < stream_id(oldest):
+                gap = {"error": "events_expired", "detail": "older events are past retention"}
+                gap["oldest"] = oldest
+                yield f"event: error\ndata: {json.dumps(gap)}\n\n"
+                cursor = "0"
+        yield ": connected\n\n"
+        while True:
+            if cursor != "" and (sub.behind or after is not None):
+                # Replay from the log: at the start for a resuming client, and whenever the live
+                # queue overflowed because this client was slower than the stream.
+                sub.behind = False
+                while True:
+                    page = await hub.log.read(cursor)
+                    for e in page:
+                        cursor = e.id
+                        if filters.match(e):
+                            yield frame(e)
+                    if len(page) < 500:
+                        break
+                after = None
+            try:
+                e = await asyncio.wait_for(sub.queue.get(), heartbeat_s)
+            except TimeoutError:
+                yield ": ping\n\n"
+                continue
+            if stream_id(e.id) <= stream_id(cursor):
+                continue  # already sent during the replay
+            cursor = e.id
+            if filters.match(e):
+                yield frame(e)
