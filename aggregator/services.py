@@ -24,6 +24,7 @@ from aggregator.store.feeds import FeedStore
 from aggregator.store.index import RedisIndex
 from aggregator.store.keys import Keys
 from aggregator.store.redis import connect
+from aggregator.store.revisions import RevisionStore
 from aggregator.store.stories import StoryStore
 
 _PAGE_FETCH_THREADS = 8  # page fetches wait on the network: overlap them
@@ -55,6 +56,7 @@ class Services:
         self.index = RedisIndex(self.redis, keys, settings.bucket_cap, settings.story_window_h * 3600)
         self.events = EventLog(self.redis, keys, settings.events_max_len, settings.events_retention_h * 3600)
         self.stories = StoryStore(self.redis, keys, self.index, self.events)
+        self.revisions = RevisionStore(self.redis, keys, self.events)
         self.dispatch = Dispatcher(sender)
         self.fetcher = Fetcher(settings)
         self.clusterer = make_clusterer(settings)
@@ -115,7 +117,7 @@ class Services:
     def ingest_articles(self, article_ids: Sequence[str]) -> int:
         """Fetch, extract and cluster pending articles. Already clustered ones are skipped (idempotent)."""
         pending = self.stories.pending_entries(article_ids)
-        changed = self.stories.pending_revisions(article_ids)
+        changed = self.revisions.pending(article_ids)
         if not pending and not changed:
             return 0
         with ThreadPoolExecutor(min(_PAGE_FETCH_THREADS, len(pending) + len(changed))) as pool:
@@ -131,7 +133,7 @@ class Services:
         revised = []
         with self.index.lock():  # the canonical choice reads what `cluster` writes
             for a in articles:
-                sid = self.stories.revise(a, time.time())
+                sid = self.revisions.revise(a, time.time())
                 if sid:
                     revised.append(sid)
             self.stories.choose_canonicals(revised, self.feed_priority, time.time())
