@@ -103,7 +103,7 @@ async def events(hub: Hub, after: str | None, filters: Filters, heartbeat_s: flo
                 cursor = "0"
         yield ": connected\n\n"
         while True:
-            if cursor != "" and (sub.behind or after is not None):
+            if sub.behind or after is not None:
                 # Replay from the log: at the start for a resuming client, and whenever the live
                 # queue overflowed because this client was slower than the stream.
                 sub.behind = False

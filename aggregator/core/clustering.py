@@ -44,10 +44,6 @@ class Assignment:
     centroid: Centroid  # the story's centroid with this article added
 
 
-def shared_bands(a: Sequence[str], b: Sequence[str]) -> int:
-    return len(set(a).intersection(b))
-
-
 def story_id_for(article_id: str) -> str:
     """A story is named after the article that started it, so re-running a batch names it the same."""
     return "s" + article_id

@@ -91,9 +91,9 @@ def features_batch(
 _TF_TABLE = [0.0] + [1.0 + math.log(n) for n in range(1, 1024)]
 
 
-def _tf(n: float) -> float:
+def _tf(n: int) -> float:
     """Sub-linear term frequency: the tenth mention of a word says less than the first."""
-    return _TF_TABLE[n] if isinstance(n, int) and n < 1024 else 1.0 + math.log(n)
+    return _TF_TABLE[n] if n < len(_TF_TABLE) else 1.0 + math.log(n)
 
 
 def minhashes(token_sets: Sequence[Sequence[str]], num_perm: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Text normalisation: clean text, content words, shingles, credits. Pure functions of strings."""
+"""Text normalisation: clean text, tokens, content words, credits. Pure functions of strings."""
 
 from __future__ import annotations
 
@@ -114,11 +114,6 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def lowered(tokens: list[str]) -> list[str]:
-    """The tokens lower-cased, in one C-level pass rather than one call per token."""
-    return "\x00".join(tokens).lower().split("\x00") if tokens else []
-
-
 def term_counts(
     title: str | list[str], body: str | list[str], title_weight: int = 2, name_weight: int = 3
 ) -> Counter[str]:
@@ -147,13 +142,6 @@ def term_counts(
                     n *= name_weight
                 counts[t] += n * weight
     return counts
-
-
-def shingles(tokens: list[str], size: int = 3) -> set[str]:
-    """Word n-grams: what verbatim copies share and rewrites do not."""
-    if len(tokens) < size:
-        return {" ".join(tokens)} if tokens else set()
-    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
 
 
 def credits(text: str, source_name: str | None = None) -> tuple[str, ...]:

@@ -76,11 +76,13 @@ class RevisionStore:
             )  # fmt: skip
             pipe.hset(self.keys.story(sid), "updated", now)
             pipe.zadd(self.keys.stories_updated, {sid: now})
-            count = int(self.r.zcard(self.keys.story_variants(sid)))
+            read = self.r.pipeline(transaction=False)
+            read.zcard(self.keys.story_variants(sid))
+            read.hget(self.keys.story(sid), "canonical")
+            count, canon = read.execute()
             brief = {"id": article.id, "title": article.title, "url": article.url, "source": article.source,
                      "feed_id": old.get("feed_id", ""), "revision": number + 1}  # fmt: skip
-            canon = self.r.hget(self.keys.story(sid), "canonical") or ""
-            data = {"article": brief, "previous_title": old.get("title", ""), "canonical_id": canon,
+            data = {"article": brief, "previous_title": old.get("title", ""), "canonical_id": canon or "",
                     "variant_count": count}  # fmt: skip
             self.events.append(pipe, [NewEvent(REVISED, sid, now, brief["feed_id"], count, data)], now)
         pipe.execute()
