@@ -9,6 +9,8 @@ from typing import Any, Protocol
 REFRESH_FEED = "aggregator.refresh_feed"
 INGEST_ARTICLES = "aggregator.ingest_articles"
 SCHEDULE_DUE = "aggregator.schedule_due"
+FAN_OUT_EVENTS = "aggregator.fan_out_events"
+DELIVER_WEBHOOK = "aggregator.deliver_webhook"
 
 
 class TaskSender(Protocol):
@@ -26,6 +28,12 @@ class Dispatcher:
 
     def ingest_articles(self, article_ids: Sequence[str]) -> None:
         self.sender.send_task(INGEST_ARTICLES, args=[list(article_ids)])
+
+    def fan_out_events(self) -> None:
+        self.sender.send_task(FAN_OUT_EVENTS)
+
+    def deliver_webhook(self, subscription_id: str, event_id: str) -> None:
+        self.sender.send_task(DELIVER_WEBHOOK, args=[subscription_id, event_id])
 
 
 def celery_client(broker_url: str) -> TaskSender:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,21 +14,36 @@ from aggregator.core.clustering import Clusterer, Thresholds
 from aggregator.core.fingerprint import features_batch, prepare
 from aggregator.core.identity import feed_id
 from aggregator.core.models import Article, Entry, Feed
+from aggregator.core.signing import signature
 from aggregator.dispatch import Dispatcher, TaskSender
-from aggregator.errors import AggregatorError, FetchError, ParseError, TemporaryFetchError
+from aggregator.errors import (
+    AggregatorError,
+    FetchError,
+    InvalidInput,
+    NotFound,
+    ParseError,
+    TemporaryFetchError,
+)
 from aggregator.ingest.extract import build_article, extract_page
-from aggregator.ingest.fetch import Fetched, Fetcher
+from aggregator.ingest.fetch import Fetched, Fetcher, check_address
 from aggregator.ingest.parse import parse_feed
 from aggregator.settings import Settings
-from aggregator.store.events import EventLog
+from aggregator.store.events import TYPES, EventLog
 from aggregator.store.feeds import FeedStore
 from aggregator.store.index import RedisIndex
-from aggregator.store.keys import Keys
-from aggregator.store.redis import connect
+from aggregator.store.keys import FANOUT_LOCK_MS, Keys
+from aggregator.store.redis import connect, held_lock
 from aggregator.store.revisions import RevisionStore
 from aggregator.store.stories import StoryStore
+from aggregator.store.subscriptions import ACTIVE, Subscription, SubscriptionStore
 
 _PAGE_FETCH_THREADS = 8  # page fetches wait on the network: overlap them
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: str  # "delivered", "retry", "paused", "skipped"
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,12 +67,13 @@ class Services:
             raise AggregatorError("AGGREGATOR_REDIS_URL is not set")
         self.settings = settings
         self.redis = client or connect(settings.redis_url or "")
-        keys = Keys(settings.key_prefix)
+        self.keys = keys = Keys(settings.key_prefix)
         self.feeds = FeedStore(self.redis, keys)
         self.index = RedisIndex(self.redis, keys, settings.bucket_cap, settings.story_window_h * 3600)
         self.events = EventLog(self.redis, keys, settings.events_max_len, settings.events_retention_h * 3600)
         self.stories = StoryStore(self.redis, keys, self.index, self.events)
         self.revisions = RevisionStore(self.redis, keys, self.events)
+        self.subscriptions = SubscriptionStore(self.redis, keys)
         self.dispatch = Dispatcher(sender)
         self.fetcher = Fetcher(settings)
         self.clusterer = make_clusterer(settings)
@@ -124,6 +141,7 @@ class Services:
             articles = list(pool.map(lambda p: self._article(*p), [*pending, *changed]))
         new = self.cluster(articles[: len(pending)])
         self.revise(articles[len(pending) :])
+        self.dispatch.fan_out_events()  # webhooks hear of the new events now, not at the next tick
         return new
 
     def revise(self, articles: Sequence[Article]) -> list[str]:
@@ -168,3 +186,68 @@ class Services:
             doc_terms = [p.counts.keys() for p in prepared]
             self.stories.commit(batch, feats, decided, doc_terms, time.time(), self.feed_priority)
         return len(batch)
+
+    # --- webhooks
+    def add_subscription(self, url: str, secret: str, types: Sequence[str]) -> Subscription:
+        """Subscribe a webhook. Its URL obeys the same address rules as feeds."""
+        if unknown := set(types) - set(TYPES):
+            raise InvalidInput(f"unknown event types {sorted(unknown)}; known: {list(TYPES)}")
+        try:
+            check_address(url, self.settings.allow_private_hosts)
+        except FetchError as exc:
+            raise InvalidInput(str(exc)) from exc
+        if self.subscriptions.cursor() is None:  # deliveries start with the events after this moment
+            self.subscriptions.set_cursor(self.events.newest())
+        return self.subscriptions.add(url, secret, types, time.time())
+
+    def fan_out_events(self) -> int:
+        """Hand every event since the last fan-out to a delivery task per matching active subscription.
+
+        One worker at a time (a lock); the cursor moves after the tasks are sent, so a crash in between
+        sends some again: deliveries are at least once, and receivers dedupe by the event id header.
+        """
+        with held_lock(self.redis, self.keys.webhook_lock, FANOUT_LOCK_MS, 0) as held:
+            if not held:
+                return 0  # another worker is at it; its pass or the next tick covers these events
+            cursor = self.subscriptions.cursor()
+            if cursor is None:  # no subscription was ever made
+                return 0
+            subs = [s for s in self.subscriptions.all() if s.state == ACTIVE]
+            sent = 0
+            while events := self.events.read(cursor):
+                for e in events:
+                    for sub in subs:
+                        if sub.wants(e.type):
+                            self.dispatch.deliver_webhook(sub.id, e.id)
+                            sent += 1
+                cursor = events[-1].id
+                self.subscriptions.set_cursor(cursor)
+            return sent
+
+    def deliver_webhook(self, subscription_id: str, event_id: str) -> Delivery:
+        """POST one event to one subscription, signed. A failure counts towards pausing it."""
+        try:
+            sub = self.subscriptions.get(subscription_id)
+        except NotFound:
+            return Delivery("skipped", "subscription deleted")
+        if sub.state != ACTIVE:
+            return Delivery("skipped", f"subscription {sub.state}")
+        event = self.events.get(event_id)
+        if event is None:
+            return Delivery("skipped", "event past retention")
+        body = json.dumps(event.body(), separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json", "X-Signature": signature(body, sub.secret),
+            "X-Event-Id": event.id, "X-Event-Type": event.type,
+        }  # fmt: skip
+        try:
+            status = self.fetcher.post(sub.url, body, headers)
+            error = None if 200 <= status < 300 else f"receiver answered {status}"
+        except FetchError as exc:
+            error = str(exc)
+        if error is None:
+            self.subscriptions.record_success(sub.id)
+            return Delivery("delivered")
+        if self.subscriptions.record_failure(sub.id, error, self.settings.webhook_max_failures):
+            return Delivery("paused", error)
+        return Delivery("retry", error)

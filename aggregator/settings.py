@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     sse_queue: int = Field(
         1000, description="Live events buffered per subscriber; a slower one falls back to reading the log."
     )
+    webhook_max_failures: int = Field(
+        8, description="Failed deliveries in a row after which a webhook subscription is paused."
+    )
+    webhook_backoff_s: float = Field(
+        2.0, description="First retry delay of a failed webhook delivery; doubles each time, with jitter."
+    )
     feed_priority: list[str] = Field(
         default_factory=list, description="Feed URLs, most trusted first: their article is the canonical."
     )

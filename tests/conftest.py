@@ -49,6 +49,8 @@ def settings(redis_server: EmbeddedRedis, redis_client: redis.Redis, tmp_path: P
         poll_interval_s=3600,
         total_timeout_s=10,
         sse_heartbeat_s=0.3,  # readers of /v1/events wake often enough to stop on their deadline
+        webhook_backoff_s=0.05,
+        webhook_max_failures=3,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from aggregator.dispatch import SCHEDULE_DUE
+from aggregator.dispatch import FAN_OUT_EVENTS, SCHEDULE_DUE
 from aggregator.settings import Settings, get_settings
 
 # Longest countdown a retry may ask for; Redis redelivers unacked tasks after the visibility timeout,
@@ -27,6 +27,8 @@ def make_celery(settings: Settings) -> Celery:
         accept_content=["json"],
         beat_schedule={
             "schedule-due-feeds": {"task": SCHEDULE_DUE, "schedule": settings.schedule_tick_s},
+            # Ingest fans out right after it commits; this catches what a crash left behind.
+            "fan-out-events": {"task": FAN_OUT_EVENTS, "schedule": settings.schedule_tick_s * 10},
         },
         worker_hijack_root_logger=False,
     )

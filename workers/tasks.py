@@ -11,7 +11,7 @@ from typing import Any
 
 from celery import Celery, Task, shared_task
 
-from aggregator.dispatch import INGEST_ARTICLES, REFRESH_FEED, SCHEDULE_DUE
+from aggregator.dispatch import DELIVER_WEBHOOK, FAN_OUT_EVENTS, INGEST_ARTICLES, REFRESH_FEED, SCHEDULE_DUE
 from aggregator.errors import NotFound, StorageError, TemporaryFetchError
 from aggregator.services import Services
 from workers.celery_app import MAX_RETRY_COUNTDOWN_S
@@ -57,3 +57,25 @@ def ingest_articles(self: Task, article_ids: list[str]) -> int:
         return services(self.app).ingest_articles(article_ids)
     except (StorageError, TemporaryFetchError) as exc:
         raise _retry(self, exc) from exc
+
+
+@shared_task(name=FAN_OUT_EVENTS, bind=True, ignore_result=True)
+def fan_out_events(self: Task) -> int:
+    try:
+        return services(self.app).fan_out_events()
+    except StorageError as exc:
+        raise _retry(self, exc) from exc
+
+
+@shared_task(name=DELIVER_WEBHOOK, bind=True, ignore_result=True)
+def deliver_webhook(self: Task, subscription_id: str, event_id: str) -> str:
+    svc = services(self.app)
+    try:
+        outcome = svc.deliver_webhook(subscription_id, event_id)
+    except StorageError as exc:
+        raise _retry(self, exc) from exc
+    if outcome.status == "retry":
+        # Exponential backoff with jitter; the subscription pauses itself after too many failures.
+        delay = min(MAX_RETRY_COUNTDOWN_S, svc.settings.webhook_backoff_s * 2**self.request.retries)
+        raise self.retry(countdown=delay * random.uniform(0.5, 1.5), max_retries=None)
+    return outcome.status

@@ -9,7 +9,7 @@ import redis.asyncio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from aggregator.api.routes import events, feeds, stories
+from aggregator.api.routes import events, feeds, stories, subscriptions
 from aggregator.api.stream import Hub
 from aggregator.dispatch import TaskSender, celery_client
 from aggregator.errors import AggregatorError, InvalidInput, NotFound, StorageError
@@ -43,6 +43,7 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
     app.include_router(stories.router)
     app.include_router(feeds.router)
     app.include_router(events.router)
+    app.include_router(subscriptions.router)
 
     @app.exception_handler(AggregatorError)
     async def aggregator_error(request: Request, exc: AggregatorError) -> JSONResponse:

@@ -96,3 +96,25 @@ class FeedPage(BaseModel):
 class ErrorOut(BaseModel):
     error: str
     detail: str
+
+
+class SubscriptionIn(BaseModel):
+    url: str = Field(..., min_length=1, max_length=2048)
+    secret: str = Field(..., min_length=8, max_length=256, description="Key of the HMAC in X-Signature")
+    types: list[str] | None = Field(None, description="Event types to deliver; all when absent")
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    url: str
+    types: list[str]
+    created: float
+    state: str = Field(description="`active`, or `paused` after too many failed deliveries in a row")
+    failures: int = Field(description="Failed deliveries in a row")
+    last_error: str | None
+    delivered: int
+
+
+class SubscriptionPage(BaseModel):
+    items: list[SubscriptionOut]
+    next_cursor: str | None

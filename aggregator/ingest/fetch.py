@@ -108,6 +108,18 @@ class Fetcher:
                 raise FetchError(f"cannot fetch {url}: {exc}") from exc
         raise FetchError(f"more than {self.settings.max_redirects} redirects from {url}")
 
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST `body` (a webhook delivery); returns the status code. Redirects are not followed: a
+        receiver answers where it was registered, and a redirect could point anywhere."""
+        check_address(url, self.settings.allow_private_hosts)
+        try:
+            resp = self.client.post(url, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise TemporaryFetchError(f"timed out posting to {url}") from exc
+        except httpx.HTTPError as exc:
+            raise TemporaryFetchError(f"network error posting to {url}: {exc}") from exc
+        return resp.status_code
+
 
 def _raise_for_status(resp: httpx.Response) -> None:
     code = resp.status_code

@@ -88,6 +88,16 @@ class EventLog:
         start = "-" if after in ("", "0", "0-0") else f"({after}"
         return [Event.from_entry(i, f) for i, f in self.r.xrange(self.key, start, "+", count=count)]
 
+    @converts_errors
+    def get(self, event_id: str) -> Event | None:
+        found = self.r.xrange(self.key, event_id, event_id, count=1)
+        return Event.from_entry(*found[0]) if found else None
+
+    @converts_errors
+    def newest(self) -> str:
+        last = self.r.xrevrange(self.key, "+", "-", count=1)
+        return str(last[0][0]) if last else "0-0"
+
 
 class AsyncEventLog:
     """The reading side for the API's event loop."""

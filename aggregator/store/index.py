@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -21,7 +19,7 @@ from aggregator.core.fingerprint import DocFreq
 from aggregator.core.index import Record
 from aggregator.errors import StorageError
 from aggregator.store.keys import LOCK_TTL_MS, Keys
-from aggregator.store.redis import converts_errors
+from aggregator.store.redis import converts_errors, held_lock
 
 # One call writes a whole batch: per-command packing in redis-py, not Redis, was the cost of the
 # ~300 commands per article a pipeline needed. KEYS: df, docs, per centroid its key, then per record
@@ -93,11 +91,6 @@ out[#out + 1] = centroids
 return out
 """
 
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-
 
 class RedisIndex:
     def __init__(self, client: redis.Redis, keys: Keys, bucket_cap: int, window_s: float) -> None:
@@ -107,26 +100,16 @@ class RedisIndex:
         self.keys = keys
         self.bucket_cap = bucket_cap
         self.ttl_s = max(1, int(window_s))
-        self._release = client.register_script(_RELEASE)
         self._write = client.register_script(_WRITE)
         self._candidates = client.register_script(_CANDIDATES)
 
     @contextlib.contextmanager
     def lock(self, wait_s: float = 60.0) -> Iterator[None]:
         """Serialise story assignment across every worker. A crashed holder frees it after LOCK_TTL_MS."""
-        token = uuid.uuid4().hex
-        deadline = time.monotonic() + wait_s
-        try:
-            while not self.r.set(self.keys.assign_lock, token, nx=True, px=LOCK_TTL_MS):
-                if time.monotonic() > deadline:
-                    raise StorageError("timed out waiting for the assignment lock")
-                time.sleep(0.005)
+        with held_lock(self.r, self.keys.assign_lock, LOCK_TTL_MS, wait_s) as held:
+            if not held:
+                raise StorageError("timed out waiting for the assignment lock")
             yield
-        except redis.RedisError as exc:
-            raise StorageError(f"redis: {exc}") from exc
-        finally:
-            with contextlib.suppress(redis.RedisError):
-                self._release(keys=[self.keys.assign_lock], args=[token])
 
     @converts_errors
     def doc_freq(self, terms: Iterable[str]) -> DocFreq:

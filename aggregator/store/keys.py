@@ -15,6 +15,7 @@ from dataclasses import dataclass
 # find candidates for new articles; they expire with the story window (settings.story_window_h), which
 # keeps the index's memory flat on an endless stream.
 LOCK_TTL_MS = 30_000  # longest a crashed worker can hold the assignment lock
+FANOUT_LOCK_MS = 30_000  # longest a crashed worker can hold the webhook fan-out
 DISPATCH_LEASE_S = 120  # a feed handed to a worker is not handed out again before this, unless done
 
 
@@ -66,6 +67,26 @@ class Keys:
     def events(self) -> str:
         """stream: story events (type, story, time, feed, variants, data)"""
         return f"{self.prefix}:events"
+
+    # --- webhooks (kept until deleted)
+    def subscription(self, sub_id: str) -> str:
+        """hash: url, secret, types, created, state, failures, last_error, delivered"""
+        return f"{self.prefix}:subscription:{sub_id}"
+
+    @property
+    def subscriptions(self) -> str:
+        """sorted set: subscription id by creation time"""
+        return f"{self.prefix}:subscriptions"
+
+    @property
+    def webhook_cursor(self) -> str:
+        """string: id of the last event handed to webhook deliveries"""
+        return f"{self.prefix}:webhooks:cursor"
+
+    @property
+    def webhook_lock(self) -> str:
+        """string: holder of the fan-out (TTL FANOUT_LOCK_MS), so one worker fans out at a time"""
+        return f"{self.prefix}:webhooks:lock"
 
     # --- clustering index (TTL: the story window)
     def bucket(self, band: str) -> str:

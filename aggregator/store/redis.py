@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -35,6 +36,33 @@ def converts_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise StorageError(f"redis: {exc}") from exc
 
     return wrapper
+
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+@contextlib.contextmanager
+def held_lock(client: redis.Redis, key: str, ttl_ms: int, wait_s: float) -> Iterator[bool]:
+    """A Redis lock (SET NX PX with a token); yields whether it was taken within `wait_s`.
+
+    A crashed holder frees it after `ttl_ms`; release deletes it only if this holder still owns it.
+    """
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + wait_s
+    try:
+        held = bool(client.set(key, token, nx=True, px=ttl_ms))
+        while not held and time.monotonic() < deadline:
+            time.sleep(0.005)
+            held = bool(client.set(key, token, nx=True, px=ttl_ms))
+        yield held
+    except redis.RedisError as exc:
+        raise StorageError(f"redis: {exc}") from exc
+    finally:
+        with contextlib.suppress(redis.RedisError):
+            client.eval(_RELEASE, 1, key, token)
 
 
 def redis_server_binary() -> str:

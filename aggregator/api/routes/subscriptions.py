@@ -1,0 +1,42 @@
+"""Webhook subscriptions."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from aggregator.api.routes import services_of
+from aggregator.api.schemas import SubscriptionIn, SubscriptionOut, SubscriptionPage
+from aggregator.store.subscriptions import Subscription
+
+router = APIRouter(prefix="/v1/subscriptions", tags=["webhooks"])
+
+
+def _out(sub: Subscription) -> dict[str, Any]:
+    d = dataclasses.asdict(sub)
+    del d["secret"]  # written once, never read back
+    return d
+
+
+@router.post("", response_model=SubscriptionOut, status_code=201)
+def add_subscription(request: Request, body: SubscriptionIn) -> dict[str, Any]:
+    """Deliver story events to `url`, signed with `secret`: `X-Signature: sha256=<hex HMAC of the body>`."""
+    return _out(services_of(request).add_subscription(body.url, body.secret, body.types or []))
+
+
+@router.get("", response_model=SubscriptionPage)
+def list_subscriptions(request: Request) -> dict[str, Any]:
+    return {"items": [_out(s) for s in services_of(request).subscriptions.all()], "next_cursor": None}
+
+
+@router.get("/{subscription_id}", response_model=SubscriptionOut)
+def get_subscription(request: Request, subscription_id: str) -> dict[str, Any]:
+    return _out(services_of(request).subscriptions.get(subscription_id))
+
+
+@router.delete("/{subscription_id}", status_code=204)
+def delete_subscription(request: Request, subscription_id: str) -> Response:
+    services_of(request).subscriptions.delete(subscription_id)
+    return Response(status_code=204)
