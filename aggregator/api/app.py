@@ -26,12 +26,18 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services(settings, sender or celery_client(settings.redis_url or ""))
         app.state.services = services
-        reader = redis.asyncio.from_url(settings.redis_url or "", decode_responses=True)
+        # Subscribers share a few connections and wait for a free one: hundreds of SSE clients
+        # replaying at once must neither open hundreds of connections nor fail on a full pool.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            settings.redis_url or "", max_connections=32, timeout=None, decode_responses=True
+        )
+        reader = redis.asyncio.Redis(connection_pool=pool)
         app.state.hub = hub = Hub(AsyncEventLog(reader, Keys(settings.key_prefix)), settings.sse_queue)
         await hub.start()
         yield
         await hub.stop()
         await reader.aclose()
+        await pool.aclose()
         services.close()
 
     app = FastAPI(
