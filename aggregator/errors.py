@@ -3,6 +3,7 @@
     AggregatorError
     ├── NotFound             an id that names nothing
     ├── InvalidInput         a value a caller sent is unusable (bad URL, bad cursor)
+    ├── Unauthorized         a write without a valid API key
     ├── FetchError           a remote answered badly or not at all
     │   ├── TemporaryFetchError   worth retrying later (timeout, 5xx, 429, connection reset)
     │   └── BlockedAddress        the URL resolves to an address we refuse to fetch
@@ -28,6 +29,10 @@ class NotFound(AggregatorError):
 
 
 class InvalidInput(AggregatorError):
+    pass
+
+
+class Unauthorized(AggregatorError):
     pass
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(
         2.0, description="First retry delay of a failed webhook delivery; doubles each time, with jitter."
     )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated keys; when set, POST and DELETE need `Authorization: Bearer <key>`.",
+    )
     feed_priority: list[str] = Field(
         default_factory=list, description="Feed URLs, most trusted first: their article is the canonical."
     )
@@ -83,6 +87,11 @@ class Settings(BaseSettings):
 
     # --- API
     page_size: int = Field(50, description="Default page size of list endpoints.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        return [k.strip() for k in value.split(",") if k.strip()] if isinstance(value, str) else value
 
 
 def get_settings(**overrides: Any) -> Settings:

@@ -3,6 +3,7 @@ and the API served by uvicorn on loopback."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -99,11 +100,12 @@ class Api:
         return self.http.delete(path, **kw)
 
 
-@pytest.fixture
-def api(settings: Settings, celery_app: Any) -> Iterator[Api]:
+@contextlib.contextmanager
+def serve_api(settings: Settings, sender: Any) -> Iterator[Api]:
+    """The API app served by uvicorn in a thread on a free loopback port."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings, sender=celery_app), host="127.0.0.1", port=port, log_level="warning"
+        create_app(settings, sender=sender), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -112,10 +114,18 @@ def api(settings: Settings, celery_app: Any) -> Iterator[Api]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     client = Api(f"http://127.0.0.1:{port}")
-    yield client
-    client.http.close()
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield client
+    finally:
+        client.http.close()
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def api(settings: Settings, celery_app: Any) -> Iterator[Api]:
+    with serve_api(settings, celery_app) as client:
+        yield client
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:

@@ -12,13 +12,13 @@ from fastapi.responses import JSONResponse
 from aggregator.api.routes import events, feeds, stories, subscriptions
 from aggregator.api.stream import Hub
 from aggregator.dispatch import TaskSender, celery_client
-from aggregator.errors import AggregatorError, InvalidInput, NotFound, StorageError
+from aggregator.errors import AggregatorError, InvalidInput, NotFound, StorageError, Unauthorized
 from aggregator.services import Services
 from aggregator.settings import Settings
 from aggregator.store.events import AsyncEventLog
 from aggregator.store.keys import Keys
 
-_STATUS = ((NotFound, 404), (InvalidInput, 422), (StorageError, 503))
+_STATUS = ((NotFound, 404), (InvalidInput, 422), (Unauthorized, 401), (StorageError, 503))
 
 
 def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
@@ -54,7 +54,10 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
     @app.exception_handler(AggregatorError)
     async def aggregator_error(request: Request, exc: AggregatorError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
-        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(
+            {"error": type(exc).__name__, "detail": str(exc)}, status_code=status, headers=headers
+        )
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

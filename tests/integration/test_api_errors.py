@@ -1,8 +1,11 @@
-"""The API's error contract: 404 for unknown ids, 422 for bad input, both with a JSON body."""
+"""The API's error contract: 404 for unknown ids, 422 for bad input, 401 for writes without a key."""
 
 from __future__ import annotations
 
-from tests.conftest import Api
+from typing import Any
+
+from aggregator.settings import Settings, get_settings
+from tests.conftest import Api, serve_api
 
 
 def test_unknown_ids_are_404_with_json(api: Api) -> None:
@@ -31,3 +34,26 @@ def test_feed_add_is_idempotent_and_delete_removes_it(api: Api) -> None:
     assert api.get("/v1/feeds").json()["items"] == []
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").status_code == 200
+
+
+def test_writes_need_an_api_key_when_keys_are_set(settings: Settings, celery_app: Any) -> None:
+    keyed = settings.model_copy(update={"api_keys": ["k-one", "k-two"]})
+    with serve_api(keyed, celery_app) as api:
+        feed = {"url": "http://127.0.0.1:9/feed.xml"}
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic k-one"}):
+            resp = api.post("/v1/feeds", json=feed, headers=headers)
+            assert resp.status_code == 401 and resp.headers["www-authenticate"] == "Bearer"
+            assert api.delete("/v1/feeds/fnothing", headers=headers).status_code == 401
+            sub = {"url": "http://127.0.0.1:9/hook", "secret": "12345678"}
+            assert api.post("/v1/subscriptions", json=sub, headers=headers).status_code == 401
+        assert api.get("/v1/feeds").status_code == 200  # reads stay open
+        assert api.get("/v1/feeds").json()["items"] == []  # nothing was written
+        created = api.post("/v1/feeds", json=feed, headers={"Authorization": "Bearer k-two"})
+        assert created.status_code == 201
+        fid = created.json()["id"]
+        assert api.delete(f"/v1/feeds/{fid}", headers={"Authorization": "Bearer k-one"}).status_code == 204
+
+
+def test_api_keys_setting_is_comma_separated(monkeypatch: Any) -> None:
+    monkeypatch.setenv("AGGREGATOR_API_KEYS", " alpha, beta ,,")
+    assert get_settings().api_keys == ["alpha", "beta"]

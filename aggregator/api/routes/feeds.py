@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from aggregator.api.routes import services_of
+from aggregator.api.routes import WRITE, services_of
 from aggregator.api.schemas import FeedIn, FeedOut, FeedPage
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
@@ -23,7 +23,7 @@ def list_feeds(
     return {"items": [dataclasses.asdict(f) for f in feeds], "next_cursor": nxt}
 
 
-@router.post("", response_model=FeedOut, status_code=201)
+@router.post("", dependencies=WRITE, response_model=FeedOut, status_code=201)
 def add_feed(request: Request, body: FeedIn, response: Response) -> dict[str, Any]:
     """Subscribe to a feed; it is fetched at once. Adding a known URL returns the existing feed (200)."""
     feed, created = services_of(request).add_feed(body.url, body.title)
@@ -37,7 +37,7 @@ def get_feed(request: Request, feed_id: str) -> dict[str, Any]:
     return dataclasses.asdict(services_of(request).feeds.get(feed_id))
 
 
-@router.delete("/{feed_id}", status_code=204)
+@router.delete("/{feed_id}", dependencies=WRITE, status_code=204)
 def delete_feed(request: Request, feed_id: str) -> Response:
     services_of(request).feeds.delete(feed_id)
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from aggregator.api.routes import services_of
+from aggregator.api.routes import WRITE, services_of
 from aggregator.api.schemas import SubscriptionIn, SubscriptionOut, SubscriptionPage
 from aggregator.store.subscriptions import Subscription
 
@@ -20,7 +20,7 @@ def _out(sub: Subscription) -> dict[str, Any]:
     return d
 
 
-@router.post("", response_model=SubscriptionOut, status_code=201)
+@router.post("", dependencies=WRITE, response_model=SubscriptionOut, status_code=201)
 def add_subscription(request: Request, body: SubscriptionIn) -> dict[str, Any]:
     """Deliver story events to `url`, signed with `secret`: `X-Signature: sha256=<hex HMAC of the body>`."""
     return _out(services_of(request).add_subscription(body.url, body.secret, body.types or []))
@@ -36,7 +36,7 @@ def get_subscription(request: Request, subscription_id: str) -> dict[str, Any]:
     return _out(services_of(request).subscriptions.get(subscription_id))
 
 
-@router.delete("/{subscription_id}", status_code=204)
+@router.delete("/{subscription_id}", dependencies=WRITE, status_code=204)
 def delete_subscription(request: Request, subscription_id: str) -> Response:
     services_of(request).subscriptions.delete(subscription_id)
     return Response(status_code=204)
