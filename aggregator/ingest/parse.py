@@ -35,7 +35,23 @@ def _time(entry: Any) -> float | None:
     return None
 
 
+# An internal DTD subset declaring entities: how "billion laughs" and quadratic blow-up feeds work.
+# Feeds have no use for it, and feedparser's loose parser would expand it (45 s and 2.8 GiB measured
+# for 110 KB), so such a document is refused before parsing.
+_ENTITY_DECL = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?<!ENTITY", re.DOTALL | re.IGNORECASE)
+
+
+def refuse_entities(body: bytes) -> None:
+    head = body
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16: look at it as text
+        head = body.decode("utf-16", errors="replace").encode("utf-8", errors="replace")
+    head = head.replace(b"\x00", b"")  # UTF-16 without a byte-order mark
+    if _ENTITY_DECL.search(head):
+        raise ParseError("the feed declares XML entities (entity expansion is refused)")
+
+
 def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
+    refuse_entities(body)
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})
     if not parsed.entries and parsed.get("bozo"):
         raise ParseError(f"not a feed: {parsed.get('bozo_exception')}")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import tracemalloc
+import zlib
+
 import pytest
 
 from aggregator.errors import BlockedAddress, FetchError, ParseError, TemporaryFetchError
@@ -71,3 +75,79 @@ def test_parse_rejects_garbage_and_reads_entries(site: Site, settings: Settings)
     assert parsed.title == "The Harbour Gazette"
     assert [e.url.rsplit("/", 1)[1] for e in parsed.entries] == ["bridge.html", "orchard.html"]
     assert all(e.published for e in parsed.entries)
+
+
+def _gzip_zeros(size: int) -> bytes:
+    """`size` zero bytes, gzipped in a stream (the plain bytes never exist in memory)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = bytes(1 << 20)
+    out = [z.compress(chunk) for _ in range(size >> 20)]
+    return b"".join(out) + z.flush()
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb() -> bytes:
+    return _gzip_zeros(1 << 30)  # 1 GiB decoded
+
+
+def _serve_encoded(site: Site, path: str, body: bytes, encoding: str) -> None:
+    headers = {"Content-Type": "application/rss+xml", "Content-Encoding": encoding}
+    site.routes[path] = (200, headers, body)
+
+
+def test_gzip_chain_is_refused(site: Site, gzip_bomb: bytes) -> None:
+    chained = gzip.compress(gzip_bomb)  # 1 GiB behind two layers
+    assert len(chained) < 10_000
+    _serve_encoded(site, "/chain.xml", chained, "gzip, gzip")
+    with pytest.raises(FetchError, match="content encodings"):
+        _fetcher().get(f"{site.base}/chain.xml", 5_000_000)
+
+
+def test_gzip_bomb_stops_at_the_cap_with_memory_bounded(site: Site, gzip_bomb: bytes) -> None:
+    _serve_encoded(site, "/bomb.xml", gzip_bomb, "gzip")
+    tracemalloc.start()
+    try:
+        with pytest.raises(FetchError, match="exceeds"):
+            _fetcher().get(f"{site.base}/bomb.xml", 5_000_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20  # a few times the 5 MB cap, not the 1 GiB the body inflates to
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE rss [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+]>
+<rss version="2.0"><channel><title>&lol9;</title><item><title>&lol9;</title><link>http://x/1</link></item></channel></rss>"""
+
+
+def test_entity_declarations_are_refused_before_parsing(site: Site) -> None:
+    big = b"A" * 100_000
+    quadratic = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "' + big + b'">]><rss version="2.0"><channel>'
+        + b"<title>" + b"&a;" * 2000 + b"</title></channel></rss>"
+    )  # fmt: skip
+    for name, body in (("laughs", BILLION_LAUGHS), ("quadratic", quadratic)):
+        site.set(f"/{name}.xml", body, ctype="application/rss+xml")
+        fetched = _fetcher().get(f"{site.base}/{name}.xml", 5_000_000)
+        assert isinstance(fetched, Fetched)
+        with pytest.raises(ParseError, match="entities"):
+            parse_feed(fetched.body, fetched.url)
+    utf16 = (
+        BILLION_LAUGHS.decode().replace('version="1.0"?', 'version="1.0" encoding="utf-16"?').encode("utf-16")
+    )
+    with pytest.raises(ParseError, match="entities"):
+        parse_feed(utf16, "http://x/")
+
+
+def test_gzip_and_deflate_bodies_are_decoded(site: Site) -> None:
+    text = b"<rss version='2.0'><channel><title>ok</title></channel></rss>" * 50
+    _serve_encoded(site, "/gz.xml", gzip.compress(text), "gzip")
+    _serve_encoded(site, "/df.xml", zlib.compress(text), "deflate")
+    for path in ("/gz.xml", "/df.xml"):
+        fetched = _fetcher().get(f"{site.base}{path}", 100_000)
+        assert isinstance(fetched, Fetched) and fetched.body == text
