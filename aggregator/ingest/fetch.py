@@ -11,10 +11,12 @@ import ipaddress
 import socket
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from aggregator.errors import BlockedAddress, FetchError, TemporaryFetchError
@@ -63,10 +65,52 @@ def check_address(url: str, allow_private: bool) -> None:
             raise BlockedAddress(f"{parts.hostname} resolves to non-public address {ip}")
 
 
+class GuardedBackend(httpcore.SyncBackend):
+    """Connects only to addresses the rules allow, checked on the address actually connected to.
+
+    The host is resolved once here and the socket opened to that checked IP, so a DNS answer that
+    changes between a check and the connection (rebinding) cannot slip a private address through.
+    Numeric forms (decimal "2130706433", octal "0177.0.0.1", "::ffff:127.0.0.1") resolve to what they
+    mean before the check.
+    """
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        if not self.allow_private:
+            try:
+                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except socket.gaierror as exc:
+                raise TemporaryFetchError(f"cannot resolve {host}: {exc}") from exc
+            ips = [ipaddress.ip_address(info[4][0]) for info in infos]
+            if blocked := [ip for ip in ips if not _is_public(ip)]:
+                raise BlockedAddress(f"{host} resolves to non-public address {blocked[0]}")
+            host = str(ips[0])
+        return super().connect_tcp(host, port, timeout, local_address, socket_options)
+
+
+def guarded_client(settings: Settings, **options: Any) -> httpx.Client:
+    """An httpx client whose every connection goes through `GuardedBackend`."""
+    transport = httpx.HTTPTransport()
+    # httpx offers no parameter for the network backend; its transport keeps the pool it builds here.
+    backend = GuardedBackend(settings.allow_private_hosts)
+    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=backend)
+    return httpx.Client(transport=transport, trust_env=False, **options)
+
+
 class Fetcher:
     def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
         self.settings = settings
-        self.client = client or httpx.Client(
+        self.client = client or guarded_client(
+            settings,
             timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
             # Only encodings `_read_capped` decodes itself, with its bounds.
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import tracemalloc
 import zlib
+from typing import Any
 
 import pytest
 
@@ -151,3 +153,34 @@ def test_gzip_and_deflate_bodies_are_decoded(site: Site) -> None:
     for path in ("/gz.xml", "/df.xml"):
         fetched = _fetcher().get(f"{site.base}{path}", 100_000)
         assert isinstance(fetched, Fetched) and fetched.body == text
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "[::1]", "[::ffff:127.0.0.1]", "2130706433", "0177.0.0.1", "0.0.0.0", "localhost",
+     "169.254.169.254", "10.0.0.1", "172.16.0.1", "192.168.1.1"],
+)  # fmt: skip
+def test_private_address_forms_are_refused(site: Site, host: str) -> None:
+    port = site.base.rsplit(":", 1)[1]
+    with pytest.raises(BlockedAddress):
+        _fetcher(allow_private_hosts=False).get(f"http://{host}:{port}/wire/feed.xml", 100_000)
+
+
+def test_the_connected_address_is_checked_not_only_the_first_answer(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name answers a public address to the check, then loopback to the connection."""
+    site.publish_news()
+    real = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])
+
+    def rebinding(host: str, port: object, *args: object, **kw: object) -> Any:
+        if host == "rebind.test":
+            return real(next(answers, "127.0.0.1"), port, *args, **kw)
+        return real(host, port, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    port = site.base.rsplit(":", 1)[1]
+    with pytest.raises(BlockedAddress, match="127.0.0.1"):
+        _fetcher(allow_private_hosts=False).get(f"http://rebind.test:{port}/wire/feed.xml", 100_000)
+    assert site.count("/wire/feed.xml") == 0  # nothing reached the loopback server
