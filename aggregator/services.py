@@ -162,7 +162,7 @@ class Services:
         try:
             fetched = self.fetcher.get(entry.url, self.settings.max_page_bytes)
             if isinstance(fetched, Fetched):
-                page = extract_page(fetched.body, fetched.url)
+                page = extract_page(fetched.body, fetched.url, self.settings.max_page_elements)
         except FetchError:
             pass  # the feed's summary stands in; the article is marked extraction=summary
         return build_article(entry, feed_id, page)

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     total_timeout_s: float = Field(30.0, description="Deadline for a whole response, body included.")
     max_feed_bytes: int = Field(5_000_000, description="Cap on a decoded feed body.")
     max_page_bytes: int = Field(3_000_000, description="Cap on a decoded article page.")
+    max_page_elements: int = Field(
+        100_000, description="Tags a page may have before it is not parsed (the feed summary stands in)."
+    )
     max_redirects: int = Field(5, description="Redirect hops followed per request.")
     user_agent: str = Field("aggregator/0.1 (+https://example.invalid/bot)", description="User-Agent sent.")
 

@@ -22,8 +22,15 @@ class Extracted:
     site_name: str | None
 
 
-def extract_page(html: bytes | str, url: str) -> Extracted | None:
-    """Main text and metadata of a page, or None where nothing usable is found."""
+def extract_page(html: bytes | str, url: str, max_elements: int = 100_000) -> Extracted | None:
+    """Main text and metadata of a page, or None where nothing usable is found.
+
+    A page with more than `max_elements` tags is not parsed: a news page has a few thousand, and a
+    deeply nested monster would hold a worker in lxml and trafilatura for minutes.
+    """
+    tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")
+    if tags > max_elements:
+        return None
     try:
         doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
     except Exception:  # trafilatura raises assorted lxml/parser errors on broken markup

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from aggregator.errors import BlockedAddress, FetchError, ParseError, TemporaryFetchError
+from aggregator.ingest.extract import extract_page
 from aggregator.ingest.fetch import Fetched, Fetcher, NotModified
 from aggregator.ingest.parse import parse_feed
 from aggregator.settings import Settings, get_settings
@@ -184,3 +185,22 @@ def test_the_connected_address_is_checked_not_only_the_first_answer(
     with pytest.raises(BlockedAddress, match="127.0.0.1"):
         _fetcher(allow_private_hosts=False).get(f"http://rebind.test:{port}/wire/feed.xml", 100_000)
     assert site.count("/wire/feed.xml") == 0  # nothing reached the loopback server
+
+
+def test_monster_pages_do_not_reach_the_parser(site: Site) -> None:
+    nested = b"<html><body>" + b"<p>" * 300_000 + b"words " * 100 + b"</p>" * 300_000 + b"</body></html>"
+    assert len(nested) < 3_000_000  # under the page cap: the element bound must stop it
+    site.set("/nested.html", nested)
+    fetched = _fetcher().get(f"{site.base}/nested.html", 3_000_000)
+    assert isinstance(fetched, Fetched)
+    assert extract_page(fetched.body, fetched.url, max_elements=100_000) is None
+    site.set("/huge.html", b"<div>" * 4_000_000)  # 20 MB
+    with pytest.raises(FetchError, match="exceeds"):
+        _fetcher().get(f"{site.base}/huge.html", 3_000_000)
+    page = (
+        b"<html><body><article><p>"
+        + b"A sentence of real news text here. " * 20
+        + b"</p></article></body></html>"
+    )
+    ok = extract_page(page, "http://x/", max_elements=100_000)
+    assert ok is not None and "real news" in ok.text

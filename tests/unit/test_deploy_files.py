@@ -49,3 +49,14 @@ def test_example_env_documents_every_setting() -> None:
     missing = [n for n in Settings.model_fields if f"AGGREGATOR_{n.upper()}=" not in text]
     assert missing == []
     assert all(f.description for f in Settings.model_fields.values())
+
+
+def test_redis_needs_a_password_and_is_not_published() -> None:
+    services = _compose()["services"]
+    redis = services["redis"]
+    assert "ports" not in redis
+    password = redis["command"][redis["command"].index("--requirepass") + 1]
+    assert password.startswith("${REDIS_PASSWORD")
+    for name in ("api", "worker", "beat"):
+        url = services[name]["environment"]["AGGREGATOR_REDIS_URL"]
+        assert url.startswith(f"redis://:{password}@redis:"), name
