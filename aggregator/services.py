@@ -30,6 +30,7 @@ from aggregator.ingest.parse import parse_feed
 from aggregator.settings import Settings
 from aggregator.store.events import TYPES, EventLog
 from aggregator.store.feeds import FeedStore
+from aggregator.store.hosts import HostGate
 from aggregator.store.index import RedisIndex
 from aggregator.store.keys import FANOUT_LOCK_MS, Keys
 from aggregator.store.redis import connect, held_lock
@@ -75,7 +76,10 @@ class Services:
         self.revisions = RevisionStore(self.redis, keys, self.events)
         self.subscriptions = SubscriptionStore(self.redis, keys)
         self.dispatch = Dispatcher(sender)
-        self.fetcher = Fetcher(settings)
+        self.hosts = HostGate(
+            self.redis, keys, settings.host_concurrency, settings.host_gap_s, settings.host_wait_s
+        )
+        self.fetcher = Fetcher(settings, gate=self.hosts.slot)
         self.clusterer = make_clusterer(settings)
 
         self.feed_priority = [feed_id(u) for u in settings.feed_priority]

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     max_page_elements: int = Field(
         100_000, description="Tags a page may have before it is not parsed (the feed summary stands in)."
     )
+    host_concurrency: int = Field(2, description="Requests in flight to one host, across all workers.")
+    host_gap_s: float = Field(0.5, description="Least time between the starts of two requests to one host.")
+    host_wait_s: float = Field(
+        120.0, description="Longest a fetch waits for its host's turn before its task is retried later."
+    )
     max_redirects: int = Field(5, description="Redirect hops followed per request.")
     user_agent: str = Field("aggregator/0.1 (+https://example.invalid/bot)", description="User-Agent sent.")
 

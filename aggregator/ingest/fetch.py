@@ -7,11 +7,13 @@ timeouts are per read, so a server dribbling one byte a second would never trip 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -106,9 +108,20 @@ def guarded_client(settings: Settings, **options: Any) -> httpx.Client:
     return httpx.Client(transport=transport, trust_env=False, **options)
 
 
+Gate = Callable[[str], AbstractContextManager[None]]
+
+
+def _no_gate(host: str) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
 class Fetcher:
-    def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
+    """`gate(host)` is held around each request: the service passes the cross-worker politeness
+    gate (store/hosts.py); the fetcher itself knows nothing of where that state lives."""
+
+    def __init__(self, settings: Settings, client: httpx.Client | None = None, gate: Gate = _no_gate) -> None:
         self.settings = settings
+        self.gate = gate
         self.client = client or guarded_client(
             settings,
             timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
@@ -132,7 +145,10 @@ class Fetcher:
         for _ in range(self.settings.max_redirects + 1):
             check_address(url, self.settings.allow_private_hosts)
             try:
-                with self.client.stream("GET", url, headers=headers) as resp:
+                with (
+                    self.gate(urlsplit(url).hostname or ""),
+                    self.client.stream("GET", url, headers=headers) as resp,
+                ):
                     if resp.status_code in _REDIRECTS and "location" in resp.headers:
                         url = urljoin(url, resp.headers["location"])
                         continue
@@ -160,7 +176,8 @@ class Fetcher:
         receiver answers where it was registered, and a redirect could point anywhere."""
         check_address(url, self.settings.allow_private_hosts)
         try:
-            resp = self.client.post(url, content=body, headers=headers)
+            with self.gate(urlsplit(url).hostname or ""):
+                resp = self.client.post(url, content=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise TemporaryFetchError(f"timed out posting to {url}") from exc
         except httpx.HTTPError as exc:

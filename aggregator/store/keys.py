@@ -15,6 +15,7 @@ from dataclasses import dataclass
 # find candidates for new articles; they expire with the story window (settings.story_window_h), which
 # keeps the index's memory flat on an endless stream.
 LOCK_TTL_MS = 30_000  # longest a crashed worker can hold the assignment lock
+HOST_LEASE_MS = 60_000  # a request slot a crashed worker held frees itself after this
 FANOUT_LOCK_MS = 30_000  # longest a crashed worker can hold the webhook fan-out
 DISPATCH_LEASE_S = 120  # a feed handed to a worker is not handed out again before this, unless done
 
@@ -67,6 +68,15 @@ class Keys:
     def events(self) -> str:
         """stream: story events (type, story, time, feed, variants, data)"""
         return f"{self.prefix}:events"
+
+    # --- per-host politeness (short-lived)
+    def host_inflight(self, host: str) -> str:
+        """sorted set: request tokens in flight to the host, scored by lease expiry (ms)"""
+        return f"{self.prefix}:host:{{{host}}}:inflight"
+
+    def host_last(self, host: str) -> str:
+        """string: ms time the last request to the host started (TTL: the gap)"""
+        return f"{self.prefix}:host:{{{host}}}:last"
 
     # --- webhooks (kept until deleted)
     def subscription(self, sub_id: str) -> str:
