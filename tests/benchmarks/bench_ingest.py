@@ -71,7 +71,8 @@ def article_text(rng: random.Random, n: int) -> tuple[str, str]:
     sentences = []
     for _ in range(12):
         words = [rng.choice(WORDS + names) for _ in range(rng.randint(10, 18))]
-        sentences.append(" ".join(words).capitalize() + ".")
+        sentence = " ".join(words)  # names keep their capitals: they are what tells the stories apart
+        sentences.append(sentence[0].upper() + sentence[1:] + ".")
     return f"Story {n}: {' '.join(names)}", " ".join(sentences[:6]) + "\n\n" + " ".join(sentences[6:])
 
 
@@ -92,12 +93,18 @@ def main() -> None:
             items.append((f"{f}-{i}", title, body[:100]))
         site.set(f"/wire/feed{f}.xml", rss(site.base, "wire", items, 1.7e9), ctype="application/rss+xml")
     with tempfile.TemporaryDirectory() as tmp, embedded(Path(tmp)) as redis_server:
-        env = dict(os.environ, AGGREGATOR_REDIS_URL=redis_server.url, AGGREGATOR_ALLOW_PRIVATE_HOSTS="true")
+        # Every outlet is one loopback host here: per-host politeness would measure itself, not ingest.
+        env = dict(
+            os.environ, AGGREGATOR_REDIS_URL=redis_server.url, AGGREGATOR_ALLOW_PRIVATE_HOSTS="true",
+            AGGREGATOR_HOST_GAP_S="0", AGGREGATOR_HOST_CONCURRENCY="64",
+        )  # fmt: skip
         worker = subprocess.Popen(
             [sys.executable, "-m", "aggregator.cli", "worker", f"--concurrency={args.concurrency}"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        settings = get_settings(redis_url=redis_server.url, allow_private_hosts=True)
+        settings = get_settings(
+            redis_url=redis_server.url, allow_private_hosts=True, host_gap_s=0, host_concurrency=64
+        )
         services = Services(settings, celery_client(redis_server.url))
         try:
             time.sleep(3)  # let the worker connect
