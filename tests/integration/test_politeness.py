@@ -28,7 +28,7 @@ def test_concurrency_and_gap_per_host_across_workers(site: Site, settings: Setti
         return 200, {"Content-Type": "text/plain"}, b"ok"
 
     site.routes["/slow"] = slow
-    polite = settings.model_copy(update={"host_concurrency": 2, "host_gap_s": 0.1})
+    polite = settings.model_copy(update={"host_concurrency": 2, "host_gap_s": 0.2})
     workers = [Services(polite, sender=None) for _ in range(2)]  # type: ignore[arg-type]
     try:
         jobs = [workers[i % 2] for i in range(8)]
@@ -40,4 +40,5 @@ def test_concurrency_and_gap_per_host_across_workers(site: Site, settings: Setti
     starts = sorted(state["starts"])
     assert len(starts) == 8
     assert state["peak"] <= 2
-    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.09
+    # Measured where requests arrive: scheduling jitter of a few tens of ms is allowed for.
+    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.15
