@@ -1,0 +1,78 @@
+"""Faults: near-duplicates racing on two workers, and Redis killed and restarted with append-only on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+from aggregator.core.models import Article
+from aggregator.services import Services
+from aggregator.settings import Settings
+from aggregator.store.redis import EmbeddedRedis
+from tests.fixtures.stories import UNRELATED, WIRE_BODY, WIRE_TITLE
+
+
+def _article(aid: str, title: str, body: str) -> Article:
+    return Article(id=aid, url=f"http://x/{aid}", feed_id="f", title=title, text=body, source="x",
+                   published=1_750_000_000.0, fetched=1_750_000_000.0)  # fmt: skip
+
+
+def test_near_duplicates_arriving_at_once_form_one_story(settings: Settings) -> None:
+    workers = [Services(settings, sender=None) for _ in range(2)]  # type: ignore[arg-type]
+    try:
+        for round_ in range(5):  # several races, each between two workers
+            copies = [
+                _article(f"a{round_}", WIRE_TITLE, WIRE_BODY),
+                _article(
+                    f"b{round_}", "Gazette: " + WIRE_TITLE, WIRE_BODY.replace("Tuesday", "Tuesday morning")
+                ),
+            ]
+            barrier = threading.Barrier(2)
+
+            def run(w: Services, a: Article, start: threading.Barrier) -> None:
+                start.wait()
+                w.cluster([a])
+                w.cluster([a])  # the same task delivered twice
+
+            threads = [
+                threading.Thread(target=run, args=(w, a, barrier))
+                for w, a in zip(workers, copies, strict=True)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            views = [workers[0].stories.article(a.id) for a in copies]
+            assert views[0]["story_id"] == views[1]["story_id"], round_
+            story = workers[0].stories.story(views[0]["story_id"])
+            # Earlier rounds' copies are the same story too: it grows by exactly two per round.
+            assert story["variant_count"] == 2 * (round_ + 1)
+    finally:
+        for w in workers:
+            w.close()
+
+
+def test_redis_killed_and_restarted_loses_no_acknowledged_article(settings: Settings, tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    own = settings.model_copy(update={"redis_url": server.url})
+    services = Services(own, sender=None)  # type: ignore[arg-type]
+    try:
+        stored = [_article(f"u{k}", t, b) for k, (t, b) in enumerate(UNRELATED.values())]
+        services.cluster(stored)  # returned: acknowledged
+        assert server.proc is not None
+        os.kill(server.proc.pid, signal.SIGKILL)
+        server.proc.wait(10)
+        server.start()  # same port, same append-only file
+        # The same Services object carries on: redis-py reconnects by itself.
+        for a in stored:
+            assert services.stories.article(a.id)["title"] == a.title
+        services.cluster([_article("after", WIRE_TITLE, WIRE_BODY)])
+        assert services.stories.article("after")["relation"] == "canonical"
+        lost = sum(1 for a in stored if not services.redis.exists(services.keys.article(a.id)))
+        assert lost == 0
+    finally:
+        services.close()
+        server.stop()
