@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     schedule_tick_s: float = Field(5.0, description="How often beat looks for due feeds.")
     max_backoff_s: int = Field(6 * 3600, description="Ceiling of the per-feed error backoff.")
     ingest_batch_size: int = Field(20, description="New entries handed to one ingest task.")
+    task_visibility_timeout_s: int = Field(
+        1200,
+        description="Seconds before a task taken by a worker that died is handed to another worker; "
+        "retries wait at most half of it.",
+    )
 
     # --- fetching
     allow_private_hosts: bool = Field(

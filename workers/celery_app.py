@@ -7,9 +7,11 @@ from celery import Celery
 from aggregator.dispatch import FAN_OUT_EVENTS, SCHEDULE_DUE
 from aggregator.settings import Settings, get_settings
 
-# Longest countdown a retry may ask for; Redis redelivers unacked tasks after the visibility timeout,
-# which must exceed it or a waiting retry would run twice.
-MAX_RETRY_COUNTDOWN_S = 600
+
+def max_retry_countdown(settings: Settings) -> float:
+    """Longest countdown a retry may ask for. Redis hands an unacknowledged task to another worker after
+    the visibility timeout, which must exceed every countdown or a waiting retry would run twice."""
+    return settings.task_visibility_timeout_s / 2
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -21,7 +23,12 @@ def make_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         task_ignore_result=True,
         worker_prefetch_multiplier=1,
-        broker_transport_options={"visibility_timeout": MAX_RETRY_COUNTDOWN_S * 2},
+        broker_transport_options={
+            "visibility_timeout": settings.task_visibility_timeout_s,
+            # Look for a dead worker's tasks every tenth of the timeout (kombu's default is every 100 s).
+            "unacked_restore_interval": max(1, settings.task_visibility_timeout_s // 10),
+            "unacked_restore_throttle": 1,
+        },
         broker_connection_retry_on_startup=True,
         task_serializer="json",
         accept_content=["json"],

@@ -14,7 +14,7 @@ from celery import Celery, Task, shared_task
 from aggregator.dispatch import DELIVER_WEBHOOK, FAN_OUT_EVENTS, INGEST_ARTICLES, REFRESH_FEED, SCHEDULE_DUE
 from aggregator.errors import NotFound, StorageError, TemporaryFetchError
 from aggregator.services import Services
-from workers.celery_app import MAX_RETRY_COUNTDOWN_S
+from workers.celery_app import max_retry_countdown
 
 _services: dict[int, Services] = {}
 
@@ -29,7 +29,8 @@ def services(app: Celery) -> Services:
 
 def _retry(task: Task, exc: Exception) -> Any:
     # Exponential backoff with full jitter, so a Redis blip does not bring every retry back at once.
-    countdown = random.uniform(0, min(MAX_RETRY_COUNTDOWN_S, 2 ** (task.request.retries + 1)))
+    ceiling = max_retry_countdown(task.app.conf.aggregator_settings)
+    countdown = random.uniform(0, min(ceiling, 2 ** (task.request.retries + 1)))
     return task.retry(exc=exc, countdown=countdown, max_retries=8)
 
 
@@ -76,6 +77,7 @@ def deliver_webhook(self: Task, subscription_id: str, event_id: str) -> str:
         raise _retry(self, exc) from exc
     if outcome.status == "retry":
         # Exponential backoff with jitter; the subscription pauses itself after too many failures.
-        delay = min(MAX_RETRY_COUNTDOWN_S, svc.settings.webhook_backoff_s * 2**self.request.retries)
-        raise self.retry(countdown=delay * random.uniform(0.5, 1.5), max_retries=None)
+        ceiling = max_retry_countdown(svc.settings)
+        delay = svc.settings.webhook_backoff_s * 2**self.request.retries * random.uniform(0.5, 1.5)
+        raise self.retry(countdown=min(ceiling, delay), max_retries=None)
     return outcome.status
