@@ -25,7 +25,8 @@ from aggregator.errors import (
     TemporaryFetchError,
 )
 from aggregator.ingest.extract import build_article, extract_page
-from aggregator.ingest.fetch import Fetched, Fetcher, check_address
+from aggregator.ingest.fetch import Fetched, Fetcher
+from aggregator.ingest.network import check_address
 from aggregator.ingest.parse import parse_feed
 from aggregator.settings import Settings
 from aggregator.store.events import TYPES, EventLog

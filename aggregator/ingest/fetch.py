@@ -8,20 +8,18 @@ timeouts are per read, so a server dribbling one byte a second would never trip 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
-import socket
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 
-from aggregator.errors import BlockedAddress, FetchError, TemporaryFetchError
+from aggregator.errors import FetchError, TemporaryFetchError
+from aggregator.ingest.network import check_address, guarded_client, total_deadline
 from aggregator.settings import Settings
 
 
@@ -42,70 +40,6 @@ class NotModified:
 FetchOutcome = Fetched | NotModified
 
 _REDIRECTS = (301, 302, 303, 307, 308)
-
-
-def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def check_address(url: str, allow_private: bool) -> None:
-    """Refuse URLs that are not http(s) or whose host resolves to a non-public address."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BlockedAddress(f"only http and https URLs are fetched: {url!r}")
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise TemporaryFetchError(f"cannot resolve {parts.hostname}: {exc}") from exc
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0])
-        if not _is_public(ip):
-            raise BlockedAddress(f"{parts.hostname} resolves to non-public address {ip}")
-
-
-class GuardedBackend(httpcore.SyncBackend):
-    """Connects only to addresses the rules allow, checked on the address actually connected to.
-
-    The host is resolved once here and the socket opened to that checked IP, so a DNS answer that
-    changes between a check and the connection (rebinding) cannot slip a private address through.
-    Numeric forms (decimal "2130706433", octal "0177.0.0.1", "::ffff:127.0.0.1") resolve to what they
-    mean before the check.
-    """
-
-    def __init__(self, allow_private: bool) -> None:
-        self.allow_private = allow_private
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        if not self.allow_private:
-            try:
-                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except socket.gaierror as exc:
-                raise TemporaryFetchError(f"cannot resolve {host}: {exc}") from exc
-            ips = [ipaddress.ip_address(info[4][0]) for info in infos]
-            if blocked := [ip for ip in ips if not _is_public(ip)]:
-                raise BlockedAddress(f"{host} resolves to non-public address {blocked[0]}")
-            host = str(ips[0])
-        return super().connect_tcp(host, port, timeout, local_address, socket_options)
-
-
-def guarded_client(settings: Settings, **options: Any) -> httpx.Client:
-    """An httpx client whose every connection goes through `GuardedBackend`."""
-    transport = httpx.HTTPTransport()
-    # httpx offers no parameter for the network backend; its transport keeps the pool it builds here.
-    backend = GuardedBackend(settings.allow_private_hosts)
-    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=backend)
-    return httpx.Client(transport=transport, trust_env=False, **options)
 
 
 Gate = Callable[[str], AbstractContextManager[None]]
@@ -136,7 +70,6 @@ class Fetcher:
     def get(
         self, url: str, max_bytes: int, etag: str | None = None, last_modified: str | None = None
     ) -> FetchOutcome:
-        deadline = time.monotonic() + self.settings.total_timeout_s
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -147,6 +80,8 @@ class Fetcher:
             try:
                 with (
                     self.gate(urlsplit(url).hostname or ""),
+                    # Counted from when the host's gate lets this request go, for each hop.
+                    total_deadline(self.settings.total_timeout_s) as deadline,
                     self.client.stream("GET", url, headers=headers) as resp,
                 ):
                     if resp.status_code in _REDIRECTS and "location" in resp.headers:
@@ -176,7 +111,7 @@ class Fetcher:
         receiver answers where it was registered, and a redirect could point anywhere."""
         check_address(url, self.settings.allow_private_hosts)
         try:
-            with self.gate(urlsplit(url).hostname or ""):
+            with self.gate(urlsplit(url).hostname or ""), total_deadline(self.settings.total_timeout_s):
                 resp = self.client.post(url, content=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise TemporaryFetchError(f"timed out posting to {url}") from exc

@@ -50,13 +50,22 @@ def refuse_entities(body: bytes) -> None:
         raise ParseError("the feed declares XML entities (entity expansion is refused)")
 
 
+# What feedparser flags that still leaves a usable document: no Content-Type header was given to it, or
+# the declared charset was wrong and it decoded with another.
+_HARMLESS = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+
+
 def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
     refuse_entities(body)
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})
-    if not parsed.entries and parsed.get("bozo"):
-        raise ParseError(f"not a feed: {parsed.get('bozo_exception')}")
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if isinstance(problem, _HARMLESS):
+        problem = None
     if not parsed.get("version") and not parsed.entries:
-        raise ParseError("not an RSS or Atom document")
+        raise ParseError("not an RSS or Atom document" + (f": {problem}" if problem else ""))
+    if problem is not None and not parsed.entries:
+        raise ParseError(f"broken feed: {problem}")
+    # A well-formed feed with no entries is an empty feed, not an error.
     entries = []
     for raw in parsed.entries:
         link = raw.get("link")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
+import time
 import tracemalloc
 import zlib
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -204,3 +207,59 @@ def test_monster_pages_do_not_reach_the_parser(site: Site) -> None:
     )
     ok = extract_page(page, "http://x/", max_elements=100_000)
     assert ok is not None and "real news" in ok.text
+
+
+def _dribble(at_once: bytes, dribbled: bytes, every_s: float) -> Any:
+    """A handler writing a raw answer: `at_once`, then `dribbled` one byte every `every_s`."""
+
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        with contextlib.suppress(OSError):  # the fetcher hung up: what it should do
+            _raw(request, at_once)
+            for k in range(len(dribbled)):
+                _raw(request, dribbled[k : k + 1])
+                time.sleep(every_s)
+
+    return handler
+
+
+def _raw(request: BaseHTTPRequestHandler, data: bytes) -> None:
+    request.wfile.write(data)
+    request.wfile.flush()
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_server_sending_a_byte_at_a_time_is_cut_at_the_total_deadline(site: Site, part: str) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n"
+    if part == "headers":  # the status line and headers themselves, one byte every 0.2 s
+        site.routes["/slow"] = _dribble(b"", head + b"X-Pad: " + b"a" * 10_000 + b"\r\n\r\n", 0.2)
+    else:  # the headers at once, then a body byte every 0.2 s
+        site.routes["/slow"] = _dribble(head + b"\r\n", b"x" * 100_000, 0.2)
+    fetcher = _fetcher(total_timeout_s=1.5, read_timeout_s=10)  # each read alone may wait 10 s
+    started = time.monotonic()
+    with pytest.raises(TemporaryFetchError, match="timed out"):
+        fetcher.get(f"{site.base}/slow", 5_000_000)
+    elapsed = time.monotonic() - started
+    print(f"trickled {part}: cut after {elapsed:.2f} s (deadline 1.5 s)")
+    assert 1.4 < elapsed < 2.5
+
+
+def test_an_endless_body_stops_at_the_cap_with_memory_bounded(site: Site) -> None:
+    def endless(request: BaseHTTPRequestHandler) -> None:
+        _raw(request, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n")  # no length: read to close
+        chunk = b"<p>more</p>" * 6000
+        with contextlib.suppress(OSError):
+            while True:
+                request.wfile.write(chunk)
+
+    site.routes["/endless"] = endless
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchError, match="exceeds"):
+            _fetcher().get(f"{site.base}/endless", 3_000_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    elapsed = time.monotonic() - started
+    print(f"endless body: cut at the 3 MB cap after {elapsed * 1000:.0f} ms, peak {peak / 2**20:.1f} MiB")
+    assert peak < 20 * 2**20

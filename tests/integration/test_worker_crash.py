@@ -10,16 +10,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
-from typing import Any
 
 import pytest
 
-from aggregator.dispatch import INGEST_ARTICLES, TaskSender, celery_client
+from aggregator.dispatch import celery_client
 from aggregator.services import Services
 from aggregator.settings import Settings
 from tests.conftest import wait_for
+from tests.fixtures.sender import Recorder
 from tests.fixtures.site import OWN_STORY, Site
 from tests.fixtures.stories import OUTLETS
 
@@ -32,18 +32,6 @@ def _held_until(release: threading.Event, route: Route) -> Callable[[BaseHTTPReq
         return route
 
     return handler
-
-
-class Recorder:
-    """Sends tasks to the broker and remembers what it sent."""
-
-    def __init__(self, inner: TaskSender) -> None:
-        self.inner = inner
-        self.sent: list[tuple[str, Sequence[Any]]] = []
-
-    def send_task(self, name: str, args: Sequence[Any] | None = None, **options: Any) -> Any:
-        self.sent.append((name, args or []))
-        return self.inner.send_task(name, args=args, **options)
 
 
 def _worker_env(settings: Settings) -> dict[str, str]:
@@ -103,7 +91,7 @@ def test_worker_killed_with_articles_in_flight_loses_none(
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
         release.set()
-        ids = [aid for name, args in sender.sent if name == INGEST_ARTICLES for aid in args[0]]
+        ids = sender.ingested()
         assert len(ids) == n
         assert not services.stories.clustered(ids), "nothing was stored before the kill"
 

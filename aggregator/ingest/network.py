@@ -1,0 +1,136 @@
+"""The network layer every fetch goes through: which addresses may be reached, checked on the socket
+actually opened, and a total deadline on every socket operation of one exchange."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import ipaddress
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from aggregator.errors import BlockedAddress, TemporaryFetchError
+from aggregator.settings import Settings
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_address(url: str, allow_private: bool) -> None:
+    """Refuse URLs that are not http(s) or whose host resolves to a non-public address."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BlockedAddress(f"only http and https URLs are fetched: {url!r}")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise TemporaryFetchError(f"cannot resolve {parts.hostname}: {exc}") from exc
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0])
+        if not _is_public(ip):
+            raise BlockedAddress(f"{parts.hostname} resolves to non-public address {ip}")
+
+
+# The monotonic time by which the current thread's exchange must be over; set by `Fetcher` around each
+# request and read by every socket operation, so trickled headers are cut as surely as a trickled body.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("fetch_deadline", default=None)
+
+
+def _time_left(timeout: float | None, error: type[Exception]) -> float | None:
+    """`timeout` for one socket operation, shortened to what is left before the deadline."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the total deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+@contextlib.contextmanager
+def total_deadline(seconds: float) -> Iterator[float]:
+    deadline = time.monotonic() + seconds
+    token = _deadline.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _deadline.reset(token)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose reads and writes never wait past the total deadline (httpx's timeouts are
+    per operation: a server sending a byte a second would hold a worker forever)."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Connects only to addresses the rules allow, checked on the address actually connected to.
+
+    The host is resolved once here and the socket opened to that checked IP, so a DNS answer that
+    changes between a check and the connection (rebinding) cannot slip a private address through.
+    Numeric forms (decimal "2130706433", octal "0177.0.0.1", "::ffff:127.0.0.1") resolve to what they
+    mean before the check.
+    """
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        if not self.allow_private:
+            try:
+                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except socket.gaierror as exc:
+                raise TemporaryFetchError(f"cannot resolve {host}: {exc}") from exc
+            ips = [ipaddress.ip_address(info[4][0]) for info in infos]
+            if blocked := [ip for ip in ips if not _is_public(ip)]:
+                raise BlockedAddress(f"{host} resolves to non-public address {blocked[0]}")
+            host = str(ips[0])
+        timeout = _time_left(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(super().connect_tcp(host, port, timeout, local_address, socket_options))
+
+
+def guarded_client(settings: Settings, **options: Any) -> httpx.Client:
+    """An httpx client whose every connection goes through `GuardedBackend`."""
+    transport = httpx.HTTPTransport()
+    # httpx offers no parameter for the network backend; its transport keeps the pool it builds here.
+    backend = GuardedBackend(settings.allow_private_hosts)
+    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=backend)
+    return httpx.Client(transport=transport, trust_env=False, **options)
