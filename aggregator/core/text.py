@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections import Counter
@@ -43,6 +44,32 @@ _CREDIT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("IBNS", re.compile(r"\bIBNS\b")),
     ("PTI", re.compile(r"\(PTI\)|\bPTI\s*[-–—]")),
 )
+
+
+# A tag, comment or declaration: "<" followed by a letter, "/", "!" or "?". A bare "<" as in "3 < 5"
+# is text and stays. An unclosed tag runs to the end of its line, as a browser would take it.
+_TAG = re.compile(r"<[A-Za-z/!?][^>\n]*>?")
+# Script and style elements go with their content: it is code, not text. Unclosed, they run to the end,
+# as a browser would take them.
+_CODE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+
+
+def plain_text(value: str) -> str:
+    """Plain text with no markup left in it, even markup escaped once or twice over ("&amp;lt;script&amp;gt;"
+    is a tag to whoever unescapes it for display). Paragraph breaks are kept."""
+    for _ in range(4):
+        unescaped = html.unescape(_TAG.sub(" ", _CODE.sub(" ", value)))
+        if unescaped == value:
+            break
+        value = unescaped
+    value = _TAG.sub(" ", _CODE.sub(" ", value))  # whatever a fifth level of escaping left
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in value.split("\n")).strip()
+
+
+def plain_line(value: str) -> str:
+    """`plain_text` on one line: titles and names."""
+    return " ".join(plain_text(value).split())
 
 
 def normalise(text: str) -> str:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import trafilatura
 
 from aggregator.core.models import Article, Entry, Extraction
-from aggregator.core.text import credits
+from aggregator.core.text import credits, plain_line, plain_text
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ def build_article(entry: Entry, feed_id: str, page: Extracted | None) -> Article
         body, extraction = entry.summary, Extraction.SUMMARY
     else:
         body, extraction = page.text, Extraction.PAGE
-    title = entry.title or (page.title if page else "") or ""
+    title = entry.title or plain_line(page.title or "" if page else "")
+    body = plain_text(body)  # feed summaries are plain already; page text may carry escaped markup
     return Article(
         id=entry.article_id,
         url=entry.url,
@@ -79,7 +80,7 @@ def build_article(entry: Entry, feed_id: str, page: Extracted | None) -> Article
         source=source_name(entry.url, page.site_name if page else None),
         published=entry.published or (page.date if page else None),
         fetched=time.time(),
-        author=entry.author or (page.author if page else None),
+        author=entry.author or (plain_line(page.author or "") or None if page else None),
         extraction=extraction,
         credits=credits(body, entry.source_name),
     )

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import calendar
-import html
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 
 from aggregator.core.identity import article_id
 from aggregator.core.models import Entry
+from aggregator.core.text import plain_line, plain_text
 from aggregator.errors import InvalidInput, ParseError
-
-_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True)
@@ -23,8 +22,12 @@ class ParsedFeed:
     entries: list[Entry]
 
 
-def _plain(value: str) -> str:
-    return html.unescape(_TAG.sub(" ", value or "")).strip()
+def _link(raw: Any) -> str | None:
+    """The entry's http(s) link; a `javascript:` or `data:` link is no link (the API would hand it on)."""
+    for candidate in (raw.get("link"), raw.get("id") if raw.get("guidislink", True) else None):
+        if candidate and urlsplit(candidate.strip()).scheme in ("http", "https"):
+            return str(candidate.strip())
+    return None
 
 
 def _time(entry: Any) -> float | None:
@@ -68,23 +71,26 @@ def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
     # A well-formed feed with no entries is an empty feed, not an error.
     entries = []
     for raw in parsed.entries:
-        link = raw.get("link")
+        link = _link(raw)
+        if link is None:
+            continue  # nothing to fetch and nothing a reader could follow; the feed's other entries go on
         guid = raw.get("id")
         try:
             aid = article_id(link, guid)
         except InvalidInput:
             continue  # an entry we cannot name cannot be deduplicated; skipping it loses nothing else
         source = raw.get("source") or {}
+        source_title = source.get("title") if isinstance(source, dict) else None
         entries.append(
             Entry(
                 article_id=aid,
-                url=link or "",
+                url=link,
                 guid=guid,
-                title=_plain(raw.get("title", "")),
-                summary=_plain(raw.get("summary", "")),
+                title=plain_line(raw.get("title", "")),
+                summary=plain_text(raw.get("summary", "")),
                 published=_time(raw),
-                author=raw.get("author"),
-                source_name=source.get("title") if isinstance(source, dict) else None,
+                author=plain_line(raw.get("author") or "") or None,
+                source_name=plain_line(source_title or "") or None,
             )
         )
-    return ParsedFeed(title=_plain(parsed.feed.get("title", "")), entries=entries)
+    return ParsedFeed(title=plain_line(parsed.feed.get("title", "")), entries=entries)

@@ -42,3 +42,13 @@ def test_article_id_falls_back_to_guid_and_rejects_nothing() -> None:
         article_id(None, None)
     with pytest.raises(InvalidInput):
         normalise_url("ftp://example.com/file")
+
+
+def test_plain_text_leaves_no_markup_even_escaped_but_keeps_the_words() -> None:
+    assert text.plain_text("3 < 5 and 6 > 2; AT&amp;T") == "3 < 5 and 6 > 2; AT&T"
+    assert text.plain_text("<p onclick='x()'>One</p>\n\n<b>Two</b>  three") == "One\n\nTwo three"
+    assert text.plain_text("&lt;script&gt;alert(1)&lt;/script&gt;Ferry") == "Ferry"
+    assert text.plain_text("Ferry &amp;lt;img src=x onerror=alert(2)&amp;gt;returns") == "Ferry returns"
+    assert text.plain_text('<a href="javascript:alert(3)">timetable</a>') == "timetable"
+    assert text.plain_text("<style>p { color: red }</style>Text<script>") == "Text"
+    assert text.plain_text("Unclosed <img src=x onerror=alert(4)\nnext line") == "Unclosed\nnext line"
