@@ -38,6 +38,7 @@ from aggregator.store.redis import connect, held_lock
 from aggregator.store.revisions import RevisionStore
 from aggregator.store.stories import StoryStore
 from aggregator.store.subscriptions import ACTIVE, Subscription, SubscriptionStore
+from aggregator.store.views import StoryViews
 
 _PAGE_FETCH_THREADS = 8  # page fetches wait on the network: overlap them
 
@@ -74,6 +75,7 @@ class Services:
         self.index = RedisIndex(self.redis, keys, settings.bucket_cap, settings.story_window_h * 3600)
         self.events = EventLog(self.redis, keys, settings.events_max_len, settings.events_retention_h * 3600)
         self.stories = StoryStore(self.redis, keys, self.index, self.events)
+        self.views = StoryViews(self.redis, keys)
         self.revisions = RevisionStore(self.redis, keys, self.events)
         self.subscriptions = SubscriptionStore(self.redis, keys)
         self.dispatch = Dispatcher(sender)

@@ -44,7 +44,8 @@ class ArticleWithStory(VariantOut):
 class StoryOut(BaseModel):
     id: str
     canonical: VariantOut
-    variants: list[VariantOut]
+    variants: list[VariantOut] = Field(description="The first page of variants, in the order they joined")
+    variants_next_cursor: str | None = Field(description="Continues at /v1/stories/{id}/variants?cursor=")
     variant_count: int
     first_seen: float
     updated: float

@@ -12,7 +12,6 @@ import redis
 from aggregator.core import canonical
 from aggregator.core.clustering import Assignment
 from aggregator.core.models import Article, Entry, Features
-from aggregator.errors import InvalidInput, NotFound
 from aggregator.store.events import CANONICAL_CHANGED, CREATED, VARIANT_ADDED, EventLog, NewEvent
 from aggregator.store.index import RedisIndex
 from aggregator.store.keys import Keys
@@ -59,29 +58,6 @@ def _entry_fields(e: Entry) -> dict[str, Any]:
 
 def _num(value: str | None) -> float | None:
     return float(value) if value else None
-
-
-def article_view(aid: str, h: dict[str, str]) -> dict[str, Any]:
-    """An article as the API shows it."""
-    return {
-        "id": aid,
-        "url": h.get("url", ""),
-        "feed_id": h.get("feed_id", ""),
-        "source": h.get("source") or h.get("source_name") or "",
-        "title": h.get("title", ""),
-        "author": h.get("author") or None,
-        "published": _num(h.get("published")),
-        "fetched": _num(h.get("fetched")),
-        "extraction": h.get("extraction") or None,
-        "credits": json.loads(h.get("credits") or "[]"),
-        "story_id": h.get("story_id") or None,
-        "relation": h.get("relation") or None,
-        "score": _num(h.get("score")),
-        "signals": json.loads(h.get("signals") or "[]"),
-        "text": h.get("text") or h.get("summary") or "",
-        "revision": int(h.get("revision") or 0),
-        "revisions": json.loads(h.get("revisions") or "[]"),
-    }
 
 
 class StoryStore:
@@ -286,81 +262,3 @@ class StoryStore:
                 )  # fmt: skip
             out[sid] = st
         return out
-
-    # --- reads for the API
-    @converts_errors
-    def article(self, aid: str) -> dict[str, Any]:
-        h = self.r.hgetall(self.keys.article(aid))
-        if h.get("state") != CLUSTERED:
-            raise NotFound("article", aid)
-        return article_view(aid, h)
-
-    @converts_errors
-    def story(self, sid: str) -> dict[str, Any]:
-        pipe = self.r.pipeline(transaction=False)
-        pipe.hgetall(self.keys.story(sid))
-        pipe.zrange(self.keys.story_variants(sid), 0, -1)
-        meta, ids = pipe.execute()
-        if not meta or not ids:
-            raise NotFound("story", sid)
-        pipe = self.r.pipeline(transaction=False)
-        for aid in ids:
-            pipe.hgetall(self.keys.article(aid))
-        variants = [article_view(aid, h) for aid, h in zip(ids, pipe.execute(), strict=True)]
-        canonical_id = meta.get("canonical") or ids[0]
-        for v in variants:
-            if v["id"] == canonical_id:
-                v["relation"], v["score"] = "canonical", 1.0
-        canon = next((v for v in variants if v["id"] == canonical_id), variants[0])
-        return {
-            "id": sid,
-            "canonical": canon,
-            "variants": variants,
-            "variant_count": len(variants),
-            "first_seen": float(meta.get("first_seen") or 0),
-            "updated": float(meta.get("updated") or 0),
-            "canonical_history": json.loads(meta.get("canonical_history") or "[]"),
-        }
-
-    @converts_errors
-    def list_stories(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest-updated first. The cursor is the (score, id) of the last item: stable under inserts."""
-        key = self.keys.stories_updated
-        if cursor:
-            try:
-                score_s, last_id = cursor.split("~", 1)
-                score = float(score_s)
-            except ValueError as exc:
-                raise InvalidInput(f"bad cursor {cursor!r}") from exc
-            ties = int(self.r.zcount(key, score, score))
-            rows = self.r.zrevrangebyscore(key, score, "-inf", start=0, num=limit + ties, withscores=True)
-            # Equal scores come in reverse id order: skip up to and including the last id already shown.
-            rows = [(m, s) for m, s in rows if s < score or m < last_id][:limit]
-        else:
-            rows = self.r.zrevrange(key, 0, limit - 1, withscores=True)
-        # Two read trips for the whole page: the stories, then their canonical articles.
-        pipe = self.r.pipeline(transaction=False)
-        for sid, _ in rows:
-            pipe.hmget(self.keys.story(sid), ["canonical", "first_seen", "updated"])
-            pipe.zrange(self.keys.story_variants(sid), 0, 0)
-            pipe.zcard(self.keys.story_variants(sid))
-        res = iter(pipe.execute())
-        stories = []
-        for sid, _ in rows:
-            (canon, first_seen, updated), first, count = next(res), next(res), next(res)
-            if count:  # a story is listed only once it has articles
-                stories.append((sid, canon or first[0], first_seen, updated, count))
-        pipe = self.r.pipeline(transaction=False)
-        for st in stories:
-            pipe.hmget(self.keys.article(st[1]), ["title", "url", "source", "source_name"])
-        items = [
-            {
-                "id": sid, "title": title or "", "url": url or "", "source": source or source_name or "",
-                "first_seen": float(first_seen or 0), "updated": float(updated or 0), "variant_count": count,
-            }
-            for (sid, _, first_seen, updated, count), (title, url, source, source_name) in zip(
-                stories, pipe.execute(), strict=True
-            )
-        ]  # fmt: skip
-        nxt = f"{rows[-1][1]!r}~{rows[-1][0]}" if len(rows) == limit else None
-        return items, nxt

@@ -44,9 +44,9 @@ def test_near_duplicates_arriving_at_once_form_one_story(settings: Settings) -> 
                 t.start()
             for t in threads:
                 t.join(30)
-            views = [workers[0].stories.article(a.id) for a in copies]
+            views = [workers[0].views.article(a.id) for a in copies]
             assert views[0]["story_id"] == views[1]["story_id"], round_
-            story = workers[0].stories.story(views[0]["story_id"])
+            story = workers[0].views.story(views[0]["story_id"], 500)
             # Earlier rounds' copies are the same story too: it grows by exactly two per round.
             assert story["variant_count"] == 2 * (round_ + 1)
     finally:
@@ -68,9 +68,9 @@ def test_redis_killed_and_restarted_loses_no_acknowledged_article(settings: Sett
         server.start()  # same port, same append-only file
         # The same Services object carries on: redis-py reconnects by itself.
         for a in stored:
-            assert services.stories.article(a.id)["title"] == a.title
+            assert services.views.article(a.id)["title"] == a.title
         services.cluster([_article("after", WIRE_TITLE, WIRE_BODY)])
-        assert services.stories.article("after")["relation"] == "canonical"
+        assert services.views.article("after")["relation"] == "canonical"
         lost = sum(1 for a in stored if not services.redis.exists(services.keys.article(a.id)))
         assert lost == 0
     finally:

@@ -10,7 +10,7 @@ from tests.benchmarks.bench_load import run_load
 def test_reads_succeed_while_ingest_runs() -> None:
     report = run_load(articles=300, feeds=3, rps=40, clients=2, concurrency=2, windows=3, timeout_s=120)
     assert report.articles == 300
-    assert len(report.windows) == 3
+    assert report.windows and report.windows[-1].articles == 300
     assert report.requests > 20  # reads were served during ingest, not only after it
     assert report.errors == 0
     # Every fifth article is a copy of the one before and joins it: at most 240 stories. The made-up

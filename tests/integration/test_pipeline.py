@@ -58,6 +58,20 @@ def test_copies_form_one_story_and_others_stay_apart(api: Api, site: Site, worke
 
     variants = api.get(f"/v1/stories/{story['id']}/variants").json()["items"]
     assert len(variants) == 4
+    # A page of variants at a time, in the order they joined; the story carries the first page.
+    walked, cursor = [], None
+    while True:
+        got = api.get(f"/v1/stories/{story['id']}/variants", params={"limit": 3, "cursor": cursor or ""})
+        walked += [v["id"] for v in got.json()["items"]]
+        cursor = got.json()["next_cursor"]
+        if not cursor:
+            break
+    assert walked == [v["id"] for v in variants]
+    short = api.get(f"/v1/stories/{story['id']}", params={"variants_limit": 1}).json()
+    assert [v["id"] for v in short["variants"]] == walked[:1] and short["variants_next_cursor"] == "1"
+    assert short["variant_count"] == 4 and short["canonical"]["id"] == story["canonical"]["id"]
+    assert short["canonical"]["relation"] == "canonical"
+    assert api.get(f"/v1/stories/{story['id']}/variants", params={"cursor": "x"}).status_code == 422
     one = api.get(f"/v1/articles/{variants[1]['id']}").json()
     assert one["story_id"] == story["id"]
 

@@ -107,13 +107,13 @@ def test_worker_killed_with_articles_in_flight_loses_none(
         # Each page was asked for again by the new worker: the tasks were redelivered, not re-sent.
         assert all(site.count(p) >= 2 for p in pages)
         # Each once, in the right story: the wire story has one variant per outlet, each own story one.
-        views = [services.stories.article(i) for i in ids]
+        views = [services.views.article(i) for i in ids]
         by_story: dict[str, list[str]] = {}
         for v in views:
             by_story.setdefault(v["story_id"], []).append(v["url"].rsplit("/", 1)[1])
         sizes = sorted(len(v) for v in by_story.values())
         assert sizes == [1] * len(OWN_STORY) + [len(OUTLETS)], by_story
         for sid, slugs in by_story.items():
-            assert services.stories.story(sid)["variant_count"] == len(slugs)
+            assert services.views.story(sid, 500)["variant_count"] == len(slugs)
     finally:
         services.close()

@@ -17,21 +17,28 @@ def list_stories(
     request: Request, limit: int = Query(50, ge=1, le=500), cursor: str | None = None
 ) -> dict[str, Any]:
     """Stories, the most recently updated first."""
-    items, nxt = services_of(request).stories.list_stories(limit, cursor)
+    items, nxt = services_of(request).views.list_stories(limit, cursor)
     return {"items": items, "next_cursor": nxt}
 
 
 @router.get("/stories/{story_id}", response_model=StoryOut)
-def get_story(request: Request, story_id: str) -> dict[str, Any]:
-    """A story: its canonical article and every variant, the canonical included."""
-    return services_of(request).stories.story(story_id)
+def get_story(
+    request: Request, story_id: str, variants_limit: int = Query(50, ge=1, le=500)
+) -> dict[str, Any]:
+    """A story: its canonical article and the first `variants_limit` variants in the order they joined,
+    the canonical among them. `variants_next_cursor` continues at `/v1/stories/{id}/variants`."""
+    return services_of(request).views.story(story_id, variants_limit)
 
 
 @router.get("/stories/{story_id}/variants", response_model=VariantPage)
-def get_variants(request: Request, story_id: str) -> dict[str, Any]:
-    return {"items": services_of(request).stories.story(story_id)["variants"], "next_cursor": None}
+def get_variants(
+    request: Request, story_id: str, limit: int = Query(50, ge=1, le=500), cursor: str | None = None
+) -> dict[str, Any]:
+    """Every variant of a story, a page at a time, in the order they joined."""
+    items, nxt = services_of(request).views.variants(story_id, limit, cursor)
+    return {"items": items, "next_cursor": nxt}
 
 
 @router.get("/articles/{article_id}", response_model=ArticleWithStory)
 def get_article(request: Request, article_id: str) -> dict[str, Any]:
-    return services_of(request).stories.article(article_id)
+    return services_of(request).views.article(article_id)
