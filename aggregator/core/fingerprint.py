@@ -67,11 +67,13 @@ def prepare(article: Article) -> Prepared:
 def features_batch(
     prepared: Sequence[Prepared], freq: DocFreq, keywords: int, num_perm: int, bands: int
 ) -> list[Features]:
-    idf = {t: freq.idf(t) for t in set().union(*(p.counts for p in prepared))}
+    # DocFreq.idf, inlined: this and the weights below run for every distinct term of the batch.
+    docs, df, log, tf = freq.docs + 1, freq.df, math.log, _TF_TABLE
+    idf = {t: log(docs / (df.get(t, 0) + 1)) + 1.0 for t in set().union(*(p.counts for p in prepared))}
     vectors, kws = [], []
     for p in prepared:
-        weights = {t: _tf(n) * idf[t] for t, n in p.counts.items()}
-        norm = math.sqrt(sum(x * x for x in weights.values())) or 1.0
+        weights = {t: (tf[n] if n < 1024 else _tf(n)) * idf[t] for t, n in p.counts.items()}
+        norm = math.hypot(*weights.values()) or 1.0
         vectors.append({t: x / norm for t, x in weights.items()})
         # A stable sort of the terms in text order: every run picks the same keywords.
         kws.append(tuple(sorted(weights, key=weights.__getitem__, reverse=True)[:keywords]))
@@ -131,7 +133,7 @@ def shingle_sketch(words: Sequence[str], size: int = SKETCH_SIZE) -> tuple[int, 
         missing = set(words)
     for w in missing:
         _WORD_HASH[w] = xxhash.xxh64_intdigest(w.lower().encode())
-    h = np.array([_WORD_HASH[w] for w in words], dtype=np.uint64)
+    h = np.fromiter(map(_WORD_HASH.__getitem__, words), dtype=np.uint64, count=len(words))
     if len(h) >= 3:
         h = h[:-2] * _MIX[0] + h[1:-1] * _MIX[1] + h[2:] * _MIX[2]
     h ^= h >> np.uint64(31)

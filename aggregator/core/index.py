@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,11 @@ class MemoryIndex:
         """Records sharing a bucket with `bands`, those sharing the most first (ties by id), as the
         Redis index ranks them."""
         get = self.buckets.get
-        hits = Counter(chain.from_iterable(get(band, ()) for band in bands))  # counted in C
+        hits = Counter(chain.from_iterable(map(get, bands, repeat(()))))  # counted in C
         if limit is not None and len(hits) > limit:
             order = [a for _, a in heapq.nsmallest(limit, ((-n, a) for a, n in hits.items()))]
-        else:
-            order = sorted(hits, key=lambda a: (-hits[a], a))
+        else:  # by id, then (a stable sort) by count, most first: two sorts in C, no key function
+            order = sorted(sorted(hits), key=hits.__getitem__, reverse=True)
         horizon = self.newest - self.window_s if self.window_s is not None else None
         found = (self.records.get(a) for a in order)
         return [r for r in found if r is not None and (horizon is None or r.time >= horizon)]

@@ -156,19 +156,28 @@ def term_counts(
     title_tokens = Counter(tokens(title) if isinstance(title, str) else title)
     lower = {w for w in body_tokens if w[0].islower()}
     lower.update(w for w in title_tokens if w[0].islower())
-    counts: Counter[str] = Counter()
-    get = _TERMS.get
+    counts: dict[str, int] = {}  # a plain dict: Counter's missing-key hook is Python code
+    get, add = _WRITTEN.get, counts.get
     for found, weight in ((body_tokens, 1), (title_tokens, title_weight)):
         for w, n in found.items():
-            lw = w.lower()
-            t = get(lw)
-            if t is None:
-                t = term(lw)
+            lw, t, upper = get(w) or _written(w)
             if t:
-                if w[0].isupper() and lw not in lower:
+                if upper and lw not in lower:
                     n *= name_weight
-                counts[t] += n * weight
-    return counts
+                counts[t] = add(t, 0) + n * weight
+    return Counter(counts)
+
+
+# Token as written -> (lower-cased, its term, starts with a capital): one lookup per distinct token.
+_WRITTEN: dict[str, tuple[str, str, bool]] = {}
+
+
+def _written(w: str) -> tuple[str, str, bool]:
+    if len(_WRITTEN) >= _TERMS_MAX:
+        _WRITTEN.clear()
+    lw = w.lower()
+    found = _WRITTEN[w] = (lw, term(lw), w[0].isupper())
+    return found
 
 
 def credits(text: str, source_name: str | None = None) -> tuple[str, ...]:
