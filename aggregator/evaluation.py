@@ -123,8 +123,9 @@ def cluster_in_redis(articles: Sequence[Article], settings: Settings) -> dict[st
             pipe.hget(services.stories.keys.article(a.id), "story_id")
         return {a.id: sid for a, sid in zip(articles, pipe.execute(), strict=True)}
     finally:
-        for key in services.redis.scan_iter(f"{prefix}:*", count=1000):
-            services.redis.delete(key)
+        keys = list(services.redis.scan_iter(f"{prefix}:*", count=1000))
+        for i in range(0, len(keys), 1000):  # one command per thousand keys, not one per key
+            services.redis.unlink(*keys[i : i + 1000])
         services.close()
 
 
