@@ -16,6 +16,12 @@ from aggregator.store.redis import converts_errors
 
 ACTIVE, PAUSED = "active", "paused"
 
+_RESUME = """
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+redis.call('hset', KEYS[1], 'state', ARGV[1], 'failures', 0, 'last_error', '')
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class Subscription:
@@ -85,6 +91,15 @@ class SubscriptionStore:
         deleted, _ = pipe.execute()
         if not deleted:
             raise NotFound("subscription", sid)
+
+    @converts_errors
+    def resume(self, sid: str) -> Subscription:
+        """Make a paused subscription active again. It receives events from now on; what happened while
+        it was paused is in the event log (`/v1/events?after=`)."""
+        # Only an existing hash is touched: a resume racing a delete must not leave half a subscription.
+        if not self.r.eval(_RESUME, 1, self.keys.subscription(sid), ACTIVE):
+            raise NotFound("subscription", sid)
+        return self.get(sid)
 
     @converts_errors
     def record_success(self, sid: str) -> None:

@@ -97,6 +97,13 @@ def test_receiver_that_keeps_failing_is_paused(api: Api, site: Site, worker: Any
     state = wait_for(paused)
     assert state["failures"] >= 3 and state["last_error"] == "receiver answered 500"
     assert receiver.acknowledged == []
+    # Fixed and resumed, it receives what happens next.
+    receiver.always_fail = False
+    resumed = api.post(f"/v1/subscriptions/{sub['id']}/resume").json()
+    assert (resumed["state"], resumed["failures"], resumed["last_error"]) == ("active", 0, None)
+    api.post("/v1/feeds", json={"url": site.feed_url("gazette")})
+    wait_for(lambda: receiver.acknowledged)
+    assert api.post("/v1/subscriptions/nope/resume").status_code == 404
     assert [s["id"] for s in api.get("/v1/subscriptions").json()["items"]] == [sub["id"]]
     assert api.delete(f"/v1/subscriptions/{sub['id']}").status_code == 204
     assert api.get(f"/v1/subscriptions/{sub['id']}").status_code == 404

@@ -40,3 +40,10 @@ def get_subscription(request: Request, subscription_id: str) -> dict[str, Any]:
 def delete_subscription(request: Request, subscription_id: str) -> Response:
     services_of(request).subscriptions.delete(subscription_id)
     return Response(status_code=204)
+
+
+@router.post("/{subscription_id}/resume", dependencies=WRITE, response_model=SubscriptionOut)
+def resume_subscription(request: Request, subscription_id: str) -> dict[str, Any]:
+    """Make a paused subscription active again, its failure count reset. Events from while it was paused
+    are not re-sent: read them from `/v1/events?after=`."""
+    return _out(services_of(request).subscriptions.resume(subscription_id))
