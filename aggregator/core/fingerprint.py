@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -53,7 +52,7 @@ def clean_parts(article: Article) -> tuple[str, str]:
 class Prepared:
     """Counts and words of one article: computed once, before the IDF statistics are fetched."""
 
-    counts: Counter[str]
+    counts: dict[str, int]
     body_words: list[str]  # as written: the shingle sketch ignores case itself
 
 

@@ -143,7 +143,7 @@ def tokens(text: str) -> list[str]:
 
 def term_counts(
     title: str | list[str], body: str | list[str], title_weight: int = 2, name_weight: int = 3
-) -> Counter[str]:
+) -> dict[str, int]:
     """Content-word counts of an article, weighted for what names the event.
 
     `title` and `body` are texts or their `tokens`. Title words count `title_weight` times: headlines
@@ -165,7 +165,7 @@ def term_counts(
                 if upper and lw not in lower:
                     n *= name_weight
                 counts[t] = add(t, 0) + n * weight
-    return Counter(counts)
+    return counts
 
 
 # Token as written -> (lower-cased, its term, starts with a capital): one lookup per distinct token.

@@ -59,11 +59,10 @@ def _time_left(timeout: float | None, error: type[Exception]) -> float | None:
 
 
 @contextlib.contextmanager
-def total_deadline(seconds: float) -> Iterator[float]:
-    deadline = time.monotonic() + seconds
-    token = _deadline.set(deadline)
+def total_deadline(seconds: float) -> Iterator[None]:
+    token = _deadline.set(time.monotonic() + seconds)
     try:
-        yield deadline
+        yield
     finally:
         _deadline.reset(token)
 

@@ -23,11 +23,10 @@ class ParsedFeed:
 
 
 def _link(raw: Any) -> str | None:
-    """The entry's http(s) link; a `javascript:` or `data:` link is no link (the API would hand it on)."""
-    for candidate in (raw.get("link"), raw.get("id") if raw.get("guidislink", True) else None):
-        if candidate and urlsplit(candidate.strip()).scheme in ("http", "https"):
-            return str(candidate.strip())
-    return None
+    """The entry's http(s) link (feedparser already takes a permalink GUID as the link); a `javascript:`
+    or `data:` link is no link: the API would hand it on."""
+    link = (raw.get("link") or "").strip()
+    return link if urlsplit(link).scheme in ("http", "https") else None
 
 
 def _time(entry: Any) -> float | None:

@@ -54,21 +54,16 @@ class StoryViews:
 
     @converts_errors
     def story(self, sid: str, variants_limit: int) -> dict[str, Any]:
-        """A story with its canonical and the first page of its variants, oldest first."""
+        """A story with its canonical and the first page of its variants, oldest first: two trips."""
         pipe = self.r.pipeline(transaction=False)
         pipe.hgetall(self.keys.story(sid))
         pipe.zcard(self.keys.story_variants(sid))
-        pipe.zrange(self.keys.story_variants(sid), 0, 0)
-        meta, count, first = pipe.execute()
+        pipe.zrange(self.keys.story_variants(sid), 0, variants_limit)  # one extra: is there more?
+        meta, count, ids = pipe.execute()
         if not meta or not count:
             raise NotFound("story", sid)
-        canonical_id = meta.get("canonical") or first[0]
-        variants, nxt = self.variants(sid, variants_limit, None, canonical_id)
-        canon = next((v for v in variants if v["id"] == canonical_id), None)
-        if canon is None:  # past the first page
-            canon = self._canonical(
-                article_view(canonical_id, self.r.hgetall(self.keys.article(canonical_id)))
-            )
+        canonical_id = meta.get("canonical") or ids[0]
+        variants, nxt, canon = self._page(ids, 0, variants_limit, canonical_id)
         return {
             "id": sid,
             "canonical": canon,
@@ -81,9 +76,7 @@ class StoryViews:
         }
 
     @converts_errors
-    def variants(
-        self, sid: str, limit: int, cursor: str | None, canonical_id: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    def variants(self, sid: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """A page of a story's variants in the order they joined. The cursor is an offset: variants
         are only ever appended, so it stays valid as the story grows."""
         try:
@@ -93,26 +86,31 @@ class StoryViews:
         if start < 0:
             raise InvalidInput(f"bad cursor {cursor!r}")
         pipe = self.r.pipeline(transaction=False)
-        pipe.exists(self.keys.story(sid))
+        pipe.hget(self.keys.story(sid), "canonical")
         pipe.zrange(self.keys.story_variants(sid), start, start + limit)  # one extra: is there more?
-        if canonical_id is None:
-            pipe.hget(self.keys.story(sid), "canonical")
-        exists, ids, *canon = pipe.execute()
+        pipe.exists(self.keys.story(sid))
+        canonical_id, ids, exists = pipe.execute()
         if not exists:
             raise NotFound("story", sid)
-        canonical_id = canonical_id or (canon[0] if canon else None)
-        more, ids = len(ids) > limit, ids[:limit]
-        pipe = self.r.pipeline(transaction=False)
-        for aid in ids:
-            pipe.hgetall(self.keys.article(aid))
-        views = [article_view(aid, h) for aid, h in zip(ids, pipe.execute(), strict=True)]
-        views = [self._canonical(v) if v["id"] == canonical_id else v for v in views]
-        return views, str(start + limit) if more else None
+        variants, nxt, _ = self._page(ids, start, limit, canonical_id)
+        return variants, nxt
 
-    @staticmethod
-    def _canonical(view: dict[str, Any]) -> dict[str, Any]:
-        view["relation"], view["score"] = "canonical", 1.0
-        return view
+    def _page(
+        self, ids: list[str], start: int, limit: int, canonical_id: str | None
+    ) -> tuple[list[dict[str, Any]], str | None, dict[str, Any] | None]:
+        """The views of `ids[:limit]` (one more id means a next page) and of the canonical, which is
+        read in the same trip when it is not on this page."""
+        more, ids = len(ids) > limit, ids[:limit]
+        extra = [canonical_id] if canonical_id and canonical_id not in ids else []
+        pipe = self.r.pipeline(transaction=False)
+        for aid in [*ids, *extra]:
+            pipe.hgetall(self.keys.article(aid))
+        views = [article_view(aid, h) for aid, h in zip([*ids, *extra], pipe.execute(), strict=True)]
+        for v in views:
+            if v["id"] == canonical_id:
+                v["relation"], v["score"] = "canonical", 1.0
+        canon = next((v for v in views if v["id"] == canonical_id), None)
+        return views[: len(ids)], str(start + limit) if more else None, canon
 
     @converts_errors
     def list_stories(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:

@@ -23,13 +23,7 @@ import redis
 from aggregator.store.events import EventLog, NewEvent
 from aggregator.store.keys import Keys
 from aggregator.store.redis import EmbeddedRedis, free_port
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+from tests.benchmarks.memory import tree_rss_mib
 
 
 async def idle(client: httpx.AsyncClient, url: str, ready: asyncio.Event, opened: list[int]) -> None:
@@ -43,13 +37,13 @@ async def idle(client: httpx.AsyncClient, url: str, ready: asyncio.Event, opened
 async def run(base: str, pid: int, idle_n: int, events: int, client_redis: redis.Redis) -> None:
     limits = httpx.Limits(max_connections=idle_n + 10)
     async with httpx.AsyncClient(timeout=None, limits=limits) as client:
-        before = rss_mib(pid)
+        before = tree_rss_mib(pid)
         done, opened = asyncio.Event(), [0]
         tasks = [asyncio.create_task(idle(client, f"{base}/v1/events", done, opened)) for _ in range(idle_n)]
         while opened[0] < idle_n:
             await asyncio.sleep(0.1)
         await asyncio.sleep(1)
-        after = rss_mib(pid)
+        after = tree_rss_mib(pid)
         print(f"API RSS {before:.0f} MiB with no subscriber, {after:.0f} MiB with {idle_n} idle ones "
               f"({(after - before) * 1024 / idle_n:.0f} KiB each)")  # fmt: skip
 
@@ -85,7 +79,7 @@ async def run(base: str, pid: int, idle_n: int, events: int, client_redis: redis
         elapsed = time.perf_counter() - started
         print(f"{events} events written in {written:.2f} s; one subscriber received all of them in "
               f"{elapsed:.2f} s: {events / elapsed:.0f} events/s, with {idle_n} idle subscribers connected; "
-              f"API RSS {rss_mib(pid):.0f} MiB")  # fmt: skip
+              f"API RSS {tree_rss_mib(pid):.0f} MiB")  # fmt: skip
         done.set()
         for t in tasks:
             t.cancel()

@@ -35,6 +35,7 @@ from aggregator.dispatch import celery_client
 from aggregator.services import Services
 from aggregator.settings import get_settings
 from aggregator.store.redis import embedded, free_port
+from tests.benchmarks.memory import tree_rss_mib
 from tests.fixtures.site import Site, page, rss, serve
 
 
@@ -71,29 +72,6 @@ class LoadReport:
     @property
     def errors(self) -> int:
         return sum(w.errors for w in self.windows)
-
-
-def tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants (Celery's prefork children)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        todo.extend(children.get(p, []))
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
-        except OSError:
-            continue
-    return total
 
 
 _SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in ("a", "e", "i", "o", "u", "ar", "en", "ol")]
