@@ -16,9 +16,11 @@ in-memory overlay, so the batch is decided exactly as if its articles had arrive
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from aggregator.core.fingerprint import dot, sketch_jaccard, sketch_jaccard_at_most
 from aggregator.core.index import MemoryIndex, Record
@@ -51,10 +53,12 @@ def story_id_for(article_id: str) -> str:
 
 def add_to_centroid(centroid: Centroid | None, vector: Mapping[str, float], keep: int) -> dict[str, float]:
     out = dict(centroid or {})
+    get = out.get
     for t, w in vector.items():
-        out[t] = out.get(t, 0.0) + w
+        out[t] = get(t, 0.0) + w
     if len(out) > 2 * keep:  # trimmed in steps, not on every add: sorting is the cost
-        out = dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:keep])
+        # Equal weights keep their insertion order (nlargest is a stable sort), the same on every run.
+        out = dict(heapq.nlargest(keep, out.items(), key=itemgetter(1)))
     return out
 
 

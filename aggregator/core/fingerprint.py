@@ -1,11 +1,12 @@
 """Fingerprints: TF-IDF vectors, distinctive keywords, their MinHash band keys and a shingle sketch.
 
-Hashing is batched: `MinHash.bulk` hashes a whole batch's keywords at once, and the shingle sketch is
-computed in numpy from one hash per distinct word.
+Hashing is batched: one numpy expression computes a whole batch's keyword MinHashes with datasketch's
+permutations, and the shingle sketch is computed in numpy from one hash per distinct word.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections.abc import Mapping, Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 from datasketch import MinHash
+from datasketch.minhash import _fmix  # its MurmurHash3 pre-mix: signatures stay datasketch's
 
 from aggregator.core import text
 from aggregator.core.models import Article, Features
@@ -98,10 +100,27 @@ def _tf(n: int) -> float:
 
 
 def minhashes(token_sets: Sequence[Sequence[str]], num_perm: int) -> np.ndarray:
-    """MinHash signatures of many token sets at once (datasketch's bulk API): one row per set."""
-    encoded = [[t.encode() for t in tokens] or [b""] for tokens in token_sets]
-    hashed: list[MinHash] = MinHash.bulk(encoded, num_perm=num_perm, seed=_SEED, hashfunc=_hash32)
-    return np.vstack([m.hashvalues.astype(np.uint64) for m in hashed])
+    """MinHash signatures of many token sets at once: one row per set, equal to datasketch's
+    `MinHash.bulk` (a test holds them equal). datasketch applies its permutations set by set; here
+    one numpy expression permutes every token of the batch and `minimum.reduceat` takes each set's
+    minimum, with datasketch's own permutations and pre-mix."""
+    template = _template(num_perm)
+    a, b = template.permutations
+    sizes = [max(1, len(tokens)) for tokens in token_sets]
+    hashed = np.fromiter(
+        (_hash32(t.encode()) for tokens in token_sets for t in (tokens or ("",))),
+        dtype=np.uint32, count=sum(sizes),
+    )  # fmt: skip
+    permuted = _fmix(hashed, 32)[:, None] * a + b  # uint32 arithmetic wraps, as datasketch's does
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    return np.minimum.reduceat(permuted, starts, axis=0).astype(np.uint64)
+
+
+@functools.cache
+def _template(num_perm: int) -> MinHash:
+    template = MinHash(num_perm=num_perm, seed=_SEED, hashfunc=_hash32, scheme="affine32")
+    assert template.permutations.dtype == np.uint32, "datasketch changed its affine32 scheme"
+    return template
 
 
 def band_keys(signatures: np.ndarray, bands: int) -> list[list[str]]:
@@ -159,6 +178,6 @@ def sketch_jaccard_at_most(a: set[int], b: Sequence[int], size: int = SKETCH_SIZ
 
 
 def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(w * b[t] for t, w in a.items() if t in b)
+    # The shared terms are found in C; Python then visits only those, usually a small share of either.
+    # fsum is exact, so the set's (hash-seeded) order cannot change the result.
+    return math.fsum([a[t] * b[t] for t in a.keys() & b.keys()])

@@ -137,8 +137,27 @@ def content_words(text: str) -> list[str]:
 
 
 def tokens(text: str) -> list[str]:
-    """Word tokens as written (case kept)."""
-    return _WORD.findall(text)
+    """Word tokens as written (case kept): runs of letters and digits, with one inner apostrophe."""
+    if not text.isascii():
+        return _WORD.findall(text)
+    # ASCII text, most news: a byte-table pass and a split in C, the same tokens as the regex in a
+    # fraction of its time. An apostrophe stays only between two word characters.
+    data = text.encode().translate(_ASCII_SEPARATORS)
+    if b"'" in data:
+        data = b" " + data + b" "
+        while True:  # blank every apostrophe that touches a space or another apostrophe
+            lone = data.replace(b" '", b"  ").replace(b"' ", b"  ").replace(b"''", b"  ")
+            if lone == data:
+                break
+            data = lone
+        if _TWO_APOSTROPHES.search(data):  # "rock'n'roll": the regex's own split, rare enough
+            return _WORD.findall(text)
+    return data.decode().split()
+
+
+_TWO_APOSTROPHES = re.compile(rb"'[A-Za-z0-9]+'")
+# Every ASCII byte that is not a letter, a digit or an apostrophe becomes a space.
+_ASCII_SEPARATORS = bytes(c if chr(c).isalnum() or c == ord("'") else ord(" ") for c in range(256))
 
 
 def term_counts(

@@ -2,12 +2,17 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
+from datasketch import MinHash
+
 from aggregator.core import canonical, text
 from aggregator.core.clustering import Clusterer, Thresholds
 from aggregator.core.fingerprint import (
     SKETCH_SIZE,
     DocFreq,
+    _hash32,
     features_batch,
+    minhashes,
     prepare,
     shingle_sketch,
     sketch_jaccard,
@@ -148,3 +153,13 @@ def test_bcubed_scores() -> None:
     assert lumped.bcubed_recall == 1.0
     assert abs(lumped.bcubed_precision - (2 / 3 * 2 + 1 / 3) / 3) < 1e-9
     assert lumped.pairwise_precision == 1 / 3
+
+
+def test_batched_minhashes_equal_datasketch_bulk() -> None:
+    # The batch is hashed in one numpy expression; the signatures must stay datasketch's own.
+    sets = [["canada", "hikvision", "order"], [], ["x"], [f"w{i}" for i in range(40)], ["canada", "order"]]
+    ours = minhashes(sets, 128)
+    encoded = [[t.encode() for t in s] or [b""] for s in sets]
+    bulk = MinHash.bulk(encoded, num_perm=128, seed=1, hashfunc=_hash32)
+    assert ours.shape == (5, 128)
+    assert np.array_equal(ours, np.vstack([m.hashvalues.astype(np.uint64) for m in bulk]))

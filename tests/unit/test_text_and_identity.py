@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from aggregator.core import text
@@ -52,3 +54,13 @@ def test_plain_text_leaves_no_markup_even_escaped_but_keeps_the_words() -> None:
     assert text.plain_text('<a href="javascript:alert(3)">timetable</a>') == "timetable"
     assert text.plain_text("<style>p { color: red }</style>Text<script>") == "Text"
     assert text.plain_text("Unclosed <img src=x onerror=alert(4)\nnext line") == "Unclosed\nnext line"
+
+
+def test_fast_ascii_tokens_equal_the_word_regex() -> None:
+    # `tokens` takes a byte-table path for ASCII text; it must cut exactly where the regex does.
+    rng = random.Random(5)
+    samples = ["'fixed ' it's rock'n'roll don't_stop a__b ''x'' x''y 5'6 end'", "Canada's 3 < 5 e-mail", ""]
+    samples += ["".join(rng.choice("ab1 '_-.\n\t'") for _ in range(rng.randint(0, 30))) for _ in range(5000)]
+    samples.append("Zoë's café, naïve 'déjà vu'")  # not ASCII: the regex itself
+    for sample in samples:
+        assert text.tokens(sample) == text._WORD.findall(sample), sample
