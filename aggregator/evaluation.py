@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aggregator.core.fingerprint import DocFreq, features_batch, prepare
+from aggregator.core.fingerprint import DocFreq, df_keys, features_batch, prepare
 from aggregator.core.index import MemoryIndex
 from aggregator.core.models import Article, Extraction
 from aggregator.core.scoring import score
@@ -94,7 +94,7 @@ class MemoryClustering:
         for done, p in zip(decided, prepared, strict=True):
             self.index.add(done.record, done.centroid)
             out[done.record.article_id] = done.decision.story_id
-            self.df.update(p.counts.keys())
+            self.df.update(df_keys(p))
         self.docs += len(batch)
         # The index's objects live until pruned and hold no cycles: keep the cyclic collector from
         # rescanning them all on every collection, a cost that would grow with the index.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import redis
 
 from aggregator.core.clustering import Clusterer, Thresholds
-from aggregator.core.fingerprint import features_batch, prepare
+from aggregator.core.fingerprint import df_keys, features_batch, prepare
 from aggregator.core.identity import feed_id
 from aggregator.core.models import Article, Entry, Feed
 from aggregator.core.signing import signature
@@ -61,7 +61,7 @@ def make_clusterer(settings: Settings) -> Clusterer:
     thresholds = Thresholds(
         join=settings.join_threshold, copy=settings.copy_threshold, max_candidates=settings.max_candidates
     )
-    return Clusterer(thresholds, settings.bucket_cap)
+    return Clusterer(thresholds)
 
 
 class Services:
@@ -185,13 +185,13 @@ class Services:
             if not batch:
                 return 0
             prepared = [prepare(a) for a in batch]
-            freq = self.index.doc_freq(t for p in prepared for t in p.counts)
+            doc_keys = [df_keys(p) for p in prepared]
+            freq = self.index.doc_freq(set().union(*doc_keys))
             feats = features_batch(prepared, freq, s.keywords, s.num_perm, s.lsh_bands)
             found, centroids = self.index.candidates([f.bands for f in feats], s.max_candidates)
             times = [a.published or a.fetched for a in batch]
             decided = self.clusterer.assign([a.id for a in batch], feats, times, found, centroids)
-            doc_terms = [p.counts.keys() for p in prepared]
-            self.stories.commit(batch, feats, decided, doc_terms, time.time(), self.feed_priority)
+            self.stories.commit(batch, feats, decided, doc_keys, time.time(), self.feed_priority)
         return len(batch)
 
     # --- webhooks

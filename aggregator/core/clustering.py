@@ -10,8 +10,8 @@ MinHash). Two signals confirm one:
   rewrite that shares a little with each variant, and resists one loose variant chaining two stories.
 
 `Clusterer.assign` is pure: the caller fetches the candidates and centroids the persistent index
-proposes for a batch and commits what comes back. Articles of one batch see each other through an
-in-memory overlay, so the batch is decided exactly as if its articles had arrived one by one.
+proposes for a batch and commits what comes back. Articles of one batch see each other through a
+scan of the batch, so the batch is decided exactly as if its articles had arrived one by one.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from aggregator.core.fingerprint import dot, sketch_jaccard, sketch_jaccard_at_most
-from aggregator.core.index import MemoryIndex, Record
+from aggregator.core.index import Record
 from aggregator.core.models import Decision, Features, Relation
 
 Centroid = Mapping[str, float]
@@ -68,9 +68,8 @@ def cosine(vector: Mapping[str, float], centroid: Centroid) -> float:
 
 
 class Clusterer:
-    def __init__(self, thresholds: Thresholds, bucket_cap: int) -> None:
+    def __init__(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
-        self.bucket_cap = bucket_cap
 
     def assign(
         self,
@@ -82,20 +81,21 @@ class Clusterer:
     ) -> list[Assignment]:
         """Decide each article in order; `candidates[i]` are what the persistent index proposed for
         it and `centroids` the centroids of their stories."""
-        overlay = MemoryIndex(self.bucket_cap)
+        earlier: list[tuple[Record, frozenset[str]]] = []  # this batch's records, with their band sets
         known: dict[str, Centroid] = dict(centroids)
         out: list[Assignment] = []
         for aid, f, t, found in zip(ids, feats, times, candidates, strict=True):
+            mine = frozenset(f.bands)
             pool = {r.article_id: r for r in found}
-            pool.update((r.article_id, r) for r in overlay.query(f.bands))
+            # The batch's earlier articles sharing a band: a scan of at most a batch is cheaper than an index.
+            pool.update((r.article_id, r) for r, theirs in earlier if not mine.isdisjoint(theirs))
             pool.pop(aid, None)
-            mine = set(f.bands)
             ranked = sorted(pool.values(), key=lambda r: (-len(mine.intersection(r.bands)), r.article_id))
             decision = self.decide(aid, f, ranked[: self.thresholds.max_candidates], known)
             sid = decision.story_id
             known[sid] = add_to_centroid(known.get(sid), f.vector, self.thresholds.centroid_terms)
             record = Record(aid, sid, f.shingle_sig, f.bands, t)
-            overlay.add(record)
+            earlier.append((record, mine))
             out.append(Assignment(decision, record, known[sid]))
         return out
 

@@ -33,16 +33,34 @@ def _hash32(data: bytes) -> int:
     return xxhash.xxh32_intdigest(data)
 
 
+# Document frequencies are counted in a fixed number of slots, a term's slot picked by its hash: a
+# counter per term would grow forever on a stream that keeps bringing new names. With 2^21 slots a
+# rare term shares its slot with one of the ~10k common words 0.5% of the time, and then only
+# weighs less. Changing this renumbers every counter: it is a constant, not a setting.
+DF_SLOTS = 1 << 21
+_DF_KEY: dict[str, str] = {}  # term -> its slot, bounded like the term cache
+
+
+def df_key(term: str) -> str:
+    """The document-frequency counter `term` counts in."""
+    key = _DF_KEY.get(term)
+    if key is None:
+        if len(_DF_KEY) >= _WORD_HASH_MAX:
+            _DF_KEY.clear()
+        key = _DF_KEY[term] = format(xxhash.xxh32_intdigest(term.encode()) % DF_SLOTS, "x")
+    return key
+
+
 @dataclass(frozen=True)
 class DocFreq:
     """Document frequencies seen so far: what makes a word distinctive."""
 
     docs: int
-    df: Mapping[str, int]
+    df: Mapping[str, int]  # df_key -> documents counted in that slot
 
     def idf(self, term: str) -> float:
         # Smoothed: a word never seen gets the highest weight, one in every document about 1.
-        return math.log((self.docs + 1) / (self.df.get(term, 0) + 1)) + 1.0
+        return math.log((self.docs + 1) / (self.df.get(df_key(term), 0) + 1)) + 1.0
 
 
 def clean_parts(article: Article) -> tuple[str, str]:
@@ -58,6 +76,12 @@ class Prepared:
     body_words: list[str]  # as written: the shingle sketch ignores case itself
 
 
+def df_keys(prepared: Prepared) -> set[str]:
+    """The document-frequency counters an article adds one to when it is first indexed."""
+    get = _DF_KEY.get
+    return {get(t) or df_key(t) for t in prepared.counts}
+
+
 def prepare(article: Article) -> Prepared:
     title, body = clean_parts(article)
     # A headline-only item is compared by its headline's wording.
@@ -69,8 +93,9 @@ def features_batch(
     prepared: Sequence[Prepared], freq: DocFreq, keywords: int, num_perm: int, bands: int
 ) -> list[Features]:
     # DocFreq.idf, inlined: this and the weights below run for every distinct term of the batch.
-    docs, df, log, tf = freq.docs + 1, freq.df, math.log, _TF_TABLE
-    idf = {t: log(docs / (df.get(t, 0) + 1)) + 1.0 for t in set().union(*(p.counts for p in prepared))}
+    docs, df, log, tf, slot = freq.docs + 1, freq.df, math.log, _TF_TABLE, _DF_KEY.get
+    terms = set().union(*(p.counts for p in prepared))
+    idf = {t: log(docs / (df.get(slot(t) or df_key(t), 0) + 1)) + 1.0 for t in terms}
     vectors, kws = [], []
     for p in prepared:
         weights = {t: (tf[n] if n < 1024 else _tf(n)) * idf[t] for t, n in p.counts.items()}

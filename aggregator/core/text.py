@@ -10,9 +10,11 @@ from collections import Counter
 # Headings after which a page lists other stories or reader chatter. Text past them describes other
 # events and would glue unrelated stories together, so it is cut before fingerprinting.
 _FURNITURE_HEADINGS = re.compile(
-    r"^\s*(related( articles| stories| news| posts)?|latest news|more (news|stories|from [\w ]+)|"
-    r"read (more|also)|also read|you (may|might) also like|recommended( for you)?|trending( now)?|"
-    r"most (read|popular)|top stories|comments?|leave a (comment|reply)|share this( article)?)\s*:?\s*$",
+    (
+        r"^\s*(related( articles| stories| news| posts)?|latest news|more (news|stories|from [\w\s]+)|"
+        r"read (more|also)|also read|you (may|might) also like|recommended( for you)?|trending( now)?|"
+        r"most (read|popular)|top stories|comments?|leave a (comment|reply)|share this( article)?)\s*:?\s*$"
+    ).replace(" ", r"\s+"),  # a page may space a heading's words with tabs or several spaces
     re.IGNORECASE,
 )
 
@@ -73,11 +75,10 @@ def plain_line(value: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """NFKC, typographic quotes folded, whitespace collapsed."""
+    """NFKC and typographic quotes folded: what the fingerprints read. Whitespace is left as it is:
+    tokens ignore it and the furniture headings allow it."""
     text = unicodedata.normalize("NFKC", text)
-    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    # str.split per line is several times faster than a whitespace regex over the whole text.
-    return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
+    return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').strip()
 
 
 def strip_furniture(text: str) -> str:

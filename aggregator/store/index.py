@@ -25,7 +25,7 @@ from aggregator.store.redis import converts_errors, held_lock
 # ~300 commands per article a pipeline needed. KEYS: df, docs, per centroid its key, then per record
 # its record key and its bucket keys. ARGV: ttl, cap, number of records, number of centroids, each
 # centroid's JSON, then per record its id, value and band count, then the number of new documents and
-# every term of theirs (a term once per document containing it).
+# every document-frequency slot of theirs (`fingerprint.df_key`, a slot once per document).
 _WRITE = """
 local ttl, cap, n, nc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 for i = 1, nc do redis.call('set', KEYS[2 + i], ARGV[4 + i], 'EX', ttl) end
@@ -112,8 +112,9 @@ class RedisIndex:
             yield
 
     @converts_errors
-    def doc_freq(self, terms: Iterable[str]) -> DocFreq:
-        wanted = sorted(set(terms))
+    def doc_freq(self, slots: Iterable[str]) -> DocFreq:
+        """The document count and the counters of these `fingerprint.df_key` slots."""
+        wanted = sorted(set(slots))
         pipe = self.r.pipeline(transaction=False)
         pipe.get(self.keys.doc_count)
         if wanted:
@@ -143,11 +144,11 @@ class RedisIndex:
         pipe: redis.client.Pipeline,
         records: Sequence[Record],
         centroids: Mapping[str, Centroid],
-        doc_terms: Sequence[Iterable[str]],
+        doc_keys: Sequence[Iterable[str]],
     ) -> None:
         """Queue the index writes of a batch on `pipe` (the caller's, so the batch commits in one trip).
 
-        `doc_terms` holds the terms of each article indexed for the first time: only they count in the IDF.
+        `doc_keys` holds the df slots of each article indexed for the first time: only they count in the IDF.
         """
         keys = [self.keys.doc_freq, self.keys.doc_count, *(self.keys.centroid(s) for s in centroids)]
         args: list[str | int] = [self.ttl_s, self.bucket_cap, len(records), len(centroids)]
@@ -156,7 +157,7 @@ class RedisIndex:
             keys.append(self.keys.record(rec.article_id))
             keys.extend(self.keys.bucket(b) for b in rec.bands)
             args += [rec.article_id, rec.dumps(), len(rec.bands)]
-        args.append(len(doc_terms))
-        for terms in doc_terms:
-            args.extend(terms)
+        args.append(len(doc_keys))
+        for slots in doc_keys:
+            args.extend(slots)
         self._write(keys=keys, args=args, client=pipe)

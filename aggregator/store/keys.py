@@ -113,8 +113,8 @@ class Keys:
 
     @property
     def doc_freq(self) -> str:
-        """hash: term -> number of indexed articles containing it (the IDF statistics)"""
-        return f"{self.prefix}:{{idx}}:df"
+        """hash: df slot (`fingerprint.df_key`, at most DF_SLOTS) -> indexed articles with a term there"""
+        return f"{self.prefix}:{{idx}}:dfs"
 
     @property
     def doc_count(self) -> str:

@@ -135,7 +135,7 @@ class StoryStore:
         articles: Sequence[Article],
         feats: Sequence[Features],
         assigned: Sequence[Assignment],
-        doc_terms: Sequence[Iterable[str]],
+        doc_keys: Sequence[Iterable[str]],
         now: float,
         feed_priority: Sequence[str] = (),
     ) -> None:
@@ -191,7 +191,7 @@ class StoryStore:
                 }
             events.append(NewEvent(kind, sid, now, m.candidate.feed_id, counts[sid], data))
         self.events.append(pipe, events + changed, now)
-        self.index.write(pipe, [x.record for x in assigned], centroids, doc_terms)
+        self.index.write(pipe, [x.record for x in assigned], centroids, doc_keys)
         pipe.execute()
 
     @converts_errors

@@ -11,6 +11,7 @@ from aggregator.core.fingerprint import (
     SKETCH_SIZE,
     DocFreq,
     _hash32,
+    df_keys,
     features_batch,
     minhashes,
     prepare,
@@ -38,7 +39,7 @@ def _article(aid: str, title: str, body: str, t: float = 0.0) -> Article:
 
 
 def _run(articles: list[Article]) -> dict[str, tuple[str, Relation]]:
-    clusterer = Clusterer(Thresholds(), bucket_cap=64)
+    clusterer = Clusterer(Thresholds())
     index = MemoryIndex(64)
     df: Counter[str] = Counter()
     out = {}
@@ -49,7 +50,7 @@ def _run(articles: list[Article]) -> dict[str, tuple[str, Relation]]:
         found = [index.query(f.bands)]
         (done,) = clusterer.assign([a.id], [f], [a.fetched], found, index.centroids_of(found))
         index.add(done.record, done.centroid)
-        df.update(p.counts.keys())
+        df.update(df_keys(p))
         out[a.id] = (done.decision.story_id, done.decision.relation)
     return out
 

@@ -12,6 +12,11 @@ from aggregator.errors import InvalidInput
 def test_furniture_after_related_heading_is_cut() -> None:
     body = "Storm hits the coast.\nRoofs were torn off in Lenmouth.\nRelated Articles\nChess prodigy wins\n"
     assert text.strip_furniture(body) == "Storm hits the coast.\nRoofs were torn off in Lenmouth."
+    spaced = body.replace("Related Articles", "  Related \t Articles :")  # as a page may lay it out
+    assert (
+        text.strip_furniture(text.normalise(spaced))
+        == "Storm hits the coast.\nRoofs were torn off in Lenmouth."
+    )
 
 
 def test_furniture_heading_near_the_top_is_kept() -> None:
