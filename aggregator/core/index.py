@@ -59,12 +59,17 @@ class MemoryIndex:
         get = self.buckets.get
         hits = Counter(chain.from_iterable(map(get, bands, repeat(()))))  # counted in C
         if limit is not None and len(hits) > limit:
-            order = [a for _, a in heapq.nsmallest(limit, ((-n, a) for a, n in hits.items()))]
-        else:  # by id, then (a stable sort) by count, most first: two sorts in C, no key function
-            order = sorted(sorted(hits), key=hits.__getitem__, reverse=True)
-        horizon = self.newest - self.window_s if self.window_s is not None else None
-        found = (self.records.get(a) for a in order)
-        return [r for r in found if r is not None and (horizon is None or r.time >= horizon)]
+            found = self._live([a for _, a in heapq.nsmallest(limit, ((-n, a) for a, n in hits.items()))])
+            if len(found) == limit:
+                return found
+        # By id, then (a stable sort) by count, most first: two sorts in C, no key function. Expired
+        # records give their places to the next ones, as in the Redis index.
+        return self._live(sorted(sorted(hits), key=hits.__getitem__, reverse=True))[:limit]
+
+    def _live(self, ids: Iterable[str]) -> list[Record]:
+        horizon = self.newest - self.window_s if self.window_s is not None else float("-inf")
+        found = (self.records.get(a) for a in ids)
+        return [r for r in found if r is not None and r.time >= horizon]
 
     def query_many(self, band_lists: Sequence[Sequence[str]], limit: int | None = None) -> list[list[Record]]:
         return [self.query(b, limit) for b in band_lists]
@@ -93,8 +98,10 @@ class MemoryIndex:
 
     def prune(self, horizon: float) -> None:
         """Forget records, buckets and centroids older than `horizon`."""
-        self.records = {a: r for a, r in self.records.items() if r.time >= horizon}
-        self.buckets = {b: q for b, q in self.buckets.items() if any(a in self.records for a in q)}
+        self.records = records = {a: r for a, r in self.records.items() if r.time >= horizon}
+        # Buckets keep only live ids, so a query counts what could still be a candidate, not history.
+        live = ((b, [a for a in q if a in records]) for b, q in self.buckets.items())
+        self.buckets = {b: q for b, q in live if q}
         old = [s for s, t in self.story_time.items() if t < horizon]
         for s in old:
             del self.story_time[s]

@@ -51,8 +51,9 @@ return n
 
 # Candidates for a whole batch in one call. KEYS: every bucket key of every article, in order.
 # ARGV: the number of candidates kept per article, the record and centroid key prefixes, then per
-# article its band count. Returns per article the records of the candidates sharing the most bands
-# (expired records are skipped: their story's window has closed), then a last list of story id and
+# article its band count. Returns per article the records of the `limit` live candidates sharing the
+# most bands (an expired record is skipped and the next one takes its place: its story's window has
+# closed, and a bucket keeps its id until newer ones push it out), then a last list of story id and
 # centroid pairs for every story those records name.
 # The record keys are built inside the script (their ids are only known there), so they are not
 # declared in KEYS; they share the {idx} hash tag with the buckets, so on a cluster they live in the
@@ -73,7 +74,8 @@ for a = 4, #ARGV do
     return x < y
   end)
   local found = {}
-  for i = 1, math.min(limit, #order) do
+  for i = 1, #order do
+    if #found == limit then break end
     local rec = redis.call('get', prefix .. order[i])
     if rec then
       found[#found + 1] = rec

@@ -2,8 +2,9 @@
 
 The stream is synthesised from a labelled corpus read at run time (never copied into the project):
 copy k of the corpus renames every name (capitalised word) with a suffix of its own and drops a few
-words at random, so each copy reports "new" events of the same kinds, and its articles are dated one
-hour after the previous copy's, so the story window (72 h) keeps expiring the oldest ones.
+words at random, so each copy reports "new" events of the same kinds. Each copy is dated `--hours-apart`
+after the previous one (8 h: the 72 h story window holds nine copies, about 9k articles, from 10k on),
+so the window keeps expiring the oldest while the total indexed grows to 200k.
 
     python -m tests.benchmarks.bench_scaling ../shared/datasets/ecbplus.jsonl --total 200000
 """
@@ -26,7 +27,7 @@ from aggregator.settings import get_settings
 _NAME = re.compile(r"\b([A-Z][a-z]+)\b")
 
 
-def perturbed(base: Sequence[Article], total: int, seed: int = 7) -> Iterator[Article]:
+def perturbed(base: Sequence[Article], total: int, hours_apart: float, seed: int = 7) -> Iterator[Article]:
     rng = random.Random(seed)
     copy = 0
     while True:
@@ -37,7 +38,7 @@ def perturbed(base: Sequence[Article], total: int, seed: int = 7) -> Iterator[Ar
                 return
             words = _NAME.sub(rename, a.text).split(" ")
             text = " ".join(w for w in words if rng.random() > 0.05)
-            when = 1_700_000_000.0 + copy * 3600.0 + i
+            when = 1_700_000_000.0 + copy * hours_apart * 3600.0 + i
             yield replace(a, id=f"{a.id}~{tag}", title=_NAME.sub(rename, a.title),
                           text=text, published=when, fetched=when)  # fmt: skip
         copy += 1
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--total", type=int, default=200_000)
     parser.add_argument("--every", type=int, default=10_000, help="report every N articles")
+    parser.add_argument("--hours-apart", type=float, default=8.0, help="time between copies of the corpus")
     args = parser.parse_args()
 
     settings = get_settings()
@@ -55,8 +57,8 @@ def main() -> None:
     clustering = MemoryClustering(settings)
     batch: list[Article] = []
     done, started, spent = 0, time.perf_counter(), 0.0
-    print("indexed  us/article(last slice)  live_records  rss_MiB")
-    for article in perturbed(base, args.total):
+    print("indexed  us/article(last slice)  live_records  df_slots  rss_MiB")
+    for article in perturbed(base, args.total, args.hours_apart):
         batch.append(article)
         if len(batch) == settings.ingest_batch_size:
             t = time.perf_counter()
@@ -67,7 +69,8 @@ def main() -> None:
             if done % args.every == 0:
                 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 live = len(clustering.index.records)
-                print(f"{done:7d}  {spent / args.every * 1e6:10.0f}  {live:12d}  {rss:7.0f}")
+                slots = len(clustering.df)
+                print(f"{done:7d}  {spent / args.every * 1e6:10.0f}  {live:12d}  {slots:8d}  {rss:7.0f}")
                 spent = 0.0
     print(f"total {done} articles in {time.perf_counter() - started:.1f} s (stream synthesis included)")
 

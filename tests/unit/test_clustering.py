@@ -164,3 +164,14 @@ def test_batched_minhashes_equal_datasketch_bulk() -> None:
     bulk = MinHash.bulk(encoded, num_perm=128, seed=1, hashfunc=_hash32)
     assert ours.shape == (5, 128)
     assert np.array_equal(ours, np.vstack([m.hashvalues.astype(np.uint64) for m in bulk]))
+
+
+def test_expired_records_give_their_candidate_places_to_live_ones() -> None:
+    index = MemoryIndex(bucket_cap=8, window_s=10.0, prune_every=1000)
+    for i in range(3):  # sharing both bands, these rank first, but their window has closed
+        index.add(Record(f"old{i}", f"s-old{i}", (), ("0:x", "1:y"), 0.0))
+    for i in range(2):
+        index.add(Record(f"new{i}", f"s-new{i}", (), ("0:x",), 100.0))
+    assert [r.article_id for r in index.query(["0:x", "1:y"], limit=2)] == ["new0", "new1"]
+    index.prune(90.0)  # and buckets forget them, so a query no longer counts them
+    assert index.buckets == {"0:x": ["new1", "new0"]}
