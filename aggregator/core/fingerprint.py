@@ -58,10 +58,6 @@ class DocFreq:
     docs: int
     df: Mapping[str, int]  # df_key -> documents counted in that slot
 
-    def idf(self, term: str) -> float:
-        # Smoothed: a word never seen gets the highest weight, one in every document about 1.
-        return math.log((self.docs + 1) / (self.df.get(df_key(term), 0) + 1)) + 1.0
-
 
 def clean_parts(article: Article) -> tuple[str, str]:
     """Title and body as compared: normalised, page furniture cut."""
@@ -92,7 +88,8 @@ def prepare(article: Article) -> Prepared:
 def features_batch(
     prepared: Sequence[Prepared], freq: DocFreq, keywords: int, num_perm: int, bands: int
 ) -> list[Features]:
-    # DocFreq.idf, inlined: this and the weights below run for every distinct term of the batch.
+    # Smoothed IDF: a word never seen gets the highest weight, one in every document about 1. Written
+    # inline with its lookups bound to locals: this and the weights below run for every distinct term.
     docs, df, log, tf, slot = freq.docs + 1, freq.df, math.log, _TF_TABLE, _DF_KEY.get
     terms = set().union(*(p.counts for p in prepared))
     idf = {t: log(docs / (df.get(slot(t) or df_key(t), 0) + 1)) + 1.0 for t in terms}
