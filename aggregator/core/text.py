@@ -82,18 +82,42 @@ def normalise(text: str) -> str:
 
 
 def strip_furniture(text: str) -> str:
-    """Drop everything from the first furniture heading on ("Related Articles", "Comments", ...).
+    """Drop everything from the first piece of furniture on: a heading ("Related Articles", "Comments",
+    ...) or, with no heading, a list of teaser cards (see `_cards_start`).
 
-    A heading in the first fifth of the text is ignored: short pages sometimes open with a "Share" bar.
+    Furniture in the first fifth of the text is ignored: short pages sometimes open with a "Share" bar.
     """
     lines = text.splitlines()
     floor = len(text) // 5
     seen = 0
     for i, line in enumerate(lines):
-        if seen >= floor and _FURNITURE_HEADINGS.match(line):
+        if seen >= floor and (_FURNITURE_HEADINGS.match(line) or _cards_start(lines, i)):
             return "\n".join(lines[:i]).strip()
         seen += len(line) + 1
     return text.strip()
+
+
+def _cards_start(lines: list[str], i: int) -> bool:
+    """Whether a list of teaser cards starts at line `i`: a page's list of other stories often reaches
+    the text as card after card whose headline appears twice in a row (the image's alt text, then the
+    link). One doubled line may be emphasis; a second one within the next few lines makes it a list."""
+    return _doubled(lines, i) and any(
+        _doubled(lines, j) for j in range(i + 2, min(i + _CARD_SPAN, len(lines)))
+    )
+
+
+_CARD_SPAN = 12  # lines within which a second card must follow: a headline, its twin, a blurb, blanks
+
+
+def _doubled(lines: list[str], i: int) -> bool:
+    """A headline-like line (short, not a sentence: a pull quote repeats a sentence) given twice."""
+    line = lines[i].strip()
+    return (
+        0 < len(line) <= 200
+        and not line.rstrip("\"'”’").endswith(".")
+        and i + 1 < len(lines)
+        and lines[i + 1].strip() == line
+    )
 
 
 def words(text: str) -> list[str]:

@@ -69,3 +69,37 @@ def test_fast_ascii_tokens_equal_the_word_regex() -> None:
     samples.append("Zoë's café, naïve 'déjà vu'")  # not ASCII: the regex itself
     for sample in samples:
         assert text.tokens(sample) == text._WORD.findall(sample), sample
+
+
+_STORY = "\n".join(
+    [
+        "Harbour ferry sinks off Lenmouth",
+        "A passenger ferry sank off Lenmouth on Tuesday after striking the harbour wall.",
+        "All forty passengers were rescued by lifeboat crews, the coastguard said.",
+        "The operator has suspended its crossings while inspectors examine the hull.",
+    ]
+)
+
+
+def test_a_list_of_teaser_cards_is_cut_without_a_heading() -> None:
+    # Card layouts often reach the text as headline, the same headline again, a blurb.
+    cards = [
+        "Chess prodigy wins the national title",
+        "Chess prodigy wins the national title",
+        "The twelve-year-old beat three grandmasters.",
+        "",
+        "Storm closes mountain pass for a week",
+        "Storm closes mountain pass for a week",
+        "Snow blocked the road on Monday.",
+    ]
+    assert text.strip_furniture(_STORY + "\n\n" + "\n".join(cards)) == _STORY
+
+
+def test_repeated_sentences_and_a_single_doubled_line_are_not_cards() -> None:
+    quote = '"We will rebuild the pier," the mayor said.'
+    pull_quotes = f"{quote}\n{quote}\nThe council meets on Friday.\n{quote}\n{quote}"
+    body = _STORY + "\n" + pull_quotes
+    assert text.strip_furniture(body) == body
+    subhead = "What happens next\nWhat happens next"  # once only: emphasis, not a list
+    body = _STORY + "\n" + subhead + "\nThe inquiry reports in May.\n" + _STORY
+    assert text.strip_furniture(body) == body
