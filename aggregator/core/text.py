@@ -83,7 +83,7 @@ def normalise(text: str) -> str:
 
 def strip_furniture(text: str) -> str:
     """Drop everything from the first piece of furniture on: a heading ("Related Articles", "Comments",
-    ...) or, with no heading, a list of teaser cards (see `_cards_start`).
+    ...) or, with no heading, a list of teaser cards (see `_cards_start`); and drop single teaser lines.
 
     Furniture in the first fifth of the text is ignored: short pages sometimes open with a "Share" bar.
     """
@@ -92,9 +92,18 @@ def strip_furniture(text: str) -> str:
     seen = 0
     for i, line in enumerate(lines):
         if seen >= floor and (_FURNITURE_HEADINGS.match(line) or _cards_start(lines, i)):
-            return "\n".join(lines[:i]).strip()
+            lines = lines[:i]
+            break
         seen += len(line) + 1
-    return text.strip()
+    # An "Also read: <another story's headline>" line inside the text goes on its own.
+    return "\n".join(line for line in lines if not _TEASER_LINE.match(line)).strip()
+
+
+_TEASER_LINE = re.compile(
+    r"^\s*(also\s+read|read\s+also|read\s+more|also\s+see|see\s+also|must\s+read|related|recommended|watch)"
+    r"\s*[:|\-–—]\s*\S",
+    re.IGNORECASE,
+)
 
 
 def _cards_start(lines: list[str], i: int) -> bool:

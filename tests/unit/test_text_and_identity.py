@@ -103,3 +103,9 @@ def test_repeated_sentences_and_a_single_doubled_line_are_not_cards() -> None:
     subhead = "What happens next\nWhat happens next"  # once only: emphasis, not a list
     body = _STORY + "\n" + subhead + "\nThe inquiry reports in May.\n" + _STORY
     assert text.strip_furniture(body) == body
+
+
+def test_an_also_read_line_inside_the_text_goes_alone() -> None:
+    body = _STORY.replace("\nAll forty", "\nALSO READ | Chess prodigy wins the national title\nAll forty")
+    body = body.replace("\nThe operator", "\nRead more: Storm closes mountain pass\nThe operator")
+    assert text.strip_furniture(body) == _STORY
