@@ -23,6 +23,8 @@ from aggregator.core.index import MemoryIndex, Record
 from aggregator.core.models import Article, Relation
 from aggregator.core.scoring import score
 from tests.fixtures.stories import (
+    FEATURE_BODY,
+    FEATURE_TITLE,
     OTHER_BRIDGE_BODY,
     OTHER_BRIDGE_TITLE,
     REWRITE_BODY,
@@ -175,3 +177,15 @@ def test_expired_records_give_their_candidate_places_to_live_ones() -> None:
     assert [r.article_id for r in index.query(["0:x", "1:y"], limit=2)] == ["new0", "new1"]
     index.prune(90.0)  # and buckets forget them, so a query no longer counts them
     assert index.buckets == {"0:x": ["new1", "new0"]}
+
+
+def test_a_young_stream_keeps_the_story_names_among_a_newcomers_keywords() -> None:
+    # Two articles seen, both naming Norvale's Kestrel Bridge. A raw IDF would weigh those names below
+    # every word the newcomer has alone, and the LSH search, which hashes the keywords, would miss the story.
+    df: Counter[str] = Counter()
+    for title, body in [(WIRE_TITLE, WIRE_BODY), (REWRITE_TITLE, REWRITE_BODY)]:
+        df.update(df_keys(prepare(_article("seen", title, body))))
+    (f,) = features_batch(
+        [prepare(_article("feature", FEATURE_TITLE, FEATURE_BODY))], DocFreq(2, df), 24, 128, 64
+    )
+    assert {"norvale", "kestrel", "bridge"} <= set(f.keywords[:6])
