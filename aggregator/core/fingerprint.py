@@ -73,12 +73,21 @@ def clean_parts(article: Article) -> tuple[str, str]:
     return text.normalise(article.title), text.strip_furniture(text.normalise(article.text))
 
 
+# A news story states its event in the headline and the first sentences (the inverted pyramid), and a
+# rewrite restates them there; the rest of a page is background, quotes and, on many pages, furniture
+# that no heading announced. So the keywords the LSH search hashes are taken from the lead first: on
+# ecbplus fed one article at a time F1 goes from 0.872 to 0.878, and a seed page whose text ends in 11k
+# characters of other stories' teasers finds its story instead of starting its own.
+LEAD_WORDS = 100
+
+
 @dataclass(frozen=True)
 class Prepared:
     """Counts and words of one article: computed once, before the IDF statistics are fetched."""
 
     counts: dict[str, int]
     body_words: list[str]  # as written: the shingle sketch ignores case itself
+    lead: frozenset[str]  # terms of the headline and the first LEAD_WORDS words
 
 
 def df_keys(prepared: Prepared) -> set[str]:
@@ -91,7 +100,8 @@ def prepare(article: Article) -> Prepared:
     title, body = clean_parts(article)
     # A headline-only item is compared by its headline's wording.
     title_tokens, body_tokens = text.tokens(title), text.tokens(body)
-    return Prepared(text.term_counts(title_tokens, body_tokens), body_tokens or title_tokens)
+    lead = text.terms_of([*title_tokens, *body_tokens[:LEAD_WORDS]])
+    return Prepared(text.term_counts(title_tokens, body_tokens), body_tokens or title_tokens, lead)
 
 
 def features_batch(
@@ -107,8 +117,13 @@ def features_batch(
         weights = {t: (tf[n] if n < 1024 else _tf(n)) * idf[t] for t, n in p.counts.items()}
         norm = math.hypot(*weights.values()) or 1.0
         vectors.append({t: x / norm for t, x in weights.items()})
-        # A stable sort of the terms in text order: every run picks the same keywords.
-        kws.append(tuple(sorted(weights, key=weights.__getitem__, reverse=True)[:keywords]))
+        # Keywords come from the lead first (see LEAD_WORDS), heaviest first. A stable sort of the terms
+        # in text order: every run picks the same keywords.
+        lead = p.lead
+        ranked = sorted((t for t in weights if t in lead), key=weights.__getitem__, reverse=True)
+        if len(ranked) < keywords:
+            ranked += sorted((t for t in weights if t not in lead), key=weights.__getitem__, reverse=True)
+        kws.append(tuple(ranked[:keywords]))
     keyword_bands = band_keys(minhashes(kws, num_perm), bands)
     return [
         Features(

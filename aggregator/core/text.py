@@ -221,6 +221,14 @@ def term_counts(
     return counts
 
 
+def terms_of(tokens: list[str]) -> frozenset[str]:
+    """The distinct content terms of some tokens (as `tokens` gives them)."""
+    get = _WRITTEN.get
+    found = {(get(w) or _written(w))[1] for w in set(tokens)}
+    found.discard("")
+    return frozenset(found)
+
+
 # Token as written -> (lower-cased, its term, starts with a capital): one lookup per distinct token.
 _WRITTEN: dict[str, tuple[str, str, bool]] = {}
 

@@ -189,3 +189,15 @@ def test_a_young_stream_keeps_the_story_names_among_a_newcomers_keywords() -> No
         [prepare(_article("feature", FEATURE_TITLE, FEATURE_BODY))], DocFreq(2, df), 24, 128, 64
     )
     assert {"norvale", "kestrel", "bridge"} <= set(f.keywords[:6])
+
+
+def test_keywords_come_from_the_lead_not_from_teasers_at_the_end() -> None:
+    # A portal page: the story, then other stories' headlines and first lines with no heading to cut at.
+    teasers = "\n".join(f"{title}\n{body.split('. ')[0]}." for title, body in UNRELATED.values())
+    df: Counter[str] = Counter()
+    for title, body in [(WIRE_TITLE, WIRE_BODY), (FEATURE_TITLE, FEATURE_BODY)]:
+        df.update(df_keys(prepare(_article("seen", title, body))))
+    portal = prepare(_article("portal", REWRITE_TITLE, REWRITE_BODY + "\n" + teasers))
+    (f,) = features_batch([portal], DocFreq(2, df), 24, 128, 64)
+    assert {"norvale", "kestrel", "bridge"} <= set(f.keywords[:5])
+    assert not {"tarrow", "castell", "orlandia", "delacre"} & set(f.keywords)
