@@ -18,6 +18,7 @@ from datasketch import MinHash
 from datasketch.minhash import _fmix  # its MurmurHash3 pre-mix: signatures stay datasketch's
 
 from aggregator.core import text
+from aggregator.core.furniture import strip_furniture
 from aggregator.core.models import Article, Features
 
 _SEED = 1
@@ -70,7 +71,8 @@ class DocFreq:
 
 def clean_parts(article: Article) -> tuple[str, str]:
     """Title and body as compared: normalised, page furniture cut."""
-    return text.normalise(article.title), text.strip_furniture(text.normalise(article.text))
+    title = text.normalise(article.title)
+    return title, strip_furniture(text.normalise(article.text), title)
 
 
 # A news story states its event in the headline and the first sentences (the inverted pyramid), and a

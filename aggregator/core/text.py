@@ -1,4 +1,6 @@
-"""Text normalisation: clean text, tokens, content words, credits. Pure functions of strings."""
+"""Text normalisation: clean text, tokens, content words, credits. Pure functions of strings.
+
+Page furniture (related lists, teasers) is cut in `core.furniture`."""
 
 from __future__ import annotations
 
@@ -6,17 +8,6 @@ import html
 import re
 import unicodedata
 from collections import Counter
-
-# Headings after which a page lists other stories or reader chatter. Text past them describes other
-# events and would glue unrelated stories together, so it is cut before fingerprinting.
-_FURNITURE_HEADINGS = re.compile(
-    (
-        r"^\s*(related( articles| stories| news| posts)?|latest news|more (news|stories|from [\w\s]+)|"
-        r"read (more|also)|also read|you (may|might) also like|recommended( for you)?|trending( now)?|"
-        r"most (read|popular)|top stories|comments?|leave a (comment|reply)|share this( article)?)\s*:?\s*$"
-    ).replace(" ", r"\s+"),  # a page may space a heading's words with tabs or several spaces
-    re.IGNORECASE,
-)
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
@@ -79,54 +70,6 @@ def normalise(text: str) -> str:
     tokens ignore it and the furniture headings allow it."""
     text = unicodedata.normalize("NFKC", text)
     return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').strip()
-
-
-def strip_furniture(text: str) -> str:
-    """Drop everything from the first piece of furniture on: a heading ("Related Articles", "Comments",
-    ...) or, with no heading, a list of teaser cards (see `_cards_start`); and drop single teaser lines.
-
-    Furniture in the first fifth of the text is ignored: short pages sometimes open with a "Share" bar.
-    """
-    lines = text.splitlines()
-    floor = len(text) // 5
-    seen = 0
-    for i, line in enumerate(lines):
-        if seen >= floor and (_FURNITURE_HEADINGS.match(line) or _cards_start(lines, i)):
-            lines = lines[:i]
-            break
-        seen += len(line) + 1
-    # An "Also read: <another story's headline>" line inside the text goes on its own.
-    return "\n".join(line for line in lines if not _TEASER_LINE.match(line)).strip()
-
-
-_TEASER_LINE = re.compile(
-    r"^\s*(also\s+read|read\s+also|read\s+more|also\s+see|see\s+also|must\s+read|related|recommended|watch)"
-    r"\s*[:|\-–—]\s*\S",
-    re.IGNORECASE,
-)
-
-
-def _cards_start(lines: list[str], i: int) -> bool:
-    """Whether a list of teaser cards starts at line `i`: a page's list of other stories often reaches
-    the text as card after card whose headline appears twice in a row (the image's alt text, then the
-    link). One doubled line may be emphasis; a second one within the next few lines makes it a list."""
-    return _doubled(lines, i) and any(
-        _doubled(lines, j) for j in range(i + 2, min(i + _CARD_SPAN, len(lines)))
-    )
-
-
-_CARD_SPAN = 12  # lines within which a second card must follow: a headline, its twin, a blurb, blanks
-
-
-def _doubled(lines: list[str], i: int) -> bool:
-    """A headline-like line (short, not a sentence: a pull quote repeats a sentence) given twice."""
-    line = lines[i].strip()
-    return (
-        0 < len(line) <= 200
-        and not line.rstrip("\"'”’").endswith(".")
-        and i + 1 < len(lines)
-        and lines[i + 1].strip() == line
-    )
 
 
 def words(text: str) -> list[str]:
@@ -227,6 +170,14 @@ def terms_of(tokens: list[str]) -> frozenset[str]:
     found = {(get(w) or _written(w))[1] for w in set(tokens)}
     found.discard("")
     return frozenset(found)
+
+
+def names_of(tokens: list[str]) -> frozenset[str]:
+    """The terms of the names among some tokens: words written capitalised and never lower-case there."""
+    get = _WRITTEN.get
+    seen = [get(w) or _written(w) for w in set(tokens)]
+    lower = {lw for lw, _, upper in seen if not upper}
+    return frozenset(t for lw, t, upper in seen if upper and t and lw not in lower)
 
 
 # Token as written -> (lower-cased, its term, starts with a capital): one lookup per distinct token.

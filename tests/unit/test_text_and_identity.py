@@ -5,23 +5,24 @@ import random
 import pytest
 
 from aggregator.core import text
+from aggregator.core.furniture import strip_furniture
 from aggregator.core.identity import article_id, feed_id, normalise_url
 from aggregator.errors import InvalidInput
+from tests.fixtures.stories import UNRELATED
 
 
 def test_furniture_after_related_heading_is_cut() -> None:
     body = "Storm hits the coast.\nRoofs were torn off in Lenmouth.\nRelated Articles\nChess prodigy wins\n"
-    assert text.strip_furniture(body) == "Storm hits the coast.\nRoofs were torn off in Lenmouth."
+    assert strip_furniture(body) == "Storm hits the coast.\nRoofs were torn off in Lenmouth."
     spaced = body.replace("Related Articles", "  Related \t Articles :")  # as a page may lay it out
     assert (
-        text.strip_furniture(text.normalise(spaced))
-        == "Storm hits the coast.\nRoofs were torn off in Lenmouth."
+        strip_furniture(text.normalise(spaced)) == "Storm hits the coast.\nRoofs were torn off in Lenmouth."
     )
 
 
 def test_furniture_heading_near_the_top_is_kept() -> None:
     body = "Comments\n" + "A long article about the harbour and its ferries. " * 10
-    assert text.strip_furniture(body).startswith("Comments")
+    assert strip_furniture(body).startswith("Comments")
 
 
 def test_content_words_drop_stopwords_numbers_and_stem() -> None:
@@ -92,20 +93,40 @@ def test_a_list_of_teaser_cards_is_cut_without_a_heading() -> None:
         "Storm closes mountain pass for a week",
         "Snow blocked the road on Monday.",
     ]
-    assert text.strip_furniture(_STORY + "\n\n" + "\n".join(cards)) == _STORY
+    assert strip_furniture(_STORY + "\n\n" + "\n".join(cards)) == _STORY
 
 
 def test_repeated_sentences_and_a_single_doubled_line_are_not_cards() -> None:
     quote = '"We will rebuild the pier," the mayor said.'
     pull_quotes = f"{quote}\n{quote}\nThe council meets on Friday.\n{quote}\n{quote}"
     body = _STORY + "\n" + pull_quotes
-    assert text.strip_furniture(body) == body
+    assert strip_furniture(body) == body
     subhead = "What happens next\nWhat happens next"  # once only: emphasis, not a list
     body = _STORY + "\n" + subhead + "\nThe inquiry reports in May.\n" + _STORY
-    assert text.strip_furniture(body) == body
+    assert strip_furniture(body) == body
 
 
 def test_an_also_read_line_inside_the_text_goes_alone() -> None:
     body = _STORY.replace("\nAll forty", "\nALSO READ | Chess prodigy wins the national title\nAll forty")
     body = body.replace("\nThe operator", "\nRead more: Storm closes mountain pass\nThe operator")
-    assert text.strip_furniture(body) == _STORY
+    assert strip_furniture(body) == _STORY
+
+
+def test_headline_and_blurb_teasers_are_cut_without_a_heading() -> None:
+    # What an extractor that drops repeated lines leaves of a card list: headline, blurb, headline...
+    teasers = "\n".join(f"{title}\n{body.split('. ')[0]}." for title, body in UNRELATED.values())
+    story = _STORY + "\nDivers from Lenmouth will survey the wreck on Thursday, weather permitting."
+    assert strip_furniture(story + "\n" + teasers, "Harbour ferry sinks off Lenmouth") == story
+
+
+def test_an_articles_own_subheads_are_not_teasers() -> None:
+    sections = [
+        "Rescue",
+        "Lifeboat crews from Lenmouth reached the ferry within minutes.",
+        "Inquiry",
+        "The Lenmouth harbour master opened an inquiry on Wednesday.",
+        "What comes next",
+        "The operator says crossings from Lenmouth resume in May.",
+    ]
+    body = _STORY + "\n" + "\n".join(sections)
+    assert strip_furniture(body, "Harbour ferry sinks off Lenmouth") == body

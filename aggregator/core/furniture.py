@@ -1,0 +1,91 @@
+"""Page furniture: the parts of a page's text that are not its story and name other stories.
+
+Text past them describes other events and would glue unrelated stories together, so it is cut before
+fingerprinting (the stored text keeps it). Furniture in the first fifth of a text is never cut: short
+pages sometimes open with a "Share" bar.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aggregator.core.text import names_of, terms_of, tokens
+
+# Headings after which a page lists other stories or reader chatter.
+_HEADINGS = re.compile(
+    (
+        r"^\s*(related( articles| stories| news| posts)?|latest news|more (news|stories|from [\w\s]+)|"
+        r"read (more|also)|also read|you (may|might) also like|recommended( for you)?|trending( now)?|"
+        r"most (read|popular)|top stories|comments?|leave a (comment|reply)|share this( article)?)\s*:?\s*$"
+    ).replace(" ", r"\s+"),  # a page may space a heading's words with tabs or several spaces
+    re.IGNORECASE,
+)
+
+# "Also read: <another story's headline>": one line inside the text, dropped on its own.
+_TEASER_LINE = re.compile(
+    r"^\s*(also\s+read|read\s+also|read\s+more|also\s+see|see\s+also|must\s+read|related|recommended|watch)"
+    r"\s*[:|\-–—]\s*\S",
+    re.IGNORECASE,
+)
+
+_CARD_SPAN = 8  # lines within which a second card must follow: a headline, its twin, a blurb
+_TEASER_RUN = 3  # teasers in a row that make a list
+_OPENING_WORDS = 100  # the headline and these first words name the story's people and places
+
+
+def strip_furniture(text: str, title: str = "") -> str:
+    """Drop everything from the first piece of furniture on, and single teaser lines. Furniture is a
+    heading ("Related Articles", "Comments", ...) or, with no heading, a list of other stories: teaser
+    cards (`_cards_start`) or headline-and-blurb teasers (`_teasers_start`). Blank lines go too."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    floor = len(text) // 5
+    seen = 0
+    for i, line in enumerate(lines):
+        if seen >= floor:
+            if _HEADINGS.match(line) or _cards_start(lines, i):
+                lines = lines[:i]
+                break
+            if _headline_like(line) and _teasers_start(lines, i, title):
+                lines = lines[:i]
+                break
+        seen += len(line) + 1
+    return "\n".join(line for line in lines if not _TEASER_LINE.match(line)).strip()
+
+
+def _headline_like(line: str) -> bool:
+    """Short, capitalised and not a sentence: a headline or a subhead."""
+    line = line.strip()
+    return (
+        0 < len(line) <= 200
+        and line[:1].isupper()
+        and not line.rstrip("\"'”’").endswith((".", ",", ";", ":"))
+    )
+
+
+def _cards_start(lines: list[str], i: int) -> bool:
+    """Whether a list of teaser cards starts at line `i`: a page's list of other stories often reaches
+    the text as card after card whose headline appears twice in a row (the image's alt text, then the
+    link). One doubled line may be emphasis; a second one within the next few lines makes it a list."""
+    return _doubled(lines, i) and any(
+        _doubled(lines, j) for j in range(i + 2, min(i + _CARD_SPAN, len(lines)))
+    )
+
+
+def _doubled(lines: list[str], i: int) -> bool:
+    """A headline-like line given twice (a pull quote repeats a sentence, not a headline)."""
+    line = lines[i].strip()
+    return _headline_like(line) and i + 1 < len(lines) and lines[i + 1].strip() == line
+
+
+def _teasers_start(lines: list[str], i: int, title: str) -> bool:
+    """Whether other stories' teasers start at line `i`: headline, blurb (a sentence), headline,
+    blurb..., none of them naming anyone or anything the headline and the opening words before them
+    name. An extractor that drops repeated lines turns cards into this. An article's own subheads
+    are followed by paragraphs that keep naming its people and places."""
+    pairs = [(i + 2 * k, i + 2 * k + 1) for k in range(_TEASER_RUN)]
+    if pairs[-1][1] >= len(lines) or any(
+        not _headline_like(lines[h]) or _headline_like(lines[b]) for h, b in pairs
+    ):
+        return False
+    names = names_of(tokens(title) + tokens("\n".join(lines[:i]))[:_OPENING_WORDS])
+    return bool(names) and not any(terms_of(tokens(lines[h]) + tokens(lines[b])) & names for h, b in pairs)
