@@ -98,10 +98,21 @@ class MemoryIndex:
 
     def prune(self, horizon: float) -> None:
         """Forget records, buckets and centroids older than `horizon`."""
-        self.records = records = {a: r for a, r in self.records.items() if r.time >= horizon}
-        # Buckets keep only live ids, so a query counts what could still be a candidate, not history.
-        live = ((b, [a for a in q if a in records]) for b, q in self.buckets.items())
-        self.buckets = {b: q for b, q in live if q}
+        records, buckets = self.records, self.buckets
+        dead = [r for r in records.values() if r.time < horizon]
+        for r in dead:
+            del records[r.article_id]
+        # Only the buckets of the forgotten records can have changed, and as each keeps its newest id
+        # first, their dead ids sit at the end: the cost follows what expired, not the index's size.
+        for r in dead:
+            for band in r.bands:
+                bucket = buckets.get(band)
+                if bucket is None:
+                    continue
+                while bucket and bucket[-1] not in records:
+                    bucket.pop()
+                if not bucket:
+                    del buckets[band]
         old = [s for s, t in self.story_time.items() if t < horizon]
         for s in old:
             del self.story_time[s]
