@@ -1,15 +1,16 @@
 """Page furniture: the parts of a page's text that are not its story and name other stories.
 
 Text past them describes other events and would glue unrelated stories together, so it is cut before
-fingerprinting (the stored text keeps it). Furniture in the first fifth of a text is never cut: short
-pages sometimes open with a "Share" bar.
+fingerprinting (the stored text keeps it). Nothing before the text's first line of prose is cut: pages
+sometimes open with a "Share" bar or a "Comments" link.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
-from aggregator.core.text import names_of, terms_of, tokens
+from aggregator.core.text import names_of, term, tokens
 
 # Headings after which a page lists other stories or reader chatter.
 _HEADINGS = re.compile(
@@ -31,6 +32,7 @@ _TEASER_LINE = re.compile(
 _CARD_SPAN = 8  # lines within which a second card must follow: a headline, its twin, a blurb
 _TEASER_RUN = 3  # teasers in a row that make a list
 _OPENING_WORDS = 100  # the headline and these first words name the story's people and places
+_PROSE_WORDS = 4  # words in the first line that counts as the story's text: a sentence, not a bar above it
 
 
 def strip_furniture(text: str, title: str = "") -> str:
@@ -38,17 +40,17 @@ def strip_furniture(text: str, title: str = "") -> str:
     heading ("Related Articles", "Comments", ...) or, with no heading, a list of other stories: teaser
     cards (`_cards_start`) or headline-and-blurb teasers (`_teasers_start`). Blank lines go too."""
     lines = [line for line in text.splitlines() if line.strip()]
-    floor = len(text) // 5
-    seen = 0
+    # Not a share of the text's length: on a short story a long list of teasers would be that share.
+    opened = False
     for i, line in enumerate(lines):
-        if seen >= floor:
+        if opened:
             if _HEADINGS.match(line) or _cards_start(lines, i):
                 lines = lines[:i]
                 break
             if _headline_like(line) and _teasers_start(lines, i, title):
                 lines = lines[:i]
                 break
-        seen += len(line) + 1
+        opened = opened or _prose(line)
     return "\n".join(line for line in lines if not _TEASER_LINE.match(line)).strip()
 
 
@@ -60,6 +62,11 @@ def _headline_like(line: str) -> bool:
         and line[:1].isupper()
         and not line.rstrip("\"'”’").endswith((".", ",", ";", ":"))
     )
+
+
+def _prose(line: str) -> bool:
+    """A sentence-like line of some length: the story has begun."""
+    return not _headline_like(line) and len(line.split()) >= _PROSE_WORDS
 
 
 def _cards_start(lines: list[str], i: int) -> bool:
@@ -87,5 +94,15 @@ def _teasers_start(lines: list[str], i: int, title: str) -> bool:
         not _headline_like(lines[h]) or _headline_like(lines[b]) for h, b in pairs
     ):
         return False
-    names = names_of(tokens(title) + tokens("\n".join(lines[:i]))[:_OPENING_WORDS])
-    return bool(names) and not any(terms_of(tokens(lines[h]) + tokens(lines[b])) & names for h, b in pairs)
+    before = "\n".join(lines[:i])
+    # Many pages' text repeats the headline as its first line: counted once, it is said once.
+    opening = ([] if before.startswith(title) else tokens(title)) + tokens(before)[:_OPENING_WORDS]
+    names = names_of(opening)
+    # The story's own people and places come up more than once; a name said once ("American" in
+    # "American Pie") is as likely to be in another story's teaser.
+    said = Counter(term(w.lower()) for w in opening)
+    names = frozenset(t for t in names if said[t] > 1) or names
+    # One teaser may still name a common place ("Canada"); an article's own sections keep naming its
+    # people and places, two in three at least.
+    naming = sum(1 for h, b in pairs if names_of(tokens(lines[h]) + tokens(lines[b])) & names)
+    return bool(names) and naming <= 1

@@ -130,3 +130,25 @@ def test_an_articles_own_subheads_are_not_teasers() -> None:
     ]
     body = _STORY + "\n" + "\n".join(sections)
     assert strip_furniture(body, "Harbour ferry sinks off Lenmouth") == body
+
+
+def test_a_long_list_after_a_short_story_is_cut() -> None:
+    # The list is four times the story's length: a rule protecting a share of the text would keep it.
+    teasers = "\n".join(f"{title}\n{body}" for title, body in UNRELATED.values())
+    body = _STORY + "\nRelated Articles\n" + teasers + "\n" + teasers
+    assert strip_furniture(body, "Harbour ferry sinks off Lenmouth") == _STORY
+    # Above the story's first line of prose a "Comments" link is kept, however long the page.
+    body = "Comments\n" + _STORY + "\nRelated Articles\n" + teasers + "\n" + teasers
+    assert strip_furniture(body, "Harbour ferry sinks off Lenmouth") == "Comments\n" + _STORY
+
+
+def test_teasers_naming_a_place_the_story_mentions_once_are_still_cut() -> None:
+    title = "British ferry sinks off Lenmouth"
+    story = _STORY.replace("Harbour ferry sinks off Lenmouth", title)
+    # The first teaser names "British", said once: in the headline, which the text repeats as its first
+    # line. The third names Lenmouth, the story's own place, but one teaser in three is no section of it.
+    teasers = [(t, b.split(". ")[0] + ".") for t, b in UNRELATED.values()]
+    teasers[0] = (teasers[0][0], "British growers picked their largest winter crop on record.")
+    teasers[2] = ("Lenmouth council approves new harbour wall", "Work starts in spring.")
+    listed = "\n".join(f"{title}\n{blurb}" for title, blurb in teasers * 2)
+    assert strip_furniture(story + "\n" + listed, title) == story
