@@ -29,6 +29,19 @@ _TEASER_LINE = re.compile(
     re.IGNORECASE,
 )
 
+# A page's footer: everything from its copyright or legal links on is the site's, not the story's.
+_FOOTER = re.compile(
+    r"^\s*(©|\(c\)\s|copyright\s*(©|\(c\)|\d{4})|all rights reserved|"
+    r"(terms (of (use|service)|and conditions)|privacy policy)\s*[|•·])",
+    re.IGNORECASE,
+)
+# An ad slot or a sign-up box inside the text: the line goes alone.
+_AD_LINE = re.compile(
+    r"^\s*(advertisement|sponsored|story continues below|"
+    r"subscribe\b.{0,80}\bnewsletter\b.*|sign up (for|to)\b.{0,80})\s*$",
+    re.IGNORECASE,
+)
+
 _CARD_SPAN = 8  # lines within which a second card must follow: a headline, its twin, a blurb
 _TEASER_RUN = 3  # teasers in a row that make a list
 _OPENING_WORDS = 100  # the headline and these first words name the story's people and places
@@ -36,22 +49,29 @@ _PROSE_WORDS = 4  # words in the first line that counts as the story's text: a s
 
 
 def strip_furniture(text: str, title: str = "") -> str:
-    """Drop everything from the first piece of furniture on, and single teaser lines. Furniture is a
-    heading ("Related Articles", "Comments", ...) or, with no heading, a list of other stories: teaser
-    cards (`_cards_start`) or headline-and-blurb teasers (`_teasers_start`). Blank lines go too."""
+    """Drop everything from the first piece of furniture on, single teaser and ad lines, and the short
+    lines above the story's first sentence when the headline is given. Furniture is a heading
+    ("Related Articles", "Comments", ...), a footer's copyright or legal links or, with no heading, a
+    list of other stories: teaser cards (`_cards_start`) or headline-and-blurb teasers
+    (`_teasers_start`). Blank lines go too."""
     lines = [line for line in text.splitlines() if line.strip()]
     # Not a share of the text's length: on a short story a long list of teasers would be that share.
     opened = False
     for i, line in enumerate(lines):
         if opened:
-            if _HEADINGS.match(line) or _cards_start(lines, i):
+            if _HEADINGS.match(line) or _FOOTER.match(line) or _cards_start(lines, i):
                 lines = lines[:i]
                 break
             if _headline_like(line) and _teasers_start(lines, i, title):
                 lines = lines[:i]
                 break
         opened = opened or _prose(line)
-    return "\n".join(line for line in lines if not _TEASER_LINE.match(line)).strip()
+    # Short lines above the first sentence are a masthead, a menu, a byline: with the headline given,
+    # all but the headline go (a site's menu on every page would make its stories alike).
+    start = next((i for i, line in enumerate(lines) if _prose(line)), 0) if title else 0
+    if all(_headline_like(x) for x in lines[:start]):
+        lines = [x for x in lines[:start] if x.strip() == title.strip()] + lines[start:]
+    return "\n".join(x for x in lines if not _TEASER_LINE.match(x) and not _AD_LINE.match(x)).strip()
 
 
 def _headline_like(line: str) -> bool:

@@ -3,9 +3,9 @@
 Real pages reach the service with their site's furniture around the story: the seed pages end in a
 "Related Articles" list (IBNS) or in 11k characters of other stories' teaser cards with no heading
 (the portal). Outlets repeat that furniture on every page, so it must not glue their stories together.
-This wraps a labelled corpus's articles in three such outlets' furniture, taken from the seed pages,
-one article in four each (the fourth stays bare), and scores both versions with `aggregator eval`'s
-in-process clustering:
+This wraps a labelled corpus's articles in four outlets' furniture, three taken from the seed pages and
+a menu and footer written here, one article in five each (the fifth stays bare), and scores both
+versions with `aggregator eval`'s in-process clustering:
 
     python -m tests.benchmarks.bench_furniture ../shared/datasets/ecbplus.jsonl ../shared/datasets/seeds.jsonl
 """
@@ -24,8 +24,21 @@ from aggregator.evaluation import cluster_in_memory, read_corpus
 from aggregator.settings import get_settings
 
 
+# A fourth outlet's menu and footer, written here: the seed pages came without theirs.
+_MASTHEAD = "\n".join(
+    "Daily Example|Home|World|Politics|Business|Markets|Technology|Science|Health|Sport|Football|Tennis|"
+    "Culture|Film|Music|Travel|Opinion|Video|Podcasts|Weather|Puzzles|Newsletters|Subscribe".split("|")
+)
+_FOOTER = (
+    "Advertisement\nSubscribe to our newsletter for the day's top stories in your inbox every morning.\n"
+    "Copyright 2025 Daily Example Media Group Ltd. All rights reserved. Reproduction without permission "
+    "is prohibited.\nTerms of Use | Privacy Policy | Cookie Settings | Contact Us | Advertise With Us"
+)
+
+
 def outlets(seeds: Path) -> list[Callable[[str], str]]:
-    """Three outlets' page furniture, cut out of the seed pages at their first line of other stories."""
+    """Four outlets' page furniture: a menu and footer, and three cut out of the seed pages at their
+    first line of other stories."""
     pages = {d["source"]: d["text"] for d in map(json.loads, seeds.read_text(encoding="utf-8").splitlines())}
     herald = next(t for s, t in pages.items() if "IBNS" in s)
     portal = next(t for s, t in pages.items() if "rewrite" in s)
@@ -36,6 +49,7 @@ def outlets(seeds: Path) -> list[Callable[[str], str]]:
     # An extractor that drops a repeated line leaves each card as its headline and blurb.
     single = "\n".join(line for i, line in enumerate(lines[first_card:]) if line != lines[first_card + i - 1])
     return [
+        lambda t: f"{_MASTHEAD}\n{t}\n{_FOOTER}",
         lambda t: f"{t}\n{related}",
         lambda t: f"Logo\n\n{t}\n\n{cards}",
         lambda t: f"{t}\n\n{single}",

@@ -137,9 +137,9 @@ def test_a_long_list_after_a_short_story_is_cut() -> None:
     teasers = "\n".join(f"{title}\n{body}" for title, body in UNRELATED.values())
     body = _STORY + "\nRelated Articles\n" + teasers + "\n" + teasers
     assert strip_furniture(body, "Harbour ferry sinks off Lenmouth") == _STORY
-    # Above the story's first line of prose a "Comments" link is kept, however long the page.
-    body = "Comments\n" + _STORY + "\nRelated Articles\n" + teasers + "\n" + teasers
-    assert strip_furniture(body, "Harbour ferry sinks off Lenmouth") == "Comments\n" + _STORY
+    # Above the story's first line of prose a share bar does not cut, however long the page.
+    bar = "Share this article\nComments\n"
+    assert strip_furniture(bar + body) == bar + _STORY
 
 
 def test_teasers_naming_a_place_the_story_mentions_once_are_still_cut() -> None:
@@ -152,3 +152,13 @@ def test_teasers_naming_a_place_the_story_mentions_once_are_still_cut() -> None:
     teasers[2] = ("Lenmouth council approves new harbour wall", "Work starts in spring.")
     listed = "\n".join(f"{title}\n{blurb}" for title, blurb in teasers * 2)
     assert strip_furniture(story + "\n" + listed, title) == story
+
+
+def test_a_masthead_above_the_story_and_a_footer_below_it_go() -> None:
+    menu = "Lenmouth Gazette\nHome\nNews\nSport\nBy Staff Reporter\nUpdated 10:04, 3 May"
+    footer = "© 2025 Lenmouth Gazette. All rights reserved.\nTerms of Use | Privacy Policy | Contact"
+    ad = "\nAdvertisement\nSubscribe to the Gazette's morning newsletter\n"
+    body = menu + "\n" + _STORY.replace("\nAll forty", ad + "All forty") + "\n" + footer
+    assert strip_furniture(body, "Harbour ferry sinks off Lenmouth") == _STORY
+    # With no headline given, the lines above the story are all there is of it: they stay.
+    assert strip_furniture(body) == menu + "\n" + _STORY
