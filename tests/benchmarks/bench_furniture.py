@@ -23,11 +23,33 @@ from aggregator.core.scoring import score
 from aggregator.evaluation import cluster_in_memory, read_corpus
 from aggregator.settings import get_settings
 
-
 # A fourth outlet's menu and footer, written here: the seed pages came without theirs.
 _MASTHEAD = "\n".join(
-    "Daily Example|Home|World|Politics|Business|Markets|Technology|Science|Health|Sport|Football|Tennis|"
-    "Culture|Film|Music|Travel|Opinion|Video|Podcasts|Weather|Puzzles|Newsletters|Subscribe".split("|")
+    [
+        "Daily Example",
+        "Home",
+        "World",
+        "Politics",
+        "Business",
+        "Markets",
+        "Technology",
+        "Science",
+        "Health",
+        "Sport",
+        "Football",
+        "Tennis",
+        "Culture",
+        "Film",
+        "Music",
+        "Travel",
+        "Opinion",
+        "Video",
+        "Podcasts",
+        "Weather",
+        "Puzzles",
+        "Newsletters",
+        "Subscribe",
+    ]
 )
 _FOOTER = (
     "Advertisement\nSubscribe to our newsletter for the day's top stories in your inbox every morning.\n"
