@@ -24,32 +24,10 @@ from aggregator.evaluation import cluster_in_memory, read_corpus
 from aggregator.settings import get_settings
 
 # A fourth outlet's menu and footer, written here: the seed pages came without theirs.
-_MASTHEAD = "\n".join(
-    [
-        "Daily Example",
-        "Home",
-        "World",
-        "Politics",
-        "Business",
-        "Markets",
-        "Technology",
-        "Science",
-        "Health",
-        "Sport",
-        "Football",
-        "Tennis",
-        "Culture",
-        "Film",
-        "Music",
-        "Travel",
-        "Opinion",
-        "Video",
-        "Podcasts",
-        "Weather",
-        "Puzzles",
-        "Newsletters",
-        "Subscribe",
-    ]
+_MASTHEAD = (
+    "Daily Example\nHome\nWorld\nPolitics\nBusiness\nMarkets\nTechnology\nScience\nHealth\nSport\n"
+    "Football\nTennis\nCulture\nFilm\nMusic\nTravel\nOpinion\nVideo\nPodcasts\nWeather\nPuzzles\n"
+    "Newsletters\nSubscribe"
 )
 _FOOTER = (
     "Advertisement\nSubscribe to our newsletter for the day's top stories in your inbox every morning.\n"
