@@ -72,11 +72,6 @@ def normalise(text: str) -> str:
     return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').strip()
 
 
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens."""
-    return _WORD.findall(text.lower().replace("’", "'"))
-
-
 def stem(word: str) -> str:
     """A light suffix strip so that "sanctions"/"sanction" and "Canada's"/"Canada" meet."""
     if word.endswith("'s"):
@@ -106,11 +101,6 @@ def term(word: str) -> str:
             _TERMS.clear()
         _TERMS[word] = found
     return found
-
-
-def content_words(text: str) -> list[str]:
-    """Stemmed words that carry meaning: no stop words, no bare numbers, no single letters."""
-    return [t for t in map(term, words(text)) if t]
 
 
 def tokens(text: str) -> list[str]:
