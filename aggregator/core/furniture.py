@@ -1,8 +1,8 @@
 """Page furniture: the parts of a page's text that are not its story and name other stories.
 
 Text past them describes other events and would glue unrelated stories together, so it is cut before
-fingerprinting (the stored text keeps it). Nothing before the text's first line of prose is cut: pages
-sometimes open with a "Share" bar or a "Comments" link.
+fingerprinting (the stored text keeps it). Nothing above the text's first line of prose cuts the rest:
+pages sometimes open with a "Share" bar or a "Comments" link.
 """
 
 from __future__ import annotations
@@ -106,9 +106,9 @@ def _doubled(lines: list[str], i: int) -> bool:
 
 def _teasers_start(lines: list[str], i: int, title: str) -> bool:
     """Whether other stories' teasers start at line `i`: headline, blurb (a sentence), headline,
-    blurb..., none of them naming anyone or anything the headline and the opening words before them
-    name. An extractor that drops repeated lines turns cards into this. An article's own subheads
-    are followed by paragraphs that keep naming its people and places."""
+    blurb..., at most one of them naming anyone or anything the headline and the opening words before
+    them name more than once. An extractor that drops repeated lines turns cards into this. An
+    article's own subheads are followed by paragraphs that keep naming its people and places."""
     pairs = [(i + 2 * k, i + 2 * k + 1) for k in range(_TEASER_RUN)]
     if pairs[-1][1] >= len(lines) or any(
         not _headline_like(lines[h]) or _headline_like(lines[b]) for h, b in pairs
