@@ -56,7 +56,8 @@ def _entry_fields(e: Entry) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _num(value: str | None) -> float | None:
+def stored_float(value: str | None) -> float | None:
+    """A number as a hash field keeps it: absent or empty is None."""
     return float(value) if value else None
 
 
@@ -115,7 +116,7 @@ class StoryStore:
                 continue
             entry = Entry(
                 article_id=aid, url=h["url"], guid=h.get("guid") or None, title=h.get("title", ""),
-                summary=h.get("summary", ""), published=_num(h.get("published")),
+                summary=h.get("summary", ""), published=stored_float(h.get("published")),
                 author=h.get("author") or None, source_name=h.get("source_name") or None,
             )  # fmt: skip
             out.append((entry, h["feed_id"]))

@@ -10,11 +10,7 @@ import redis
 from aggregator.errors import InvalidInput, NotFound
 from aggregator.store.keys import Keys
 from aggregator.store.redis import converts_errors
-from aggregator.store.stories import CLUSTERED
-
-
-def _num(value: str | None) -> float | None:
-    return float(value) if value else None
+from aggregator.store.stories import CLUSTERED, stored_float
 
 
 def article_view(aid: str, h: dict[str, str]) -> dict[str, Any]:
@@ -26,13 +22,13 @@ def article_view(aid: str, h: dict[str, str]) -> dict[str, Any]:
         "source": h.get("source") or h.get("source_name") or "",
         "title": h.get("title", ""),
         "author": h.get("author") or None,
-        "published": _num(h.get("published")),
-        "fetched": _num(h.get("fetched")),
+        "published": stored_float(h.get("published")),
+        "fetched": stored_float(h.get("fetched")),
         "extraction": h.get("extraction") or None,
         "credits": json.loads(h.get("credits") or "[]"),
         "story_id": h.get("story_id") or None,
         "relation": h.get("relation") or None,
-        "score": _num(h.get("score")),
+        "score": stored_float(h.get("score")),
         "signals": json.loads(h.get("signals") or "[]"),
         "text": h.get("text") or h.get("summary") or "",
         "revision": int(h.get("revision") or 0),
