@@ -14,11 +14,7 @@ from aggregator.settings import Settings
 from aggregator.store.redis import EmbeddedRedis
 from tests.conftest import serve_api
 from tests.fixtures.stories import UNRELATED, WIRE_BODY, WIRE_TITLE
-
-
-def _article(aid: str, title: str, body: str) -> Article:
-    return Article(id=aid, url=f"http://x/{aid}", feed_id="f", title=title, text=body, source="x",
-                   published=1_750_000_000.0, fetched=1_750_000_000.0)  # fmt: skip
+from tests.fixtures.stories import article as _article
 
 
 def test_near_duplicates_arriving_at_once_form_one_story(settings: Settings) -> None:
