@@ -11,6 +11,7 @@ INGEST_ARTICLES = "aggregator.ingest_articles"
 SCHEDULE_DUE = "aggregator.schedule_due"
 FAN_OUT_EVENTS = "aggregator.fan_out_events"
 DELIVER_WEBHOOK = "aggregator.deliver_webhook"
+EXPIRE_STORIES = "aggregator.expire_stories"
 
 
 class TaskSender(Protocol):

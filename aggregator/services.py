@@ -35,6 +35,7 @@ from aggregator.store.hosts import HostGate
 from aggregator.store.index import RedisIndex
 from aggregator.store.keys import FANOUT_LOCK_MS, Keys
 from aggregator.store.redis import connect, held_lock
+from aggregator.store.retention import Retention
 from aggregator.store.revisions import RevisionStore
 from aggregator.store.stories import StoryStore
 from aggregator.store.subscriptions import ACTIVE, Subscription, SubscriptionStore
@@ -77,6 +78,7 @@ class Services:
         self.stories = StoryStore(self.redis, keys, self.index, self.events)
         self.views = StoryViews(self.redis, keys)
         self.revisions = RevisionStore(self.redis, keys, self.events)
+        self.retention = Retention(self.redis, keys, max(1, int(settings.story_retention_h * 3600)))
         self.subscriptions = SubscriptionStore(self.redis, keys)
         self.dispatch = Dispatcher(sender)
         self.hosts = HostGate(
@@ -119,7 +121,7 @@ class Services:
             retry_after = exc.retry_after_s if isinstance(exc, TemporaryFetchError) else None
             self.feeds.record_failure(feed, str(exc), self._backoff(feed, now, retry_after), now)
             return RefreshResult(feed_id, "error", error=str(exc))
-        todo = self.stories.add_entries(feed.id, parsed.entries, now)
+        todo = self.stories.add_entries(feed.id, parsed.entries, now, self.retention.tombstone_s)
         size = self.settings.ingest_batch_size
         for i in range(0, len(todo), size):
             self.dispatch.ingest_articles(todo[i : i + size])
@@ -193,6 +195,20 @@ class Services:
             decided = self.clusterer.assign([a.id for a in batch], feats, times, found, centroids)
             self.stories.commit(batch, feats, decided, doc_keys, time.time(), self.feed_priority)
         return len(batch)
+
+    # --- retention
+    def expire_stories(self, now: float | None = None, batch: int = 200) -> int:
+        """Retire the stories past the retention (see `store/retention.py`). Returns how many went."""
+        if self.settings.story_retention_h <= 0:
+            return 0  # kept forever
+        horizon = (time.time() if now is None else now) - self.settings.story_retention_h * 3600
+        retired = 0
+        while True:
+            with self.index.lock():  # a batch at a time: ingest waits for one batch, not for all
+                done = self.retention.retire(horizon, batch)
+            retired += len(done)
+            if len(done) < batch:
+                return retired
 
     # --- webhooks
     def add_subscription(self, url: str, secret: str, types: Sequence[str]) -> Subscription:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -97,9 +97,24 @@ class Settings(BaseSettings):
         default_factory=list, description="Feed URLs, most trusted first: their article is the canonical."
     )
     story_window_h: float = Field(72.0, description="Hours after its last variant that a story stays open.")
+    story_retention_h: float = Field(
+        720.0,
+        description="Hours after its last change that a story, its variants and their articles are kept "
+        "(at least story_window_h); 0 keeps them forever.",
+    )
 
     # --- API
     page_size: int = Field(50, description="Default page size of list endpoints.")
+
+    @model_validator(mode="after")
+    def _retention_outlasts_window(self) -> Settings:
+        # A story deleted while still open would have its next variant start a new story.
+        if 0 < self.story_retention_h < self.story_window_h:
+            raise ValueError(
+                f"story_retention_h ({self.story_retention_h}) must be 0 or at least story_window_h "
+                f"({self.story_window_h})"
+            )
+        return self
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from aggregator.dispatch import FAN_OUT_EVENTS, SCHEDULE_DUE
+from aggregator.dispatch import EXPIRE_STORIES, FAN_OUT_EVENTS, SCHEDULE_DUE
 from aggregator.settings import Settings, get_settings
 
 
@@ -36,6 +36,8 @@ def make_celery(settings: Settings) -> Celery:
             "schedule-due-feeds": {"task": SCHEDULE_DUE, "schedule": settings.schedule_tick_s},
             # Ingest fans out right after it commits; this catches what a crash left behind.
             "fan-out-events": {"task": FAN_OUT_EVENTS, "schedule": settings.schedule_tick_s * 10},
+            # Retention counts in hours: a sweep every few minutes keeps Redis within minutes of it.
+            "expire-stories": {"task": EXPIRE_STORIES, "schedule": settings.schedule_tick_s * 60},
         },
         worker_hijack_root_logger=False,
     )

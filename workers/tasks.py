@@ -11,7 +11,14 @@ from typing import Any
 
 from celery import Celery, Task, shared_task
 
-from aggregator.dispatch import DELIVER_WEBHOOK, FAN_OUT_EVENTS, INGEST_ARTICLES, REFRESH_FEED, SCHEDULE_DUE
+from aggregator.dispatch import (
+    DELIVER_WEBHOOK,
+    EXPIRE_STORIES,
+    FAN_OUT_EVENTS,
+    INGEST_ARTICLES,
+    REFRESH_FEED,
+    SCHEDULE_DUE,
+)
 from aggregator.errors import NotFound, StorageError, TemporaryFetchError
 from aggregator.services import Services
 from workers.celery_app import max_retry_countdown
@@ -64,6 +71,14 @@ def ingest_articles(self: Task, article_ids: list[str]) -> int:
 def fan_out_events(self: Task) -> int:
     try:
         return services(self.app).fan_out_events()
+    except StorageError as exc:
+        raise _retry(self, exc) from exc
+
+
+@shared_task(name=EXPIRE_STORIES, bind=True, ignore_result=True)
+def expire_stories(self: Task) -> int:
+    try:
+        return services(self.app).expire_stories()
     except StorageError as exc:
         raise _retry(self, exc) from exc
 

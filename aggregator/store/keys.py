@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Feeds, articles and stories are the service's data: kept until deleted. Index entries only exist to
+# Feeds are kept until deleted. Stories, their variant sets and their articles are kept for the retention
+# (settings.story_retention_h) after the story's last change, then deleted by `store/retention.py`; each
+# article leaves a tombstone (state=expired, TTL: the retention). Index entries only exist to
 # find candidates for new articles; they expire with the story window (settings.story_window_h), which
 # keeps the index's memory flat on an endless stream.
 LOCK_TTL_MS = 30_000  # longest a crashed worker can hold the assignment lock
@@ -46,7 +48,8 @@ class Keys:
 
     # --- articles
     def article(self, article_id: str) -> str:
-        """hash: the entry as the feed gave it (state=pending), then the clean article (state=clustered)"""
+        """hash: the entry as the feed gave it (state=pending), then the clean article (state=clustered),
+        then, once its story is retired, only state=expired (TTL: the retention)"""
         return f"{self.prefix}:article:{article_id}"
 
     # --- stories

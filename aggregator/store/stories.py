@@ -18,6 +18,7 @@ from aggregator.store.keys import Keys
 from aggregator.store.redis import converts_errors
 
 PENDING, CLUSTERED = "pending", "clustered"
+EXPIRED = "expired"  # a tombstone: the article's story was retired (store/retention.py)
 _MEMBER_FIELDS = (
     "feed_id",
     "source",
@@ -72,8 +73,11 @@ class StoryStore:
 
     # --- entries from feeds
     @converts_errors
-    def add_entries(self, fid: str, entries: Sequence[Entry], now: float) -> list[str]:
-        """Store new entries as pending; return every given entry not yet clustered (new or unfinished)."""
+    def add_entries(self, fid: str, entries: Sequence[Entry], now: float, tombstone_s: int = 0) -> list[str]:
+        """Store new entries as pending; return every given entry not yet clustered (new or unfinished).
+
+        A retired article is not brought back: its tombstone lives on `tombstone_s` more seconds each
+        time the feed lists it again, so it outlives the feed's listing of the item."""
         pipe = self.r.pipeline(transaction=False)
         for e in entries:
             pipe.hmget(self.keys.article(e.article_id), ["state", "entry_title", "summary"])
@@ -81,6 +85,10 @@ class StoryStore:
         todo: list[str] = []
         pipe = self.r.pipeline(transaction=False)
         for e, (state, title, summary) in zip(entries, known, strict=True):
+            if state == EXPIRED:
+                if tombstone_s:
+                    pipe.expire(self.keys.article(e.article_id), tombstone_s)
+                continue
             if e.article_id in todo:
                 continue
             if state == CLUSTERED:
