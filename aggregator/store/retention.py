@@ -1,4 +1,4 @@
-"""Retention: stories with no new variant for the retention period go, with their articles.
+"""Retention: stories with no change for the retention period go, with their articles.
 
 The index forgets a story after the story window; this forgets its data after the longer retention,
 so Redis stays flat on an endless stream as the index does. Retention counts from the story's last
