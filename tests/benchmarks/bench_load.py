@@ -101,23 +101,30 @@ def article_text(rng: random.Random, vocab: list[str], cum: list[float]) -> tupl
     return title, "\n\n".join(paras)
 
 
-def publish(site: Site, articles: int, feeds: int, seed: int = 7) -> list[str]:
-    """`articles` pages spread over `feeds` feeds; returns the article ids."""
+def texts(seed: int = 7) -> Iterator[tuple[str, str]]:
+    """An endless stream of (title, body): every fifth a retitled copy of the one before it."""
     rng = random.Random(seed)
     vocab = vocabulary(rng)
     cum = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(vocab))))  # Zipf
+    title, body = "", ""
+    for n in itertools.count():
+        if n % 5 == 4:
+            title = f"Update: {title}"
+        else:
+            title, body = article_text(rng, vocab, cum)
+        yield title, body
+
+
+def publish(site: Site, articles: int, feeds: int, seed: int = 7) -> list[str]:
+    """`articles` pages spread over `feeds` feeds; returns the article ids."""
+    stream = texts(seed)
     now = time.time()
     per_feed = -(-articles // feeds)
     ids: list[str] = []
-    title, body = "", ""
     for f in range(feeds):
         items = []
         for i in range(min(per_feed, articles - f * per_feed)):
-            n = f * per_feed + i
-            if n % 5 == 4:  # a copy of the previous article, retitled
-                title = f"Update: {title}"
-            else:
-                title, body = article_text(rng, vocab, cum)
+            title, body = next(stream)
             slug = f"{f}-{i}"
             site.set(f"/wire/{slug}.html", page("wire", title, body))  # where rss() links
             items.append((slug, title, body[:100]))

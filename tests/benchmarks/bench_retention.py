@@ -12,8 +12,6 @@ per window of the stream. With retention the figures level off; without it they 
 from __future__ import annotations
 
 import argparse
-import itertools
-import random
 import tempfile
 import time
 from dataclasses import replace
@@ -23,22 +21,15 @@ from aggregator.core.models import Article
 from aggregator.services import Services
 from aggregator.settings import get_settings
 from aggregator.store.redis import embedded
-from tests.benchmarks.bench_load import article_text, vocabulary
+from tests.benchmarks.bench_load import texts
 
 
-def stream(articles: int, seed: int = 7) -> list[Article]:
-    rng = random.Random(seed)
-    vocab = vocabulary(rng)
-    cum = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(vocab))))  # Zipf
-    out, title, body = [], "", ""
-    for n in range(articles):
-        if n % 5 == 4:  # a copy of the previous article, retitled
-            title = f"Update: {title}"
-        else:
-            title, body = article_text(rng, vocab, cum)
-        out.append(Article(id=f"a{n}", url=f"http://x/{n}", feed_id="f", title=title, text=body, source="x",
-                           published=None, fetched=0.0))  # fmt: skip
-    return out
+def stream(articles: int) -> list[Article]:
+    return [
+        Article(id=f"a{n}", url=f"http://x/{n}", feed_id="f", title=title, text=body, source="x",
+                published=None, fetched=0.0)
+        for n, (title, body) in zip(range(articles), texts(), strict=False)
+    ]  # fmt: skip
 
 
 def run(
