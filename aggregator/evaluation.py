@@ -23,9 +23,10 @@ from aggregator.core.fingerprint import DocFreq, df_keys, features_batch, prepar
 from aggregator.core.index import MemoryIndex
 from aggregator.core.models import Article, Extraction
 from aggregator.core.scoring import score
+from aggregator.core.splitting import Member, centroid_of, due, plan, trimmed
 from aggregator.core.text import credits
 from aggregator.errors import InvalidInput
-from aggregator.services import make_clusterer
+from aggregator.services import make_clusterer, make_split_rule
 from aggregator.settings import Settings
 
 
@@ -76,11 +77,13 @@ class MemoryClustering:
         self.s = settings
         self.index = MemoryIndex(settings.bucket_cap, settings.story_window_h * 3600)
         self.clusterer = make_clusterer(settings)
+        self.split_rule = make_split_rule(settings)
         self.df: Counter[str] = Counter()
         self.docs = 0
 
     def add(self, batch: Sequence[Article]) -> dict[str, str]:
-        """Cluster one batch; returns article id -> story id."""
+        """Cluster one batch; returns article id -> story id, for the batch and for earlier articles
+        a split moved."""
         s = self.s
         prepared = [prepare(a) for a in batch]
         freq = DocFreq(self.docs, self.df)
@@ -91,11 +94,21 @@ class MemoryClustering:
             [a.id for a in batch], feats, times, found, self.index.centroids_of(found)
         )
         out = {}
-        for done, p in zip(decided, prepared, strict=True):
-            self.index.add(done.record, done.centroid)
-            out[done.record.article_id] = done.decision.story_id
+        sizes: dict[str, int] = {}  # story -> members before this batch
+        for done, p, f in zip(decided, prepared, feats, strict=True):
+            r = done.record
+            sizes.setdefault(r.story_id, len(self.index.members.get(r.story_id, ())))
+            self.index.add(r, done.centroid, Member(r.article_id, r.time, f.length, trimmed(f.vector)))
+            out[r.article_id] = r.story_id
             self.df.update(df_keys(p))
         self.docs += len(batch)
+        for sid, before in sizes.items():
+            if due(before, len(self.index.members[sid]), self.split_rule):
+                parts = plan(sid, self.index.members[sid], self.split_rule)
+                if len(parts) > 1:
+                    keep = self.clusterer.thresholds.centroid_terms
+                    self.index.split(sid, parts, {s: centroid_of(ms, keep) for s, ms in parts.items()})
+                    out.update((m.article_id, s) for s, ms in parts.items() for m in ms)
         # The index's objects live until pruned and hold no cycles: keep the cyclic collector from
         # rescanning them all on every collection, a cost that would grow with the index.
         gc.freeze()

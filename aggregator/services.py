@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import redis
 
+from aggregator.core import splitting
 from aggregator.core.clustering import Clusterer, Thresholds
 from aggregator.core.fingerprint import df_keys, features_batch, prepare
 from aggregator.core.identity import feed_id
 from aggregator.core.models import Article, Entry, Feed
 from aggregator.core.signing import signature
+from aggregator.core.splitting import SplitRule
 from aggregator.dispatch import Dispatcher, TaskSender
 from aggregator.errors import (
     AggregatorError,
@@ -37,6 +40,7 @@ from aggregator.store.keys import FANOUT_LOCK_MS, Keys
 from aggregator.store.redis import connect, held_lock
 from aggregator.store.retention import Retention
 from aggregator.store.revisions import RevisionStore
+from aggregator.store.splits import SplitStore
 from aggregator.store.stories import StoryStore
 from aggregator.store.subscriptions import ACTIVE, Subscription, SubscriptionStore
 from aggregator.store.views import StoryViews
@@ -65,6 +69,10 @@ def make_clusterer(settings: Settings) -> Clusterer:
     return Clusterer(thresholds)
 
 
+def make_split_rule(settings: Settings) -> SplitRule:
+    return SplitRule(separation=settings.split_separation, min_words=settings.split_min_words)
+
+
 class Services:
     def __init__(self, settings: Settings, sender: TaskSender, client: redis.Redis | None = None) -> None:
         if client is None and not settings.redis_url:
@@ -86,6 +94,8 @@ class Services:
         )
         self.fetcher = Fetcher(settings, gate=self.hosts.slot)
         self.clusterer = make_clusterer(settings)
+        self.split_rule = make_split_rule(settings)
+        self.splits = SplitStore(self.redis, keys, self.stories, self.index, self.events)
 
         self.feed_priority = [feed_id(u) for u in settings.feed_priority]
 
@@ -194,7 +204,20 @@ class Services:
             times = [a.published or a.fetched for a in batch]
             decided = self.clusterer.assign([a.id for a in batch], feats, times, found, centroids)
             self.stories.commit(batch, feats, decided, doc_keys, time.time(), self.feed_priority)
+            self._check_splits(Counter(x.decision.story_id for x in decided))
         return len(batch)
+
+    def _check_splits(self, added: Counter[str]) -> None:
+        """Split the stories this batch grew whose members now show two stories (`core/splitting.py`)."""
+        sizes = self.splits.sizes(list(added))
+        due = [sid for sid, n in sizes.items() if splitting.due(n - added[sid], n, self.split_rule)]
+        if not due:
+            return
+        for sid, members in self.index.members(self.splits.variants(due)).items():
+            parts = splitting.plan(sid, members, self.split_rule)
+            if len(parts) > 1:
+                keep = self.clusterer.thresholds.centroid_terms
+                self.splits.apply(sid, parts, keep, self.feed_priority, time.time())
 
     # --- retention
     def expire_stories(self, now: float | None = None, batch: int = 200) -> int:

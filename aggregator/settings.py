@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     copy_threshold: float = Field(
         0.50, description="Shingle Jaccard with a candidate at which an article joins its story as a `copy`."
     )
+    split_separation: float = Field(
+        0.22,
+        description="How much closer (mean cosine) each part of a story's members must be to its own part "
+        "than to the other for the story to be split in two; 0 never splits.",
+    )
+    split_min_words: int = Field(
+        80, description="Median body words a story's members need before it may be split: not on headlines."
+    )
     events_max_len: int = Field(1_000_000, description="Events kept in the event stream, at most.")
     events_retention_h: float = Field(168.0, description="Hours an event stays in the event stream.")
     sse_heartbeat_s: float = Field(15.0, description="Seconds between heartbeat comments on /v1/events.")

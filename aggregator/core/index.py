@@ -13,6 +13,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # splitting builds on clustering, which builds on this module
+    from aggregator.core.splitting import Member
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class MemoryIndex:
         self.records: dict[str, Record] = {}
         self.centroids: dict[str, Mapping[str, float]] = {}
         self.story_time: dict[str, float] = {}
+        self.members: dict[str, list[Member]] = {}  # story -> its members as the split check sees them
         self.newest = 0.0
         self._added = 0
 
@@ -78,7 +83,9 @@ class MemoryIndex:
         sids = {r.story_id for recs in found for r in recs}
         return {s: self.centroids[s] for s in sids if s in self.centroids}
 
-    def add(self, record: Record, centroid: Mapping[str, float] | None = None) -> None:
+    def add(
+        self, record: Record, centroid: Mapping[str, float] | None = None, member: Member | None = None
+    ) -> None:
         known = record.article_id in self.records
         self.records[record.article_id] = record
         self.newest = max(self.newest, record.time)
@@ -91,6 +98,8 @@ class MemoryIndex:
                 del bucket[self.bucket_cap :]
         if centroid is not None:
             self.centroids[record.story_id] = centroid
+        if member is not None and not known:
+            self.members.setdefault(record.story_id, []).append(member)
         self.story_time[record.story_id] = max(self.story_time.get(record.story_id, 0.0), record.time)
         self._added += 1
         if self.window_s is not None and self._added % self.prune_every == 0:
@@ -117,3 +126,21 @@ class MemoryIndex:
         for s in old:
             del self.story_time[s]
             self.centroids.pop(s, None)
+            self.members.pop(s, None)
+
+    def split(
+        self,
+        story_id: str,
+        parts: Mapping[str, Sequence[Member]],
+        centroids: Mapping[str, Mapping[str, float]],
+    ) -> None:
+        """Make `story_id` the stories `parts` (story id -> members, `story_id`'s included) with these
+        `centroids`."""
+        for sid, part in parts.items():
+            self.members[sid] = list(part)
+            self.centroids[sid] = centroids[sid]
+            self.story_time[sid] = self.story_time.get(story_id, 0.0)
+            for m in part:
+                r = self.records.get(m.article_id)
+                if r is not None and r.story_id != sid:
+                    self.records[m.article_id] = Record(m.article_id, sid, r.shingle_sig, r.bands, r.time)

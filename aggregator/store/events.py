@@ -17,13 +17,14 @@ import redis.asyncio
 from aggregator.store.keys import Keys
 from aggregator.store.redis import converts_errors
 
-CREATED, VARIANT_ADDED, CANONICAL_CHANGED, REVISED = (
+CREATED, VARIANT_ADDED, CANONICAL_CHANGED, REVISED, SPLIT = (
     "story.created",
     "story.variant_added",
     "story.canonical_changed",
     "story.revised",
+    "story.split",
 )
-TYPES = (CREATED, VARIANT_ADDED, CANONICAL_CHANGED, REVISED)
+TYPES = (CREATED, VARIANT_ADDED, CANONICAL_CHANGED, REVISED, SPLIT)
 
 
 @dataclass(frozen=True)

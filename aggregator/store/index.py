@@ -17,6 +17,7 @@ import redis
 from aggregator.core.clustering import Centroid
 from aggregator.core.fingerprint import DocFreq
 from aggregator.core.index import Record
+from aggregator.core.splitting import Member
 from aggregator.errors import StorageError
 from aggregator.store.keys import LOCK_TTL_MS, Keys
 from aggregator.store.redis import converts_errors, held_lock
@@ -147,10 +148,12 @@ class RedisIndex:
         records: Sequence[Record],
         centroids: Mapping[str, Centroid],
         doc_keys: Sequence[Iterable[str]],
+        members: Sequence[Member] = (),
     ) -> None:
         """Queue the index writes of a batch on `pipe` (the caller's, so the batch commits in one trip).
 
-        `doc_keys` holds the df slots of each article indexed for the first time: only they count in the IDF.
+        `doc_keys` holds the df slots of each article indexed for the first time: only they count in the
+        IDF. `members` are the articles as the split check compares them.
         """
         keys = [self.keys.doc_freq, self.keys.doc_count, *(self.keys.centroid(s) for s in centroids)]
         args: list[str | int] = [self.ttl_s, self.bucket_cap, len(records), len(centroids)]
@@ -163,3 +166,35 @@ class RedisIndex:
         for slots in doc_keys:
             args.extend(slots)
         self._write(keys=keys, args=args, client=pipe)
+        for m in members:
+            value = json.dumps([m.time, m.length, m.vector], separators=(",", ":"))
+            pipe.set(self.keys.vector(m.article_id), value, ex=self.ttl_s)
+
+    @converts_errors
+    def members(self, story_ids: Mapping[str, Sequence[str]]) -> dict[str, list[Member]]:
+        """Per story (id -> its article ids), the members whose vectors are still indexed."""
+        wanted = {sid: list(aids) for sid, aids in story_ids.items() if aids}
+        pipe = self.r.pipeline(transaction=False)
+        for aids in wanted.values():
+            pipe.mget([self.keys.vector(a) for a in aids])
+        out: dict[str, list[Member]] = {sid: [] for sid in story_ids}
+        for (sid, aids), raw in zip(wanted.items(), pipe.execute(), strict=True):
+            found = [(a, json.loads(v)) for a, v in zip(aids, raw, strict=True) if v]
+            out[sid] = [Member(a, float(t), int(n), vec) for a, (t, n, vec) in found]
+        return out
+
+    @converts_errors
+    def split(
+        self, pipe: redis.client.Pipeline, moved: Mapping[str, str], centroids: Mapping[str, Centroid]
+    ) -> None:
+        """Queue on `pipe` the records of `moved` (article id -> new story id) naming their new story,
+        and the centroids of the stories a split made."""
+        aids = list(moved)
+        raw = self.r.mget([self.keys.record(a) for a in aids]) if aids else []
+        for aid, value in zip(aids, raw, strict=True):
+            if value is not None:  # an expired record stays expired
+                r = Record.loads(value)
+                moved_record = Record(aid, moved[aid], r.shingle_sig, r.bands, r.time)
+                pipe.set(self.keys.record(aid), moved_record.dumps(), keepttl=True)
+        for sid, c in centroids.items():
+            pipe.set(self.keys.centroid(sid), json.dumps(c, separators=(",", ":")), ex=self.ttl_s)

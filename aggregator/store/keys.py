@@ -110,6 +110,10 @@ class Keys:
         """string: the article's index record (story id, shingle sketch, bands, time)"""
         return f"{self.prefix}:{{idx}}:r:{article_id}"
 
+    def vector(self, article_id: str) -> str:
+        """string: JSON [time, body words, heaviest TF-IDF terms]: what the split check compares"""
+        return f"{self.prefix}:{{idx}}:v:{article_id}"
+
     def centroid(self, story_id: str) -> str:
         """string: JSON of the story's centroid (term -> summed TF-IDF weight of its variants)"""
         return f"{self.prefix}:{{idx}}:c:{story_id}"

@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 
-from aggregator.core import canonical
+from aggregator.core import canonical, splitting
 from aggregator.core.clustering import Assignment
 from aggregator.core.models import Article, Entry, Features
 from aggregator.store.events import CANONICAL_CHANGED, CREATED, VARIANT_ADDED, EventLog, NewEvent
@@ -151,7 +151,7 @@ class StoryStore:
         """Store a clustered batch, its stories' canonicals, its events and its index entries in one
         MULTI: a crash leaves either all of it or none."""
         touched = list(dict.fromkeys(x.decision.story_id for x in assigned))
-        stories = self._read_stories(touched)
+        stories = self.read_stories(touched)
         pipe = self.r.pipeline(transaction=True)
         centroids = {x.decision.story_id: x.centroid for x in assigned}  # the last one of each story
         added: list[tuple[str, Member]] = []
@@ -182,7 +182,7 @@ class StoryStore:
             )  # fmt: skip
             stories[d.story_id].members[a.id] = member
             added.append((d.story_id, member))
-        changed = self._apply_canonicals(pipe, stories, feed_priority, now)
+        changed = self.apply_canonicals(pipe, stories, feed_priority, now)
         events = []
         counts = {sid: len(st.members) - sum(1 for s, _ in added if s == sid) for sid, st in stories.items()}
         for sid, m in added:
@@ -200,18 +200,22 @@ class StoryStore:
                 }
             events.append(NewEvent(kind, sid, now, m.candidate.feed_id, counts[sid], data))
         self.events.append(pipe, events + changed, now)
-        self.index.write(pipe, [x.record for x in assigned], centroids, doc_keys)
+        members = [
+            splitting.Member(a.id, x.record.time, f.length, splitting.trimmed(f.vector))
+            for a, f, x in zip(articles, feats, assigned, strict=True)
+        ]
+        self.index.write(pipe, [x.record for x in assigned], centroids, doc_keys, members)
         pipe.execute()
 
     @converts_errors
     def choose_canonicals(self, story_ids: Sequence[str], feed_priority: Sequence[str], now: float) -> None:
         """Re-apply the canonical policy to stories whose articles changed: one read, one MULTI."""
-        stories = self._read_stories(story_ids)
+        stories = self.read_stories(story_ids)
         pipe = self.r.pipeline(transaction=True)
-        self.events.append(pipe, self._apply_canonicals(pipe, stories, feed_priority, now), now)
+        self.events.append(pipe, self.apply_canonicals(pipe, stories, feed_priority, now), now)
         pipe.execute()
 
-    def _apply_canonicals(
+    def apply_canonicals(
         self,
         pipe: redis.client.Pipeline,
         stories: dict[str, StoryState],
@@ -241,7 +245,7 @@ class StoryStore:
                 events.append(NewEvent(CANONICAL_CHANGED, sid, now, feed, len(st.members), data))
         return events
 
-    def _read_stories(self, story_ids: Sequence[str]) -> dict[str, StoryState]:
+    def read_stories(self, story_ids: Sequence[str]) -> dict[str, StoryState]:
         """Each story's current canonical and its members as the canonical policy sees them: two trips."""
         pipe = self.r.pipeline(transaction=False)
         for sid in story_ids:

@@ -1,0 +1,185 @@
+"""Story splitting: a join that the story's later articles show was wrong is undone.
+
+Stories are decided one article at a time, and the first article of a second event of the same kind
+(another boxing title defence, the next actor cast in the same role) can clear the join threshold
+against the first event's story; every later article of the second event then follows it in. One
+article cannot tell, but a story's members can: if they fall into two groups, each much closer to
+its own group than to the other, the story is two stories.
+
+The check bisects the members by spherical 2-means (the best of several seeded starts) and splits when
+both parts have `min_part` members and the mean silhouette (a member's cosine with the rest of its
+part minus its cosine with the other part) reaches `separation`. It needs full text: on headlines
+alone, a dozen words each, genuine stories fall apart as readily, so a story whose median member is
+shorter than `min_words` is never split. The part holding the story's first article keeps the story
+id; the other becomes a story named after its own first article. Both parts are checked again.
+
+Measured with `aggregator eval` (B-cubed F1): ecbplus 0.877 -> 0.910 in file order and +0.02 to
++0.03 in shuffled orders; uci_headlines (headlines only) and the seeds unchanged.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+
+import numpy as np
+
+from aggregator.core.clustering import add_to_centroid, story_id_for
+
+VECTOR_TERMS = 64  # an article's heaviest terms kept for the check: enough for the cosines it compares
+
+
+@dataclass(frozen=True)
+class SplitRule:
+    separation: float = 0.22  # mean silhouette a split needs; 0 turns splitting off
+    min_part: int = 3  # members each part needs: fewer is an outlier, not a second story
+    min_words: int = 80  # median body words of the members below which a story is not split
+    restarts: int = 20  # seeded 2-means starts; the most coherent result is kept
+    iterations: int = 15
+    growth: float = 1.25  # a story is checked again once it has grown by this factor
+
+
+@dataclass(frozen=True)
+class Member:
+    article_id: str
+    time: float
+    length: int  # body words
+    vector: Mapping[str, float]  # `trimmed` TF-IDF vector
+
+
+def trimmed(vector: Mapping[str, float], terms: int = VECTOR_TERMS) -> dict[str, float]:
+    """The `terms` heaviest terms of a vector, heaviest first (ties in the vector's order)."""
+    return dict(heapq.nlargest(terms, vector.items(), key=itemgetter(1)))
+
+
+def due(before: int, after: int, rule: SplitRule) -> bool:
+    """Whether a story that grew from `before` to `after` members is checked: at 2 * min_part members,
+    then each time it has grown by a quarter, so checks cost a small share of clustering however
+    large stories get."""
+    if rule.separation <= 0:
+        return False
+    mark = 2 * rule.min_part
+    while mark <= after:
+        if mark > before:
+            return True
+        mark = max(mark + 1, int(mark * rule.growth))
+    return False
+
+
+def plan(story_id: str, members: Sequence[Member], rule: SplitRule) -> dict[str, list[Member]]:
+    """The stories `story_id`'s members make: story id -> its members, `story_id` first and alone when
+    the story stays whole."""
+    groups = {story_id: sorted(members, key=lambda m: (m.time, m.article_id))}
+    todo = [story_id]
+    while todo:
+        sid = todo.pop()
+        parts = bisect(groups[sid], rule)
+        if parts is None:
+            continue
+        kept, moved = parts
+        new = story_id_for(moved[0].article_id)
+        groups[sid], groups[new] = kept, moved
+        todo += [sid, new]
+    return groups
+
+
+def centroid_of(members: Sequence[Member], keep: int) -> dict[str, float]:
+    """A story centroid rebuilt from its members' vectors, in their order, as clustering builds one."""
+    centroid: dict[str, float] = {}
+    for m in members:
+        centroid = add_to_centroid(centroid, m.vector, keep)
+    return centroid
+
+
+def bisect(group: Sequence[Member], rule: SplitRule) -> tuple[list[Member], list[Member]] | None:
+    """(kept, moved), kept holding `group[0]`; None when the group is one story."""
+    n = len(group)
+    if n < 2 * rule.min_part or sorted(m.length for m in group)[n // 2] < rule.min_words:
+        return None
+    vectors = _Vectors(group)
+    # Seeded by the members: the same group splits the same way in every worker and run.
+    rng = random.Random(",".join(m.article_id for m in group))
+    labels = vectors.best_bisection([rng.sample(range(n), 2) for _ in range(rule.restarts)], rule.iterations)
+    if labels is None:
+        return None
+    if min(np.bincount(labels, minlength=2)) < rule.min_part or vectors.silhouette(labels) < rule.separation:
+        return None
+    kept = [m for m, k in zip(group, labels, strict=True) if k == labels[0]]
+    moved = [m for m, k in zip(group, labels, strict=True) if k != labels[0]]
+    return kept, moved
+
+
+def _parts(labels: np.ndarray) -> np.ndarray:
+    """The 2 x members 0/1 matrix of a labelling."""
+    return np.stack([labels == 0, labels == 1]).astype(float)
+
+
+class _Vectors:
+    """Members' unit vectors, dense over the terms two or more of them share. A term only one member has
+    adds to nothing but that member's own products: it is kept as that member's `private` mass, which
+    keeps every cosine exact in a matrix a fraction of the size."""
+
+    def __init__(self, group: Sequence[Member]) -> None:
+        seen: dict[str, int] = {}
+        for m in group:
+            for t in m.vector:
+                seen[t] = seen.get(t, 0) + 1
+        columns = {t: c for c, t in enumerate(t for t, k in seen.items() if k > 1)}
+        self.x = np.zeros((len(group), max(1, len(columns))))
+        self.private = np.zeros(len(group))
+        for r, m in enumerate(group):
+            norm = math.hypot(*m.vector.values()) or 1.0
+            for t, w in m.vector.items():
+                c = columns.get(t)
+                if c is None:
+                    self.private[r] += (w / norm) ** 2
+                else:
+                    self.x[r, c] = w / norm
+
+    def dots(self, parts: np.ndarray) -> np.ndarray:
+        """members x 2: each member's product with each part's summed vectors."""
+        sums = parts @ self.x
+        return self.x @ sums.T + parts.T * self.private[:, None]
+
+    def norms_sq(self, parts: np.ndarray) -> np.ndarray:
+        sums = parts @ self.x
+        return (sums * sums).sum(axis=1) + parts @ self.private
+
+    def best_bisection(self, starts: Sequence[Sequence[int]], iterations: int) -> np.ndarray | None:
+        """Spherical 2-means from every start (two members) at once; the labels of the most coherent
+        result (the largest summed norm of the parts' sums), None if every start left a part empty."""
+        n = len(self.private)
+        parts = np.zeros((len(starts), 2, n))
+        for r, (i, j) in enumerate(starts):
+            parts[r, 0, i] = parts[r, 1, j] = 1.0
+        labels = np.full((len(starts), n), -1)
+        for _ in range(iterations):
+            sums = parts @ self.x  # starts x 2 x terms
+            norms = np.sqrt((sums * sums).sum(axis=2) + parts @ self.private)
+            sims = (sums @ self.x.T + parts * self.private) / np.maximum(norms, 1e-6)[:, :, None]
+            new = (sims[:, 1] > sims[:, 0]).astype(np.intp)
+            if np.array_equal(new, labels):
+                break
+            labels = new
+            parts = np.stack([labels == 0, labels == 1], axis=1).astype(float)
+        sums = parts @ self.x
+        coherence = np.sqrt((sums * sums).sum(axis=2) + parts @ self.private).sum(axis=1)
+        coherence[labels.min(axis=1) == labels.max(axis=1)] = -1.0  # one part empty: no bisection
+        best = int(np.argmax(coherence))  # the first of equals: the same on every run
+        return labels[best] if coherence[best] >= 0 else None
+
+    def silhouette(self, labels: np.ndarray) -> float:
+        """Mean over members of: cosine with the rest of its own part minus cosine with the other part."""
+        parts = _parts(labels)
+        dots, sq = self.dots(parts), self.norms_sq(parts)
+        idx = np.arange(len(labels))
+        own_dot, other_dot = dots[idx, labels], dots[idx, 1 - labels]
+        self_sq = (self.x * self.x).sum(axis=1) + self.private
+        rest_sq = sq[labels] - 2 * own_dot + self_sq  # |own part's sum without the member|^2
+        own = np.where(rest_sq > 1e-12, (own_dot - self_sq) / np.sqrt(np.maximum(rest_sq, 1e-12)), 0.0)
+        other = other_dot / np.sqrt(np.maximum(sq[1 - labels], 1e-12))
+        return float(np.mean(own - other))
