@@ -203,13 +203,12 @@ class Services:
             found, centroids = self.index.candidates([f.bands for f in feats], s.max_candidates)
             times = [a.published or a.fetched for a in batch]
             decided = self.clusterer.assign([a.id for a in batch], feats, times, found, centroids)
-            self.stories.commit(batch, feats, decided, doc_keys, time.time(), self.feed_priority)
-            self._check_splits(Counter(x.decision.story_id for x in decided))
+            sizes = self.stories.commit(batch, feats, decided, doc_keys, time.time(), self.feed_priority)
+            self._check_splits(Counter(x.decision.story_id for x in decided), sizes)
         return len(batch)
 
-    def _check_splits(self, added: Counter[str]) -> None:
+    def _check_splits(self, added: Counter[str], sizes: dict[str, int]) -> None:
         """Split the stories this batch grew whose members now show two stories (`core/splitting.py`)."""
-        sizes = self.splits.sizes(list(added))
         due = [sid for sid, n in sizes.items() if splitting.due(n - added[sid], n, self.split_rule)]
         if not due:
             return

@@ -31,13 +31,6 @@ class SplitStore:
         self.events = events
 
     @converts_errors
-    def sizes(self, story_ids: Sequence[str]) -> dict[str, int]:
-        pipe = self.r.pipeline(transaction=False)
-        for sid in story_ids:
-            pipe.zcard(self.keys.story_variants(sid))
-        return dict(zip(story_ids, pipe.execute(), strict=True))
-
-    @converts_errors
     def variants(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
         """Each story's article ids, in the order they joined."""
         pipe = self.r.pipeline(transaction=False)

@@ -147,9 +147,9 @@ class StoryStore:
         doc_keys: Sequence[Iterable[str]],
         now: float,
         feed_priority: Sequence[str] = (),
-    ) -> None:
+    ) -> dict[str, int]:
         """Store a clustered batch, its stories' canonicals, its events and its index entries in one
-        MULTI: a crash leaves either all of it or none."""
+        MULTI: a crash leaves either all of it or none. Returns each touched story's variant count."""
         touched = list(dict.fromkeys(x.decision.story_id for x in assigned))
         stories = self.read_stories(touched)
         pipe = self.r.pipeline(transaction=True)
@@ -206,6 +206,7 @@ class StoryStore:
         ]
         self.index.write(pipe, [x.record for x in assigned], centroids, doc_keys, members)
         pipe.execute()
+        return counts
 
     @converts_errors
     def choose_canonicals(self, story_ids: Sequence[str], feed_priority: Sequence[str], now: float) -> None:
