@@ -16,7 +16,7 @@ from itertools import chain, repeat
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # splitting builds on clustering, which builds on this module
-    from aggregator.core.splitting import Member
+    from aggregator.core.splitting import MemberVector
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class MemoryIndex:
         self.records: dict[str, Record] = {}
         self.centroids: dict[str, Mapping[str, float]] = {}
         self.story_time: dict[str, float] = {}
-        self.members: dict[str, list[Member]] = {}  # story -> its members as the split check sees them
+        self.members: dict[str, list[MemberVector]] = {}  # story -> its members as the split check sees them
         self.newest = 0.0
         self._added = 0
 
@@ -84,7 +84,7 @@ class MemoryIndex:
         return {s: self.centroids[s] for s in sids if s in self.centroids}
 
     def add(
-        self, record: Record, centroid: Mapping[str, float] | None = None, member: Member | None = None
+        self, record: Record, centroid: Mapping[str, float] | None = None, member: MemberVector | None = None
     ) -> None:
         known = record.article_id in self.records
         self.records[record.article_id] = record
@@ -122,6 +122,10 @@ class MemoryIndex:
                     bucket.pop()
                 if not bucket:
                     del buckets[band]
+        # A member past the window leaves the split check too, as its vector's TTL takes it in Redis.
+        for sid in {r.story_id for r in dead}:
+            if sid in self.members:
+                self.members[sid] = [m for m in self.members[sid] if m.time >= horizon]
         old = [s for s, t in self.story_time.items() if t < horizon]
         for s in old:
             del self.story_time[s]
@@ -131,7 +135,7 @@ class MemoryIndex:
     def split(
         self,
         story_id: str,
-        parts: Mapping[str, Sequence[Member]],
+        parts: Mapping[str, Sequence[MemberVector]],
         centroids: Mapping[str, Mapping[str, float]],
     ) -> None:
         """Make `story_id` the stories `parts` (story id -> members, `story_id`'s included) with these

@@ -44,7 +44,9 @@ class SplitRule:
 
 
 @dataclass(frozen=True)
-class Member:
+class MemberVector:
+    """A story member as the split check compares it."""
+
     article_id: str
     time: float
     length: int  # body words
@@ -70,7 +72,7 @@ def due(before: int, after: int, rule: SplitRule) -> bool:
     return False
 
 
-def plan(story_id: str, members: Sequence[Member], rule: SplitRule) -> dict[str, list[Member]]:
+def plan(story_id: str, members: Sequence[MemberVector], rule: SplitRule) -> dict[str, list[MemberVector]]:
     """The stories `story_id`'s members make: story id -> its members, `story_id` first and alone when
     the story stays whole."""
     groups = {story_id: sorted(members, key=lambda m: (m.time, m.article_id))}
@@ -87,7 +89,7 @@ def plan(story_id: str, members: Sequence[Member], rule: SplitRule) -> dict[str,
     return groups
 
 
-def centroid_of(members: Sequence[Member], keep: int) -> dict[str, float]:
+def centroid_of(members: Sequence[MemberVector], keep: int) -> dict[str, float]:
     """A story centroid rebuilt from its members' vectors, in their order, as clustering builds one."""
     centroid: dict[str, float] = {}
     for m in members:
@@ -95,7 +97,9 @@ def centroid_of(members: Sequence[Member], keep: int) -> dict[str, float]:
     return centroid
 
 
-def bisect(group: Sequence[Member], rule: SplitRule) -> tuple[list[Member], list[Member]] | None:
+def bisect(
+    group: Sequence[MemberVector], rule: SplitRule
+) -> tuple[list[MemberVector], list[MemberVector]] | None:
     """(kept, moved), kept holding `group[0]`; None when the group is one story."""
     n = len(group)
     if n < 2 * rule.min_part or sorted(m.length for m in group)[n // 2] < rule.min_words:
@@ -123,7 +127,7 @@ class _Vectors:
     adds to nothing but that member's own products: it is kept as that member's `private` mass, which
     keeps every cosine exact in a matrix a fraction of the size."""
 
-    def __init__(self, group: Sequence[Member]) -> None:
+    def __init__(self, group: Sequence[MemberVector]) -> None:
         seen: dict[str, int] = {}
         for m in group:
             for t in m.vector:

@@ -17,7 +17,7 @@ import redis
 from aggregator.core.clustering import Centroid
 from aggregator.core.fingerprint import DocFreq
 from aggregator.core.index import Record
-from aggregator.core.splitting import Member
+from aggregator.core.splitting import MemberVector
 from aggregator.errors import StorageError
 from aggregator.store.keys import LOCK_TTL_MS, Keys
 from aggregator.store.redis import converts_errors, held_lock
@@ -148,7 +148,7 @@ class RedisIndex:
         records: Sequence[Record],
         centroids: Mapping[str, Centroid],
         doc_keys: Sequence[Iterable[str]],
-        members: Sequence[Member] = (),
+        members: Sequence[MemberVector] = (),
     ) -> None:
         """Queue the index writes of a batch on `pipe` (the caller's, so the batch commits in one trip).
 
@@ -171,16 +171,16 @@ class RedisIndex:
             pipe.set(self.keys.vector(m.article_id), value, ex=self.ttl_s)
 
     @converts_errors
-    def members(self, story_ids: Mapping[str, Sequence[str]]) -> dict[str, list[Member]]:
+    def members(self, story_ids: Mapping[str, Sequence[str]]) -> dict[str, list[MemberVector]]:
         """Per story (id -> its article ids), the members whose vectors are still indexed."""
         wanted = {sid: list(aids) for sid, aids in story_ids.items() if aids}
         pipe = self.r.pipeline(transaction=False)
         for aids in wanted.values():
             pipe.mget([self.keys.vector(a) for a in aids])
-        out: dict[str, list[Member]] = {sid: [] for sid in story_ids}
+        out: dict[str, list[MemberVector]] = {sid: [] for sid in story_ids}
         for (sid, aids), raw in zip(wanted.items(), pipe.execute(), strict=True):
             found = [(a, json.loads(v)) for a, v in zip(aids, raw, strict=True) if v]
-            out[sid] = [Member(a, float(t), int(n), vec) for a, (t, n, vec) in found]
+            out[sid] = [MemberVector(a, float(t), int(n), vec) for a, (t, n, vec) in found]
         return out
 
     @converts_errors

@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from aggregator.core.splitting import Member, centroid_of
+from aggregator.core.splitting import MemberVector, centroid_of
 from aggregator.store.events import CREATED, SPLIT, EventLog, NewEvent
 from aggregator.store.index import RedisIndex
 from aggregator.store.keys import Keys
@@ -42,7 +42,7 @@ class SplitStore:
     def apply(
         self,
         story_id: str,
-        parts: Mapping[str, Sequence[Member]],
+        parts: Mapping[str, Sequence[MemberVector]],
         centroid_terms: int,
         feed_priority: Sequence[str],
         now: float,

@@ -7,7 +7,17 @@ import random
 
 import numpy as np
 
-from aggregator.core.splitting import Member, SplitRule, _Vectors, bisect, centroid_of, due, plan, trimmed
+from aggregator.core.index import MemoryIndex, Record
+from aggregator.core.splitting import (
+    MemberVector,
+    SplitRule,
+    _Vectors,
+    bisect,
+    centroid_of,
+    due,
+    plan,
+    trimmed,
+)
 from aggregator.evaluation import cluster_in_memory
 from aggregator.settings import get_settings
 from tests.fixtures.stories import twin_events
@@ -15,7 +25,7 @@ from tests.fixtures.stories import twin_events
 RULE = SplitRule()
 
 
-def _members(groups: dict[str, int], seed: int = 1, length: int = 200) -> list[Member]:
+def _members(groups: dict[str, int], seed: int = 1, length: int = 200) -> list[MemberVector]:
     """Members of each named group: 20 of the group's 30 words and 4 of 10 words every group uses."""
     rng = random.Random(seed)
     shared = [f"common{i}" for i in range(10)]
@@ -25,15 +35,17 @@ def _members(groups: dict[str, int], seed: int = 1, length: int = 200) -> list[M
         for i in range(n):
             terms = rng.sample(own, 20) + rng.sample(shared, 4)
             out.append(
-                Member(f"{g}{i:02d}", float(len(out)), length, {t: rng.uniform(0.5, 1.5) for t in terms})
+                MemberVector(
+                    f"{g}{i:02d}", float(len(out)), length, {t: rng.uniform(0.5, 1.5) for t in terms}
+                )
             )
     return out
 
 
-def _interleaved(groups: dict[str, int]) -> list[Member]:
+def _interleaved(groups: dict[str, int]) -> list[MemberVector]:
     members = _members(groups)
     by = sorted(members, key=lambda m: (int(m.article_id[-2:]), m.article_id))
-    return [Member(m.article_id, float(i), m.length, m.vector) for i, m in enumerate(by)]
+    return [MemberVector(m.article_id, float(i), m.length, m.vector) for i, m in enumerate(by)]
 
 
 def test_two_groups_in_one_story_come_apart() -> None:
@@ -53,7 +65,7 @@ def test_one_story_stays_whole() -> None:
 
 def test_a_small_group_or_headlines_alone_do_not_split() -> None:
     assert bisect(_interleaved({"a": 8, "b": 2}), RULE) is None  # two outliers are not a story
-    short = [Member(m.article_id, m.time, 12, m.vector) for m in _interleaved({"a": 6, "b": 6})]
+    short = [MemberVector(m.article_id, m.time, 12, m.vector) for m in _interleaved({"a": 6, "b": 6})]
     assert bisect(short, RULE) is None
     assert bisect(_interleaved({"a": 6, "b": 6}), RULE) is not None
 
@@ -111,3 +123,12 @@ def test_streamed_twin_events_end_as_two_stories() -> None:
         "snorth00": [f"north{i:02d}" for i in range(8)],
         "ssouth00": [f"south{i:02d}" for i in range(8)],
     }
+
+
+def test_members_past_the_window_leave_the_split_check() -> None:
+    index = MemoryIndex(bucket_cap=8, window_s=10, prune_every=1)
+    for aid, t in (("old", 0.0), ("new", 100.0)):
+        index.add(
+            Record(aid, "sold", (), (f"band-{aid}",), t), {"x": 1.0}, MemberVector(aid, t, 100, {"x": 1.0})
+        )
+    assert [m.article_id for m in index.members["sold"]] == ["new"]
