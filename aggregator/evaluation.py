@@ -23,7 +23,7 @@ from aggregator.core.fingerprint import DocFreq, df_keys, features_batch, prepar
 from aggregator.core.index import MemoryIndex
 from aggregator.core.models import Article, Extraction
 from aggregator.core.scoring import score
-from aggregator.core.splitting import MemberVector, centroid_of, due, plan, trimmed
+from aggregator.core.splitting import MemberVector, centroid_of, due, plan
 from aggregator.core.text import credits
 from aggregator.errors import InvalidInput
 from aggregator.services import make_clusterer, make_split_rule
@@ -98,7 +98,7 @@ class MemoryClustering:
         for done, p, f in zip(decided, prepared, feats, strict=True):
             r = done.record
             sizes.setdefault(r.story_id, len(self.index.members.get(r.story_id, ())))
-            self.index.add(r, done.centroid, MemberVector(r.article_id, r.time, f.length, trimmed(f.vector)))
+            self.index.add(r, done.centroid, MemberVector(r.article_id, r.time, f.length, f.top))
             out[r.article_id] = r.story_id
             self.df.update(df_keys(p))
         self.docs += len(batch)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ def clean_parts(article: Article) -> tuple[str, str]:
 # ecbplus fed one article at a time F1 goes from 0.872 to 0.878, and a seed page whose text ends in 11k
 # characters of other stories' teasers finds its story instead of starting its own.
 LEAD_WORDS = 100
+TOP_TERMS = 64  # an article's heaviest terms that the split check compares: enough for its cosines
 
 
 @dataclass(frozen=True)
@@ -114,28 +116,34 @@ def features_batch(
     docs, df, log, tf, slot = freq.docs + 1 + IDF_PRIOR_DOCS, freq.df, math.log, _TF_TABLE, _DF_KEY.get
     terms = set().union(*(p.counts for p in prepared))
     idf = {t: log(docs / (df.get(slot(t) or df_key(t), 0) + 1)) + 1.0 for t in terms}
-    vectors, kws = [], []
+    vectors, tops, kws = [], [], []
     for p in prepared:
         weights = {t: (tf[n] if n < 1024 else _tf(n)) * idf[t] for t, n in p.counts.items()}
         norm = math.hypot(*weights.values()) or 1.0
-        vectors.append({t: x / norm for t, x in weights.items()})
-        # Keywords come from the lead first (see LEAD_WORDS), heaviest first. A stable sort of the terms
-        # in text order: every run picks the same keywords.
+        vectors.append(vector := {t: x / norm for t, x in weights.items()})
+        # Heaviest first; a stable sort of the terms in text order, so every run ranks equals alike.
+        order = sorted(weights, key=weights.__getitem__, reverse=True)
+        tops.append({t: vector[t] for t in order[:TOP_TERMS]})
+        # Keywords come from the lead first (see LEAD_WORDS), heaviest first.
         lead = p.lead
-        ranked = sorted((t for t in weights if t in lead), key=weights.__getitem__, reverse=True)
+        ranked = [t for t in order if t in lead]
         if len(ranked) < keywords:
-            ranked += sorted((t for t in weights if t not in lead), key=weights.__getitem__, reverse=True)
+            ranked += [t for t in order if t not in lead]
         kws.append(tuple(ranked[:keywords]))
     keyword_bands = band_keys(minhashes(kws, num_perm), bands)
+    sketches = shingle_sketches([p.body_words for p in prepared])
     return [
         Features(
             vector=vec,
+            top=top,
             keywords=kw,
             bands=tuple(ks),
-            shingle_sig=shingle_sketch(p.body_words),
+            shingle_sig=sketch,
             length=len(p.body_words),
         )
-        for p, vec, kw, ks in zip(prepared, vectors, kws, keyword_bands, strict=True)
+        for p, vec, top, kw, ks, sketch in zip(
+            prepared, vectors, tops, kws, keyword_bands, sketches, strict=True
+        )
     ]
 
 
@@ -187,27 +195,61 @@ def band_keys(signatures: np.ndarray, bands: int) -> list[list[str]]:
 
 
 def shingle_sketch(words: Sequence[str], size: int = SKETCH_SIZE) -> tuple[int, ...]:
-    """Bottom-k sketch of the 3-word shingles (case ignored): the `size` smallest shingle hashes.
+    """Bottom-k sketch of the 3-word shingles (case ignored): the `size` smallest shingle hashes."""
+    return shingle_sketches([words], size)[0]
 
-    A shingle's hash mixes its three word hashes in numpy, so no string is built per shingle.
-    """
-    if not words:
-        return ()
-    missing = set(words).difference(_WORD_HASH)
-    if len(_WORD_HASH) + len(missing) > _WORD_HASH_MAX:
+
+# Shingle hashes are 58 bits, so that one sort of (text << 58 | hash) orders a whole batch, text by
+# text: up to 64 texts a sort.
+_HASH_BITS = 58
+_TEXTS_PER_SORT = 1 << (64 - _HASH_BITS)
+
+
+def shingle_sketches(word_lists: Sequence[Sequence[str]], size: int = SKETCH_SIZE) -> list[tuple[int, ...]]:
+    """`shingle_sketch` of many texts at once, in numpy over the batch's words: a shingle's hash mixes
+    its three words' hashes, so no string is built per shingle. A text of one or two words is sketched
+    by its words' hashes."""
+    out: list[tuple[int, ...]] = []
+    for i in range(0, len(word_lists), _TEXTS_PER_SORT):
+        out += _sketches(word_lists[i : i + _TEXTS_PER_SORT], size)
+    return out
+
+
+def _sketches(word_lists: Sequence[Sequence[str]], size: int) -> list[tuple[int, ...]]:
+    every = list(itertools.chain.from_iterable(word_lists))
+    if not every:
+        return [() for _ in word_lists]
+    if len(_WORD_HASH) >= _WORD_HASH_MAX:
         _WORD_HASH.clear()
-        missing = set(words)
-    for w in missing:
-        _WORD_HASH[w] = xxhash.xxh64_intdigest(w.lower().encode())
-    h = np.fromiter(map(_WORD_HASH.__getitem__, words), dtype=np.uint64, count=len(words))
-    if len(h) >= 3:
-        h = h[:-2] * _MIX[0] + h[1:-1] * _MIX[1] + h[2:] * _MIX[2]
+    # A word not seen before reads as 0 (a real hash is 0 once in 2^64) and is hashed on its own.
+    h = np.fromiter(map(_WORD_HASH.get, every, itertools.repeat(0)), dtype=np.uint64, count=len(every))
+    for at in np.flatnonzero(h == 0).tolist():
+        h[at] = _WORD_HASH[every[at]] = xxhash.xxh64_intdigest(every[at].lower().encode())
+    sizes = np.array([len(words) for words in word_lists], dtype=np.int64)
+    text = np.repeat(np.arange(len(word_lists), dtype=np.uint64), sizes)
+    # A shingle starts at every word but its text's last two; in a text of under three words each word
+    # stands for itself.
+    long_texts = sizes >= 3
+    shingles = np.zeros_like(h)  # a text's last two words start none: dropped below
+    shingles[:-2] = h[:-2] * _MIX[0] + h[1:-1] * _MIX[1] + h[2:] * _MIX[2]
+    h = np.where(np.repeat(long_texts, sizes), shingles, h)
+    starts = np.ones(len(text), dtype=bool)
+    ends = np.cumsum(sizes)
+    for back in (1, 2):
+        starts[(ends - back)[long_texts]] = False
+    h, text = h[starts], text[starts]
     h ^= h >> np.uint64(31)
     h *= _MIX[1]
     h ^= h >> np.uint64(29)
-    h.sort()
-    distinct = h[np.concatenate(([True], h[1:] != h[:-1]))] if len(h) > 1 else h
-    return tuple(distinct[:size].tolist())
+    keys = np.sort((text << np.uint64(_HASH_BITS)) | (h >> np.uint64(64 - _HASH_BITS)))
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # each text's distinct hashes
+    text = keys >> np.uint64(_HASH_BITS)
+    counts = np.bincount(text.astype(np.intp), minlength=len(word_lists))
+    rank = np.arange(len(keys)) - np.repeat(np.cumsum(counts) - counts, counts)
+    kept = keys[rank < size] & np.uint64((1 << _HASH_BITS) - 1)
+    bounds = np.cumsum(np.minimum(counts, size)).tolist()
+    flat = kept.tolist()
+    return [tuple(flat[a:b]) for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
 
 
 def sketch_jaccard(a: Sequence[int], b: Sequence[int], size: int = SKETCH_SIZE) -> float:

@@ -19,18 +19,14 @@ Measured with `aggregator eval` (B-cubed F1): ecbplus 0.877 -> 0.910 in file ord
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 
 import numpy as np
 
 from aggregator.core.clustering import add_to_centroid, story_id_for
-
-VECTOR_TERMS = 64  # an article's heaviest terms kept for the check: enough for the cosines it compares
 
 
 @dataclass(frozen=True)
@@ -50,12 +46,7 @@ class MemberVector:
     article_id: str
     time: float
     length: int  # body words
-    vector: Mapping[str, float]  # `trimmed` TF-IDF vector
-
-
-def trimmed(vector: Mapping[str, float], terms: int = VECTOR_TERMS) -> dict[str, float]:
-    """The `terms` heaviest terms of a vector, heaviest first (ties in the vector's order)."""
-    return dict(heapq.nlargest(terms, vector.items(), key=itemgetter(1)))
+    vector: Mapping[str, float]  # the article's heaviest TF-IDF terms (`Features.top`)
 
 
 def due(before: int, after: int, rule: SplitRule) -> bool:

@@ -3,12 +3,14 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import xxhash
 from datasketch import MinHash
 
 from aggregator.core import canonical, text
 from aggregator.core.clustering import Clusterer, Thresholds
 from aggregator.core.fingerprint import (
     SKETCH_SIZE,
+    TOP_TERMS,
     DocFreq,
     _hash32,
     df_keys,
@@ -16,6 +18,7 @@ from aggregator.core.fingerprint import (
     minhashes,
     prepare,
     shingle_sketch,
+    shingle_sketches,
     sketch_jaccard,
     sketch_jaccard_at_most,
 )
@@ -98,6 +101,38 @@ def test_shingle_sketch_tells_copies_from_rewrites() -> None:
     for other in (trimmed, REWRITE_BODY):  # the cheap bound never under-estimates
         sig = shingle_sketch(text.tokens(other))
         assert sketch_jaccard_at_most(set(wire), sig) >= sketch_jaccard(wire, sig)
+
+
+def _sketch_one_by_one(words: list[str]) -> tuple[int, ...]:
+    """The sketch spelled out in Python integers: each shingle's hash mixed from its words' xxh64 as
+    `shingle_sketches` mixes them, its top 58 bits, the 64 smallest distinct ones."""
+    mask, mix = (1 << 64) - 1, [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9]
+    h = [xxhash.xxh64_intdigest(w.lower().encode()) for w in words]
+    if len(h) >= 3:
+        h = [(h[i] * mix[0] + h[i + 1] * mix[1] + h[i + 2] * mix[2]) & mask for i in range(len(h) - 2)]
+    out = set()
+    for x in h:
+        x ^= x >> 31
+        x = (x * mix[1]) & mask
+        x ^= x >> 29
+        out.add(x >> 6)
+    return tuple(sorted(out)[:SKETCH_SIZE])
+
+
+def test_batched_sketches_equal_each_text_sketched_alone() -> None:
+    texts = [text.tokens(WIRE_BODY), [], ["Venn"], ["two", "Words"], text.tokens(REWRITE_BODY)]
+    bodies = [body for _, body in UNRELATED.values()]
+    texts += [text.tokens(f"{bodies[i % len(bodies)]} {i}") for i in range(70)]  # more than one sort holds
+    assert shingle_sketches(texts) == [_sketch_one_by_one(t) for t in texts]
+    assert shingle_sketch(texts[0]) == _sketch_one_by_one(texts[0])
+
+
+def test_top_terms_are_the_heaviest_of_the_vector_in_order() -> None:
+    (f,) = features_batch([prepare(_article("w", WIRE_TITLE, WIRE_BODY))], DocFreq(0, {}), 24, 128, 64)
+    heaviest = sorted(f.vector, key=f.vector.__getitem__, reverse=True)[:TOP_TERMS]
+    assert len(f.vector) > TOP_TERMS
+    assert list(f.top) == heaviest
+    assert all(f.top[t] == f.vector[t] for t in heaviest)
 
 
 def test_names_weigh_more_than_common_words() -> None:
