@@ -16,7 +16,6 @@ scan of the batch, so the batch is decided exactly as if its articles had arrive
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -57,13 +56,14 @@ def add_to_centroid(centroid: Centroid | None, vector: Mapping[str, float], keep
     for t, w in vector.items():
         out[t] = get(t, 0.0) + w
     if len(out) > 2 * keep:  # trimmed in steps, not on every add: sorting is the cost
-        # Equal weights keep their insertion order (nlargest is a stable sort), the same on every run.
-        out = dict(heapq.nlargest(keep, out.items(), key=itemgetter(1)))
+        # Equal weights keep their insertion order (a stable sort), the same on every run.
+        out = dict(sorted(out.items(), key=itemgetter(1), reverse=True)[:keep])
     return out
 
 
-def cosine(vector: Mapping[str, float], centroid: Centroid) -> float:
-    norm = math.hypot(*centroid.values())  # in C: this runs for every candidate story
+def cosine(vector: Mapping[str, float], centroid: Centroid, norm: float | None = None) -> float:
+    """Cosine of a unit vector with a centroid, whose norm may be given when known."""
+    norm = math.hypot(*centroid.values()) if norm is None else norm
     return dot(vector, centroid) / norm if norm else 0.0
 
 
@@ -83,6 +83,7 @@ class Clusterer:
         it and `centroids` the centroids of their stories."""
         earlier: list[tuple[Record, frozenset[str]]] = []  # this batch's records, with their band sets
         known: dict[str, Centroid] = dict(centroids)
+        norms: dict[str, float] = {}  # centroid norms, each computed once until its story grows
         out: list[Assignment] = []
         for aid, f, t, found in zip(ids, feats, times, candidates, strict=True):
             mine = frozenset(f.bands)
@@ -91,17 +92,25 @@ class Clusterer:
             pool.update((r.article_id, r) for r, theirs in earlier if not mine.isdisjoint(theirs))
             pool.pop(aid, None)
             ranked = sorted(pool.values(), key=lambda r: (-len(mine.intersection(r.bands)), r.article_id))
-            decision = self.decide(aid, f, ranked[: self.thresholds.max_candidates], known)
+            decision = self.decide(aid, f, ranked[: self.thresholds.max_candidates], known, norms)
             sid = decision.story_id
             known[sid] = add_to_centroid(known.get(sid), f.vector, self.thresholds.centroid_terms)
+            norms.pop(sid, None)
             record = Record(aid, sid, f.shingle_sig, f.bands, t)
             earlier.append((record, mine))
             out.append(Assignment(decision, record, known[sid]))
         return out
 
     def decide(
-        self, aid: str, f: Features, pool: Sequence[Record], centroids: Mapping[str, Centroid]
+        self,
+        aid: str,
+        f: Features,
+        pool: Sequence[Record],
+        centroids: Mapping[str, Centroid],
+        norms: dict[str, float],
     ) -> Decision:
+        """Join a copy's story, else the story whose centroid is nearest, else start a story. `norms`
+        caches centroid norms between calls."""
         th = self.thresholds
         signals: tuple[str, ...]
         # A copy of a candidate joins its story whatever the rest of the story says.
@@ -121,7 +130,12 @@ class Clusterer:
         best_sid, best_score = None, 0.0
         for sid in dict.fromkeys(r.story_id for r in pool):  # candidates' stories, best-ranked first
             centroid = centroids.get(sid)
-            score = cosine(f.vector, centroid) if centroid else 0.0
+            if not centroid:
+                continue
+            norm = norms.get(sid)
+            if norm is None:
+                norm = norms[sid] = math.hypot(*centroid.values())  # in C
+            score = cosine(f.vector, centroid, norm)
             if score > best_score:
                 best_sid, best_score = sid, score
         if best_sid is None or best_score < th.join:

@@ -7,7 +7,6 @@ permutations, and the shingle sketch is computed in numpy from one hash per dist
 from __future__ import annotations
 
 import functools
-import heapq
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -257,7 +256,7 @@ def sketch_jaccard(a: Sequence[int], b: Sequence[int], size: int = SKETCH_SIZE) 
     if not a or not b:
         return 0.0
     sa, sb = set(a), set(b)
-    union = heapq.nsmallest(size, sa | sb)
+    union = sorted(sa | sb)[:size]
     return sum(1 for x in union if x in sa and x in sb) / len(union)
 
 

@@ -7,7 +7,6 @@ The in-memory index serves `aggregator eval --memory` and the within-batch overl
 
 from __future__ import annotations
 
-import heapq
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -63,13 +62,13 @@ class MemoryIndex:
         Redis index ranks them."""
         get = self.buckets.get
         hits = Counter(chain.from_iterable(map(get, bands, repeat(()))))  # counted in C
-        if limit is not None and len(hits) > limit:
-            found = self._live([a for _, a in heapq.nsmallest(limit, ((-n, a) for a, n in hits.items()))])
-            if len(found) == limit:
-                return found
-        # By id, then (a stable sort) by count, most first: two sorts in C, no key function. Expired
-        # records give their places to the next ones, as in the Redis index.
-        return self._live(sorted(sorted(hits), key=hits.__getitem__, reverse=True))[:limit]
+        # By id, then (a stable sort) by count, most first: two sorts in C, no key function.
+        ranked = sorted(sorted(hits), key=hits.__getitem__, reverse=True)
+        found = self._live(ranked[:limit])
+        if limit is not None and len(found) < limit < len(ranked):
+            # Expired records give their places to the next ones, as in the Redis index.
+            found = self._live(ranked)[:limit]
+        return found
 
     def _live(self, ids: Iterable[str]) -> list[Record]:
         horizon = self.newest - self.window_s if self.window_s is not None else float("-inf")
