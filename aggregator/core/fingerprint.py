@@ -1,7 +1,7 @@
 """Fingerprints: TF-IDF vectors, distinctive keywords, their MinHash band keys and a shingle sketch.
 
 Hashing is batched: one numpy expression computes a whole batch's keyword MinHashes with datasketch's
-permutations, and the shingle sketch is computed in numpy from one hash per distinct word.
+permutations, and one numpy pass computes the batch's shingle sketches from one hash per word.
 """
 
 from __future__ import annotations
