@@ -16,10 +16,11 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from aggregator.core.fingerprint import DocFreq, df_keys, features_batch, prepare
+from aggregator.core.fingerprint import DocFreq, features_batch, prepare_batch
 from aggregator.core.index import MemoryIndex
 from aggregator.core.models import Article, Extraction
 from aggregator.core.scoring import score
@@ -85,9 +86,9 @@ class MemoryClustering:
         """Cluster one batch; returns article id -> story id, for the batch and for earlier articles
         a split moved."""
         s = self.s
-        prepared = [prepare(a) for a in batch]
+        table = prepare_batch(batch)
         freq = DocFreq(self.docs, self.df)
-        feats = features_batch(prepared, freq, s.keywords, s.num_perm, s.lsh_bands)
+        feats = features_batch(table, freq, s.keywords, s.num_perm, s.lsh_bands)
         found = self.index.query_many([f.bands for f in feats], s.max_candidates)
         times = [a.published or a.fetched for a in batch]
         decided = self.clusterer.assign(
@@ -95,12 +96,12 @@ class MemoryClustering:
         )
         out = {}
         sizes: dict[str, int] = {}  # story -> members before this batch
-        for done, p, f in zip(decided, prepared, feats, strict=True):
+        for done, f in zip(decided, feats, strict=True):
             r = done.record
             sizes.setdefault(r.story_id, len(self.index.members.get(r.story_id, ())))
             self.index.add(r, done.centroid, MemberVector(r.article_id, r.time, f.length, f.top))
             out[r.article_id] = r.story_id
-            self.df.update(df_keys(p))
+        self.df.update(chain.from_iterable(table.df_keys()))  # counted in C
         self.docs += len(batch)
         for sid, before in sizes.items():
             if due(before, len(self.index.members[sid]), self.split_rule):

@@ -13,7 +13,7 @@ import redis
 
 from aggregator.core import splitting
 from aggregator.core.clustering import Clusterer, Thresholds
-from aggregator.core.fingerprint import df_keys, features_batch, prepare
+from aggregator.core.fingerprint import features_batch, prepare_batch
 from aggregator.core.identity import feed_id
 from aggregator.core.models import Article, Entry, Feed
 from aggregator.core.signing import signature
@@ -196,10 +196,10 @@ class Services:
             batch = [a for a in articles if a.id not in done]
             if not batch:
                 return 0
-            prepared = [prepare(a) for a in batch]
-            doc_keys = [df_keys(p) for p in prepared]
+            table = prepare_batch(batch)
+            doc_keys = table.df_keys()
             freq = self.index.doc_freq(set().union(*doc_keys))
-            feats = features_batch(prepared, freq, s.keywords, s.num_perm, s.lsh_bands)
+            feats = features_batch(table, freq, s.keywords, s.num_perm, s.lsh_bands)
             found, centroids = self.index.candidates([f.bands for f in feats], s.max_candidates)
             times = [a.published or a.fetched for a in batch]
             decided = self.clusterer.assign([a.id for a in batch], feats, times, found, centroids)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xxhash
@@ -20,36 +22,15 @@ from datasketch.minhash import _fmix  # its MurmurHash3 pre-mix: signatures stay
 from aggregator.core import text
 from aggregator.core.furniture import strip_furniture
 from aggregator.core.models import Article, Features
+from aggregator.core.terms import VOCABULARY, TermTable, count_terms
 
 _SEED = 1
 SKETCH_SIZE = 64  # shingle hashes kept: tells a copy (Jaccard >= 0.5) from a rewrite (< 0.1) with room
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 
-# Word -> 64-bit hash, shared by every article (bounded like the term cache).
-_WORD_HASH: dict[str, int] = {}
-_WORD_HASH_MAX = 500_000
-
 
 def _hash32(data: bytes) -> int:
     return xxhash.xxh32_intdigest(data)
-
-
-# Document frequencies are counted in a fixed number of slots, a term's slot picked by its hash: a
-# counter per term would grow forever on a stream that keeps bringing new names. With 2^21 slots a
-# rare term shares its slot with one of the ~10k common words 0.5% of the time, and then only
-# weighs less. Changing this renumbers every counter: it is a constant, not a setting.
-DF_SLOTS = 1 << 21
-_DF_KEY: dict[str, str] = {}  # term -> its slot, bounded like the term cache
-
-
-def df_key(term: str) -> str:
-    """The document-frequency counter `term` counts in."""
-    key = _DF_KEY.get(term)
-    if key is None:
-        if len(_DF_KEY) >= _WORD_HASH_MAX:
-            _DF_KEY.clear()
-        key = _DF_KEY[term] = format(xxhash.xxh32_intdigest(term.encode()) % DF_SLOTS, "x")
-    return key
 
 
 # The IDF counts this many documents more than were seen, documents that held none of the terms: it
@@ -84,89 +65,92 @@ LEAD_WORDS = 100
 TOP_TERMS = 64  # an article's heaviest terms that the split check compares: enough for its cosines
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """Counts and words of one article: computed once, before the IDF statistics are fetched."""
-
-    counts: dict[str, int]
-    body_words: list[str]  # as written: the shingle sketch ignores case itself
-    lead: frozenset[str]  # terms of the headline and the first LEAD_WORDS words
-
-
-def df_keys(prepared: Prepared) -> set[str]:
-    """The document-frequency counters an article adds one to when it is first indexed."""
-    get = _DF_KEY.get
-    return {get(t) or df_key(t) for t in prepared.counts}
-
-
-def prepare(article: Article) -> Prepared:
+def prepare(article: Article) -> tuple[list[str], list[str]]:
+    """An article's title and body tokens, as compared."""
     title, body = clean_parts(article)
-    # A headline-only item is compared by its headline's wording.
-    title_tokens, body_tokens = text.tokens(title), text.tokens(body)
-    lead = text.terms_of([*title_tokens, *body_tokens[:LEAD_WORDS]])
-    return Prepared(text.term_counts(title_tokens, body_tokens), body_tokens or title_tokens, lead)
+    return text.tokens(title), text.tokens(body)
+
+
+def prepare_batch(articles: Sequence[Article]) -> TermTable:
+    """A batch's term counts: computed once, before the IDF statistics are fetched."""
+    return count_terms([prepare(a) for a in articles], LEAD_WORDS)
 
 
 def features_batch(
-    prepared: Sequence[Prepared], freq: DocFreq, keywords: int, num_perm: int, bands: int
+    table: TermTable, freq: DocFreq, keywords: int, num_perm: int, bands: int
 ) -> list[Features]:
-    # Smoothed IDF: a word never seen gets the highest weight, one in every document about 1. Written
-    # inline with its lookups bound to locals: this and the weights below run for every distinct term.
-    docs, df, log, tf, slot = freq.docs + 1 + IDF_PRIOR_DOCS, freq.df, math.log, _TF_TABLE, _DF_KEY.get
-    terms = set().union(*(p.counts for p in prepared))
-    idf = {t: log(docs / (df.get(slot(t) or df_key(t), 0) + 1)) + 1.0 for t in terms}
-    vectors, tops, kws = [], [], []
-    for p in prepared:
-        weights = {t: (tf[n] if n < 1024 else _tf(n)) * idf[t] for t, n in p.counts.items()}
-        norm = math.hypot(*weights.values()) or 1.0
-        vectors.append(vector := {t: x / norm for t, x in weights.items()})
-        # Heaviest first; a stable sort of the terms in text order, so every run ranks equals alike.
-        order = sorted(weights, key=weights.__getitem__, reverse=True)
-        tops.append({t: vector[t] for t in order[:TOP_TERMS]})
-        # Keywords come from the lead first (see LEAD_WORDS), heaviest first.
-        lead = p.lead
-        ranked = [t for t in order if t in lead]
-        if len(ranked) < keywords:
-            ranked += [t for t in order if t not in lead]
-        kws.append(tuple(ranked[:keywords]))
-    keyword_bands = band_keys(minhashes(kws, num_perm), bands)
-    sketches = shingle_sketches([p.body_words for p in prepared])
+    n, article, vocab = table.articles, table.article, table.vocabulary
+    # Smoothed IDF: a word never seen gets the highest weight, one in every document about 1.
+    batch_terms, at = np.unique(table.term, return_inverse=True)
+    slots = map(vocab.df_keys.__getitem__, batch_terms.tolist())
+    df = np.fromiter(map(freq.df.get, slots, itertools.repeat(0)), np.float64, len(batch_terms))
+    idf = np.log((freq.docs + 1 + IDF_PRIOR_DOCS) / (df + 1)) + 1.0
+    weight = _tf(table.count) * idf[at]
+    norm = np.sqrt(np.bincount(article, weight * weight, minlength=n))
+    value = (weight / np.where(norm > 0, norm, 1.0)[article]).tolist()
+    vectors = [
+        dict(zip(t, v, strict=True)) for t, v in zip(_split(table, None), _split(table, value), strict=True)
+    ]
+    # Each article's rows ranked: heaviest first, equals in the order the text first names them (a
+    # stable sort), so every run ranks them alike. Keywords come from the lead first (see LEAD_WORDS).
+    per = np.bincount(article, minlength=n)
+    rank = np.arange(len(article)) - np.repeat(np.cumsum(per) - per, per)
+    heaviest = np.lexsort((-weight, article))
+    top = heaviest[rank < TOP_TERMS]
+    tops = [{t: vec[t] for t in terms} for vec, terms in zip(vectors, _split(table, None, top), strict=True)]
+    chosen = np.lexsort((-weight, ~table.lead, article))[rank < keywords]
+    kws = [tuple(terms) for terms in _split(table, None, chosen)]
+    sizes = np.bincount(article[chosen], minlength=n)
+    keyword_bands = band_keys(_minhash_rows(vocab.term_hash[table.term[chosen]], sizes, num_perm), bands)
+    sketches = _sketch_hashes(table.word_hashes, table.lengths)
     return [
-        Features(
-            vector=vec,
-            top=top,
-            keywords=kw,
-            bands=tuple(ks),
-            shingle_sig=sketch,
-            length=len(p.body_words),
-        )
-        for p, vec, top, kw, ks, sketch in zip(
-            prepared, vectors, tops, kws, keyword_bands, sketches, strict=True
+        Features(vector=vec, top=top, keywords=kw, bands=tuple(ks), shingle_sig=sketch, length=length)
+        for vec, top, kw, ks, sketch, length in zip(
+            vectors, tops, kws, keyword_bands, sketches, table.lengths.tolist(), strict=True
         )
     ]
 
 
-_TF_TABLE = [0.0] + [1.0 + math.log(n) for n in range(1, 1024)]
+def _split(table: TermTable, values: list[float] | None, rows: np.ndarray | None = None) -> list[list[Any]]:
+    """Per article, `values` (the terms when None) of `rows` (all rows when None), rows grouped by
+    article."""
+    flat: list[Any] = table.names(rows) if values is None else values
+    ends = table.bounds(table.article if rows is None else table.article[rows])
+    return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
-def _tf(n: int) -> float:
+_TF_TABLE = np.array([0.0] + [1.0 + math.log(n) for n in range(1, 1024)])
+
+
+def _tf(counts: np.ndarray) -> np.ndarray:
     """Sub-linear term frequency: the tenth mention of a word says less than the first."""
-    return _TF_TABLE[n] if n < len(_TF_TABLE) else 1.0 + math.log(n)
+    if len(counts) and counts.max() >= len(_TF_TABLE):
+        return 1.0 + np.log(np.maximum(counts, 1))
+    return _TF_TABLE[counts]
 
 
 def minhashes(token_sets: Sequence[Sequence[str]], num_perm: int) -> np.ndarray:
     """MinHash signatures of many token sets at once: one row per set, equal to datasketch's
-    `MinHash.bulk` (a test holds them equal). datasketch applies its permutations set by set; here
-    one numpy expression permutes every token of the batch and `minimum.reduceat` takes each set's
-    minimum, with datasketch's own permutations and pre-mix."""
+    `MinHash.bulk` (a test holds them equal)."""
+    hashed = np.fromiter(
+        (_hash32(t.encode()) for tokens in token_sets for t in tokens), dtype=np.uint32
+    )  # fmt: skip
+    return _minhash_rows(hashed, np.array([len(tokens) for tokens in token_sets]), num_perm)
+
+
+def _minhash_rows(hashed: np.ndarray, sizes: np.ndarray, num_perm: int) -> np.ndarray:
+    """MinHash signatures of sets given as their members' xxh32 hashes, set after set. datasketch
+    applies its permutations set by set; here one numpy expression permutes every member of the batch
+    and `minimum.reduceat` takes each set's minimum, with datasketch's own permutations and pre-mix."""
     template = _template(num_perm)
     a, b = template.permutations
-    sizes = [max(1, len(tokens)) for tokens in token_sets]
-    hashed = np.fromiter(
-        (_hash32(t.encode()) for tokens in token_sets for t in (tokens or ("",))),
-        dtype=np.uint32, count=sum(sizes),
-    )  # fmt: skip
-    permuted = _fmix(hashed, 32)[:, None] * a + b  # uint32 arithmetic wraps, as datasketch's does
+    if not sizes.all():  # datasketch hashes an empty set as the set of one empty string
+        ends = np.cumsum(sizes)
+        hashed = np.insert(hashed, ends[sizes == 0], _hash32(b""))
+        sizes = np.maximum(sizes, 1)
+    permuted = (
+        _fmix(hashed.astype(np.uint32), 32)[:, None] * a + b
+    )  # uint32 arithmetic wraps, as datasketch's
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     return np.minimum.reduceat(permuted, starts, axis=0).astype(np.uint64)
 
@@ -205,27 +189,30 @@ _TEXTS_PER_SORT = 1 << (64 - _HASH_BITS)
 
 
 def shingle_sketches(word_lists: Sequence[Sequence[str]], size: int = SKETCH_SIZE) -> list[tuple[int, ...]]:
-    """`shingle_sketch` of many texts at once, in numpy over the batch's words: a shingle's hash mixes
+    """`shingle_sketch` of many texts at once."""
+    hashes = VOCABULARY.hash[VOCABULARY.ids_of(list(itertools.chain.from_iterable(word_lists)))]
+    return _sketch_hashes(hashes, np.array([len(words) for words in word_lists], dtype=np.int64), size)
+
+
+def _sketch_hashes(
+    word_hashes: np.ndarray, sizes: np.ndarray, size: int = SKETCH_SIZE
+) -> list[tuple[int, ...]]:
+    """Sketches of texts given as their words' hashes, text after text, in numpy: a shingle's hash mixes
     its three words' hashes, so no string is built per shingle. A text of one or two words is sketched
     by its words' hashes."""
     out: list[tuple[int, ...]] = []
-    for i in range(0, len(word_lists), _TEXTS_PER_SORT):
-        out += _sketches(word_lists[i : i + _TEXTS_PER_SORT], size)
+    ends = np.cumsum(sizes).tolist()
+    for i in range(0, len(sizes), _TEXTS_PER_SORT):
+        chunk = sizes[i : i + _TEXTS_PER_SORT]
+        start = ends[i - 1] if i else 0
+        out += _sketches(word_hashes[start : start + int(chunk.sum())], chunk, size)
     return out
 
 
-def _sketches(word_lists: Sequence[Sequence[str]], size: int) -> list[tuple[int, ...]]:
-    every = list(itertools.chain.from_iterable(word_lists))
-    if not every:
-        return [() for _ in word_lists]
-    if len(_WORD_HASH) >= _WORD_HASH_MAX:
-        _WORD_HASH.clear()
-    # A word not seen before reads as 0 (a real hash is 0 once in 2^64) and is hashed on its own.
-    h = np.fromiter(map(_WORD_HASH.get, every, itertools.repeat(0)), dtype=np.uint64, count=len(every))
-    for at in np.flatnonzero(h == 0).tolist():
-        h[at] = _WORD_HASH[every[at]] = xxhash.xxh64_intdigest(every[at].lower().encode())
-    sizes = np.array([len(words) for words in word_lists], dtype=np.int64)
-    text = np.repeat(np.arange(len(word_lists), dtype=np.uint64), sizes)
+def _sketches(h: np.ndarray, sizes: np.ndarray, size: int) -> list[tuple[int, ...]]:
+    if not len(h):
+        return [() for _ in sizes]
+    text = np.repeat(np.arange(len(sizes), dtype=np.uint64), sizes)
     # A shingle starts at every word but its text's last two; in a text of under three words each word
     # stands for itself.
     long_texts = sizes >= 3
@@ -243,7 +230,7 @@ def _sketches(word_lists: Sequence[Sequence[str]], size: int) -> list[tuple[int,
     keys = np.sort((text << np.uint64(_HASH_BITS)) | (h >> np.uint64(64 - _HASH_BITS)))
     keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # each text's distinct hashes
     text = keys >> np.uint64(_HASH_BITS)
-    counts = np.bincount(text.astype(np.intp), minlength=len(word_lists))
+    counts = np.bincount(text.astype(np.intp), minlength=len(sizes))
     rank = np.arange(len(keys)) - np.repeat(np.cumsum(counts) - counts, counts)
     kept = keys[rank < size] & np.uint64((1 << _HASH_BITS) - 1)
     bounds = np.cumsum(np.minimum(counts, size)).tolist()
@@ -267,6 +254,7 @@ def sketch_jaccard_at_most(a: set[int], b: Sequence[int], size: int = SKETCH_SIZ
 
 
 def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    # The shared terms are found in C; Python then visits only those, usually a small share of either.
-    # fsum is exact, so the set's (hash-seeded) order cannot change the result.
-    return math.fsum([a[t] * b[t] for t in a.keys() & b.keys()])
+    # The shared terms are found and multiplied in C. fsum is exact, so the set's (hash-seeded) order
+    # cannot change the result.
+    shared = a.keys() & b.keys()
+    return math.fsum(map(operator.mul, map(a.__getitem__, shared), map(b.__getitem__, shared)))

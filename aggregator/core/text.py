@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections import Counter
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
@@ -125,41 +124,6 @@ def tokens(text: str) -> list[str]:
 _TWO_APOSTROPHES = re.compile(rb"'[A-Za-z0-9]+'")
 # Every ASCII byte that is not a letter, a digit or an apostrophe becomes a space.
 _ASCII_SEPARATORS = bytes(c if chr(c).isalnum() or c == ord("'") else ord(" ") for c in range(256))
-
-
-def term_counts(
-    title: str | list[str], body: str | list[str], title_weight: int = 2, name_weight: int = 3
-) -> dict[str, int]:
-    """Content-word counts of an article, weighted for what names the event.
-
-    `title` and `body` are texts or their `tokens`. Title words count `title_weight` times: headlines
-    name the event. Names (words written capitalised and never lower-case in the article) count
-    `name_weight` times: two stories of the same kind on the same day (two earthquakes, two coaches
-    fired) share their vocabulary and differ in who and where.
-    """
-    # Tokens are counted in C (findall, Counter); Python then visits each distinct token once.
-    body_tokens = Counter(tokens(body) if isinstance(body, str) else body)
-    title_tokens = Counter(tokens(title) if isinstance(title, str) else title)
-    lower = {w for w in body_tokens if w[0].islower()}
-    lower.update(w for w in title_tokens if w[0].islower())
-    counts: dict[str, int] = {}  # a plain dict: Counter's missing-key hook is Python code
-    get, add = _WRITTEN.get, counts.get
-    for found, weight in ((body_tokens, 1), (title_tokens, title_weight)):
-        for w, n in found.items():
-            lw, t, upper = get(w) or _written(w)
-            if t:
-                if upper and lw not in lower:
-                    n *= name_weight
-                counts[t] = add(t, 0) + n * weight
-    return counts
-
-
-def terms_of(tokens: list[str]) -> frozenset[str]:
-    """The distinct content terms of some tokens (as `tokens` gives them)."""
-    get = _WRITTEN.get
-    found = {(get(w) or _written(w))[1] for w in set(tokens)}
-    found.discard("")
-    return frozenset(found)
 
 
 def names_of(tokens: list[str]) -> frozenset[str]:

@@ -9,14 +9,14 @@ from datasketch import MinHash
 from aggregator.core import canonical, text
 from aggregator.core.clustering import Clusterer, Thresholds
 from aggregator.core.fingerprint import (
+    LEAD_WORDS,
     SKETCH_SIZE,
     TOP_TERMS,
     DocFreq,
     _hash32,
-    df_keys,
     features_batch,
     minhashes,
-    prepare,
+    prepare_batch,
     shingle_sketch,
     shingle_sketches,
     sketch_jaccard,
@@ -25,6 +25,7 @@ from aggregator.core.fingerprint import (
 from aggregator.core.index import MemoryIndex, Record
 from aggregator.core.models import Article, Relation
 from aggregator.core.scoring import score
+from aggregator.core.terms import TermTable, count_terms
 from tests.fixtures.stories import (
     FEATURE_BODY,
     FEATURE_TITLE,
@@ -49,13 +50,13 @@ def _run(articles: list[Article]) -> dict[str, tuple[str, Relation]]:
     df: Counter[str] = Counter()
     out = {}
     for i, a in enumerate(articles):  # one at a time, so earlier ones are in the IDF
-        p = prepare(a)
+        table = prepare_batch([a])
         freq = DocFreq(i, df)
-        (f,) = features_batch([p], freq, 24, 128, 64)
+        (f,) = features_batch(table, freq, 24, 128, 64)
         found = [index.query(f.bands)]
         (done,) = clusterer.assign([a.id], [f], [a.fetched], found, index.centroids_of(found))
         index.add(done.record, done.centroid)
-        df.update(df_keys(p))
+        df.update(table.df_keys()[0])
         out[a.id] = (done.decision.story_id, done.decision.relation)
     return out
 
@@ -128,19 +129,50 @@ def test_batched_sketches_equal_each_text_sketched_alone() -> None:
 
 
 def test_top_terms_are_the_heaviest_of_the_vector_in_order() -> None:
-    (f,) = features_batch([prepare(_article("w", WIRE_TITLE, WIRE_BODY))], DocFreq(0, {}), 24, 128, 64)
+    (f,) = features_batch(prepare_batch([_article("w", WIRE_TITLE, WIRE_BODY)]), DocFreq(0, {}), 24, 128, 64)
     heaviest = sorted(f.vector, key=f.vector.__getitem__, reverse=True)[:TOP_TERMS]
     assert len(f.vector) > TOP_TERMS
     assert list(f.top) == heaviest
     assert all(f.top[t] == f.vector[t] for t in heaviest)
 
 
+def _counts(table: TermTable, article: int) -> dict[str, tuple[int, bool]]:
+    rows = np.flatnonzero(table.article == article)
+    counts = zip(table.count[rows].tolist(), table.lead[rows].tolist(), strict=True)
+    return dict(zip(table.names(rows), counts, strict=True))
+
+
 def test_names_weigh_more_than_common_words() -> None:
-    counts = text.term_counts(
-        "", "Marrow said the bridge is shut. The bridge shut, said marrow sellers. Venn"
-    )
-    assert counts["venn"] == 3 and counts["bridge"] == 2  # a name counts three times per mention
-    assert counts["marrow"] == 2  # written lower-case once: not a name
+    body = "Marrow said the bridge is shut. The bridge shut, said marrow sellers. Venn"
+    counts = _counts(count_terms([([], text.tokens(body))], LEAD_WORDS), 0)
+    assert counts["venn"][0] == 3 and counts["bridge"][0] == 2  # a name counts three times per mention
+    assert counts["marrow"][0] == 2  # written lower-case once: not a name
+
+
+def _counts_one_by_one(title: list[str], body: list[str]) -> dict[str, tuple[int, bool]]:
+    """The term counts spelled out word by word: title words twice, names (capitalised and never
+    written lower-case in the article) three times; lead terms are the title's and the first
+    LEAD_WORDS body words'; terms in the order the body, then the title, first names them."""
+    written_small = {w for w in body + title if w[0].islower()}
+    lead = {text.term(w.lower()) for w in title + body[:LEAD_WORDS]}
+    counts: dict[str, int] = {}
+    for words, weight in ((body, 1), (title, 2)):
+        for w in words:
+            if t := text.term(w.lower()):
+                name = w[0].isupper() and w.lower() not in written_small
+                counts[t] = counts.get(t, 0) + weight * (3 if name else 1)
+    return {t: (n, t in lead) for t, n in counts.items()}
+
+
+def test_batched_term_counts_equal_each_article_counted_alone() -> None:
+    docs = [(text.tokens(t), text.tokens(b)) for t, b in [(WIRE_TITLE, WIRE_BODY), *UNRELATED.values()]]
+    docs += [([], []), (text.tokens("Venn Venn venn"), []), ([], text.tokens("Marrow marrow MARROW x 12"))]
+    docs += [(text.tokens(REWRITE_TITLE), text.tokens(REWRITE_BODY.lower() + " " + REWRITE_BODY))]
+    table = count_terms(docs, LEAD_WORDS)
+    for i, (title, body) in enumerate(docs):
+        expected = _counts_one_by_one(title, body)
+        assert list(_counts(table, i).items()) == list(expected.items())  # the same order too
+    assert table.lengths.tolist() == [len(b) or len(t) for t, b in docs]
 
 
 def test_record_roundtrip() -> None:
@@ -219,9 +251,9 @@ def test_a_young_stream_keeps_the_story_names_among_a_newcomers_keywords() -> No
     # every word the newcomer has alone, and the LSH search, which hashes the keywords, would miss the story.
     df: Counter[str] = Counter()
     for title, body in [(WIRE_TITLE, WIRE_BODY), (REWRITE_TITLE, REWRITE_BODY)]:
-        df.update(df_keys(prepare(_article("seen", title, body))))
+        df.update(prepare_batch([_article("seen", title, body)]).df_keys()[0])
     (f,) = features_batch(
-        [prepare(_article("feature", FEATURE_TITLE, FEATURE_BODY))], DocFreq(2, df), 24, 128, 64
+        prepare_batch([_article("feature", FEATURE_TITLE, FEATURE_BODY)]), DocFreq(2, df), 24, 128, 64
     )
     assert {"norvale", "kestrel", "bridge"} <= set(f.keywords[:6])
 
@@ -231,8 +263,8 @@ def test_keywords_come_from_the_lead_not_from_teasers_at_the_end() -> None:
     teasers = "\n".join(f"{title}\n{body.split('. ')[0]}." for title, body in UNRELATED.values())
     df: Counter[str] = Counter()
     for title, body in [(WIRE_TITLE, WIRE_BODY), (FEATURE_TITLE, FEATURE_BODY)]:
-        df.update(df_keys(prepare(_article("seen", title, body))))
-    portal = prepare(_article("portal", REWRITE_TITLE, REWRITE_BODY + "\n" + teasers))
-    (f,) = features_batch([portal], DocFreq(2, df), 24, 128, 64)
+        df.update(prepare_batch([_article("seen", title, body)]).df_keys()[0])
+    portal = prepare_batch([_article("portal", REWRITE_TITLE, REWRITE_BODY + "\n" + teasers)])
+    (f,) = features_batch(portal, DocFreq(2, df), 24, 128, 64)
     assert {"norvale", "kestrel", "bridge"} <= set(f.keywords[:5])
     assert not {"tarrow", "castell", "orlandia", "delacre"} & set(f.keywords)

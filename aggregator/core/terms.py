@@ -1,0 +1,187 @@
+"""A batch's content-term counts, in numpy: each token is looked up once, as an id.
+
+Counting term by term in Python cost more than all the rest of clustering. Here a token's id indexes
+arrays of what is known about the word (its content term, its case, the id of its lower-cased form,
+its hash for the shingle sketch), so a batch's tokens become one array of ids, and the counts, the
+name rule, the lead and the sketch's word hashes are numpy expressions over it. The Python work per
+token is one dict lookup; per new word, one classification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, repeat
+
+import numpy as np
+import xxhash
+
+from aggregator.core import text
+
+# Document frequencies are counted in a fixed number of slots, a term's slot picked by its hash: a
+# counter per term would grow forever on a stream that keeps bringing new names. With 2^21 slots a
+# rare term shares its slot with one of the ~10k common words 0.5% of the time, and then only
+# weighs less. Changing this renumbers every counter: it is a constant, not a setting.
+DF_SLOTS = 1 << 21
+
+
+def df_key(term: str) -> str:
+    """The document-frequency counter `term` counts in."""
+    return format(xxhash.xxh32_intdigest(term.encode()) % DF_SLOTS, "x")
+
+
+class Vocabulary:
+    """Written tokens -> ids, with what the counting needs of each word in arrays indexed by id.
+
+    Bounded: it starts afresh once it holds `limit` words. Ids never leave a batch, so a fresh start
+    between batches changes no result.
+    """
+
+    def __init__(self, limit: int = 500_000) -> None:
+        self.limit = limit
+        self.reset()
+
+    def reset(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.size = 0
+        self.term = np.zeros(1024, np.int64)  # its term's id; -1: stop word, number, single letter
+        self.lowered = np.zeros(1024, np.int64)  # the id of the word lower-cased
+        self.capital = np.zeros(1024, bool)  # written with a capital first letter
+        self.small = np.zeros(1024, bool)  # written with a lower-case first letter
+        self.hash = np.zeros(1024, np.uint64)  # xxh64 of the word lower-cased: the shingle sketch's
+        self.terms: list[str] = []  # term id -> term
+        self.term_ids: dict[str, int] = {}
+        self.df_keys: list[str] = []  # term id -> its document-frequency slot
+        self.term_hash = np.zeros(1024, np.uint32)  # term id -> xxh32 of it: the keyword MinHash's
+
+    def ids_of(self, words: Sequence[str]) -> np.ndarray:
+        ids = np.fromiter(map(self.ids.get, words, repeat(-1)), np.int64, len(words))
+        missing = np.flatnonzero(ids < 0).tolist()
+        if missing:
+            new = list(map(words.__getitem__, missing))
+            self._add(list(dict.fromkeys(new)))
+            ids[missing] = list(map(self.ids.__getitem__, new))
+        return ids
+
+    def _add(self, words: list[str]) -> None:
+        """Give new words ids, their lower-cased forms first: a word's row names its lower-cased form's."""
+        fresh = [w for w in dict.fromkeys(chain(map(str.lower, words), words)) if w not in self.ids]
+        start, end = self.size, self.size + len(fresh)
+        self.ids.update(zip(fresh, range(start, end), strict=True))
+        lowered = [w.lower() for w in fresh]
+        terms = list(map(text.term, lowered))
+        known = len(self.terms)
+        for t in dict.fromkeys(terms):
+            if t and t not in self.term_ids:
+                self.term_ids[t] = len(self.terms)
+                self.terms.append(t)
+                self.df_keys.append(df_key(t))
+        if end > len(self.term):
+            for name in ("term", "lowered", "capital", "small", "hash"):
+                setattr(self, name, np.resize(getattr(self, name), 2 * end))
+        if len(self.terms) > len(self.term_hash):
+            self.term_hash = np.resize(self.term_hash, 2 * len(self.terms))
+        self.term[start:end] = list(map(self.term_ids.get, terms, repeat(-1)))  # "" has no id: -1
+        self.lowered[start:end] = list(map(self.ids.__getitem__, lowered))
+        self.capital[start:end] = [w[:1].isupper() for w in fresh]
+        self.small[start:end] = [w[:1].islower() for w in fresh]
+        self.hash[start:end] = [xxhash.xxh64_intdigest(w.encode()) for w in lowered]
+        self.term_hash[known : len(self.terms)] = [
+            xxhash.xxh32_intdigest(t.encode()) for t in self.terms[known:]
+        ]
+        self.size = end
+
+
+VOCABULARY = Vocabulary()  # shared by every batch of the process: news vocabulary repeats
+
+
+@dataclass(frozen=True)
+class TermTable:
+    """A batch's content terms: one row per (article, term), grouped by article, each article's terms
+    in the order its text first mentions them (body, then title), as a dict of counts would hold them."""
+
+    articles: int
+    article: np.ndarray  # row -> article index
+    term: np.ndarray  # row -> term id in `vocabulary`
+    count: np.ndarray  # row -> weighted count (title and name weights applied)
+    lead: np.ndarray  # row -> whether the headline or the article's first `lead_words` name it
+    word_hashes: np.ndarray  # the sketched words' hashes, article after article
+    lengths: np.ndarray  # article -> its sketched words: the body's, or the headline's when it has none
+    vocabulary: Vocabulary
+
+    def names(self, rows: np.ndarray | None = None) -> list[str]:
+        """The terms of these rows (all rows when None)."""
+        ids = self.term if rows is None else self.term[rows]
+        return list(map(self.vocabulary.terms.__getitem__, ids.tolist()))
+
+    def bounds(self, article: np.ndarray) -> list[int]:
+        """Where each article's rows end, for rows grouped by `article`."""
+        return np.cumsum(np.bincount(article, minlength=self.articles)).tolist()
+
+    def df_keys(self) -> list[set[str]]:
+        """Per article, the document-frequency slots it adds one to when it is first indexed."""
+        keys = list(map(self.vocabulary.df_keys.__getitem__, self.term.tolist()))
+        ends = self.bounds(self.article)
+        return [set(keys[a:b]) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def count_terms(
+    docs: Sequence[tuple[list[str], list[str]]],
+    lead_words: int,
+    title_weight: int = 2,
+    name_weight: int = 3,
+) -> TermTable:
+    """Content-term counts of (title tokens, body tokens) pairs, weighted for what names the event.
+
+    Title words count `title_weight` times: headlines name the event. Names (words written capitalised
+    and never lower-case in the article) count `name_weight` times: two stories of the same kind on the
+    same day (two earthquakes, two coaches fired) share their vocabulary and differ in who and where.
+    """
+    vocab = VOCABULARY
+    if vocab.size >= vocab.limit:
+        vocab.reset()
+    ids = vocab.ids_of(list(chain.from_iterable(chain(body, title) for title, body in docs)))
+    n = len(docs)
+    body_n = np.array([len(body) for _, body in docs], dtype=np.int64)
+    title_n = np.array([len(title) for title, _ in docs], dtype=np.int64)
+    art = np.repeat(np.arange(n), body_n + title_n)
+    pos = np.arange(len(ids)) - np.repeat(np.cumsum(body_n + title_n) - body_n - title_n, body_n + title_n)
+    in_title = pos >= body_n[art]
+    # A capitalised word is a name unless the article also writes it lower-case.
+    width = vocab.size
+    small, capital = vocab.small[ids], vocab.capital[ids]
+    name = np.zeros(len(ids), bool)
+    name[capital] = ~_within(
+        art[capital] * width + vocab.lowered[ids[capital]], art[small] * width + ids[small]
+    )
+    weight = np.where(in_title, title_weight, 1) * np.where(name, name_weight, 1)
+    term = vocab.term[ids]
+    kept = term >= 0
+    terms = max(1, len(vocab.terms))
+    keys = art[kept] * terms + term[kept]
+    pairs, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # first mention order, article by article
+    counts = np.bincount(inverse, weights=weight[kept], minlength=len(pairs)).astype(np.int64)
+    lead = np.bincount(inverse, weights=(in_title | (pos < lead_words))[kept], minlength=len(pairs)) > 0
+    # The sketch reads the body; a headline-only item is compared by its headline's wording.
+    sketched = ~in_title | (body_n[art] == 0)
+    return TermTable(
+        articles=n,
+        article=pairs[order] // terms,
+        term=pairs[order] % terms,
+        count=counts[order],
+        lead=lead[order],
+        word_hashes=vocab.hash[ids[sketched]],
+        lengths=np.where(body_n > 0, body_n, title_n),
+        vocabulary=vocab,
+    )
+
+
+def _within(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """`np.isin` by a sort and a binary search: on a batch's few thousand keys, many times faster than
+    `isin` and `unique`, which allocate for the keys' whole range or hash them."""
+    if not len(among):
+        return np.zeros(len(values), bool)
+    among = np.sort(among)
+    at = np.minimum(np.searchsorted(among, values), len(among) - 1)
+    return among[at] == values
