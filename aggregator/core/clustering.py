@@ -51,10 +51,12 @@ def story_id_for(article_id: str) -> str:
 
 
 def add_to_centroid(centroid: Centroid | None, vector: Mapping[str, float], keep: int) -> dict[str, float]:
-    out = dict(centroid or {})
-    get = out.get
-    for t, w in vector.items():
-        out[t] = get(t, 0.0) + w
+    base = centroid or {}
+    out = dict(base)
+    shared = out.keys() & vector.keys()
+    out.update(vector)  # in C: the new terms go in at the end, in the vector's order
+    for t in shared:  # Python visits only the shared terms, a share of the vector's
+        out[t] += base[t]
     if len(out) > 2 * keep:  # trimmed in steps, not on every add: sorting is the cost
         # Equal weights keep their insertion order (a stable sort), the same on every run.
         out = dict(sorted(out.items(), key=itemgetter(1), reverse=True)[:keep])

@@ -55,21 +55,24 @@ def strip_furniture(text: str, title: str = "") -> str:
     list of other stories: teaser cards (`_cards_start`) or headline-and-blurb teasers
     (`_teasers_start`). Blank lines go too."""
     lines = [line for line in text.splitlines() if line.strip()]
+    stripped = [line.strip() for line in lines]
+    heads = list(map(_headline_like, stripped))  # each line classified once: most are looked at twice
+    prose = [not h and len(line.split()) >= _PROSE_WORDS for h, line in zip(heads, lines, strict=True)]
     # Not a share of the text's length: on a short story a long list of teasers would be that share.
     opened = False
     for i, line in enumerate(lines):
         if opened:
-            if _HEADINGS.match(line) or _FOOTER.match(line) or _cards_start(lines, i):
+            if _HEADINGS.match(line) or _FOOTER.match(line) or _cards_start(stripped, heads, i):
                 lines = lines[:i]
                 break
-            if _headline_like(line) and _teasers_start(lines, i, title):
+            if heads[i] and _teasers_start(lines, i, title):
                 lines = lines[:i]
                 break
-        opened = opened or _prose(line)
+        opened = opened or prose[i]
     # Short lines above the first sentence are a masthead, a menu, a byline: with the headline given,
     # all but the headline go (a site's menu on every page would make its stories alike).
-    start = next((i for i, line in enumerate(lines) if _prose(line)), 0) if title else 0
-    if all(_headline_like(x) for x in lines[:start]):
+    start = next((i for i in range(len(lines)) if prose[i]), 0) if title else 0
+    if all(heads[:start]):
         lines = [x for x in lines[:start] if x.strip() == title.strip()] + lines[start:]
     return "\n".join(x for x in lines if not _TEASER_LINE.match(x) and not _AD_LINE.match(x)).strip()
 
@@ -84,24 +87,19 @@ def _headline_like(line: str) -> bool:
     )
 
 
-def _prose(line: str) -> bool:
-    """A sentence-like line of some length: the story has begun."""
-    return not _headline_like(line) and len(line.split()) >= _PROSE_WORDS
-
-
-def _cards_start(lines: list[str], i: int) -> bool:
+def _cards_start(stripped: list[str], heads: list[bool], i: int) -> bool:
     """Whether a list of teaser cards starts at line `i`: a page's list of other stories often reaches
     the text as card after card whose headline appears twice in a row (the image's alt text, then the
-    link). One doubled line may be emphasis; a second one within the next few lines makes it a list."""
-    return _doubled(lines, i) and any(
-        _doubled(lines, j) for j in range(i + 2, min(i + _CARD_SPAN, len(lines)))
+    link). One doubled line may be emphasis; a second one within the next few lines makes it a list.
+    `stripped` are the lines stripped, `heads` which are headline-like."""
+    return _doubled(stripped, heads, i) and any(
+        _doubled(stripped, heads, j) for j in range(i + 2, min(i + _CARD_SPAN, len(stripped)))
     )
 
 
-def _doubled(lines: list[str], i: int) -> bool:
+def _doubled(stripped: list[str], heads: list[bool], i: int) -> bool:
     """A headline-like line given twice (a pull quote repeats a sentence, not a headline)."""
-    line = lines[i].strip()
-    return _headline_like(line) and i + 1 < len(lines) and lines[i + 1].strip() == line
+    return heads[i] and i + 1 < len(stripped) and stripped[i + 1] == stripped[i]
 
 
 def _teasers_start(lines: list[str], i: int, title: str) -> bool:
