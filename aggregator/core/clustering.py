@@ -83,7 +83,7 @@ class Clusterer:
     ) -> list[Assignment]:
         """Decide each article in order; `candidates[i]` are what the persistent index proposed for
         it and `centroids` the centroids of their stories."""
-        earlier: list[tuple[Record, frozenset[str]]] = []  # this batch's records, with their band sets
+        earlier: list[tuple[Record, frozenset[int]]] = []  # this batch's records, with their band sets
         known: dict[str, Centroid] = dict(centroids)
         norms: dict[str, float] = {}  # centroid norms, each computed once until its story grows
         out: list[Assignment] = []

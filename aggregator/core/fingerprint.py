@@ -162,7 +162,7 @@ def _template(num_perm: int) -> MinHash:
     return template
 
 
-def band_keys(signatures: np.ndarray, bands: int) -> list[list[str]]:
+def band_keys(signatures: np.ndarray, bands: int) -> list[list[int]]:
     """Per signature, one key per band: two articles whose rows of a band all agree share that bucket.
 
     A band's rows are mixed into 40 bits and the band number put above them, all in numpy.
@@ -174,7 +174,7 @@ def band_keys(signatures: np.ndarray, bands: int) -> list[list[str]]:
         mixed = (mixed ^ rows[:, :, r]) * _MIX[r % len(_MIX)]
         mixed ^= mixed >> np.uint64(32)
     keys = (mixed & np.uint64((1 << 40) - 1)) | (np.arange(bands, dtype=np.uint64) << np.uint64(40))
-    return [list(map(str, k)) for k in keys.tolist()]
+    return keys.tolist()  # type: ignore[no-any-return]  # ints: no string per band to build
 
 
 def shingle_sketch(words: Sequence[str], size: int = SKETCH_SIZE) -> tuple[int, ...]:

@@ -25,7 +25,7 @@ class Record:
     article_id: str
     story_id: str
     shingle_sig: tuple[int, ...]
-    bands: tuple[str, ...]
+    bands: tuple[int, ...]
     time: float
 
     def dumps(self) -> str:
@@ -35,7 +35,8 @@ class Record:
     @classmethod
     def loads(cls, raw: str | bytes) -> Record:
         d = json.loads(raw)
-        return cls(d["a"], d["s"], tuple(d["h"]), tuple(d["b"]), float(d["at"]))
+        # int(): records written before band keys were numbers hold them as strings
+        return cls(d["a"], d["s"], tuple(d["h"]), tuple(map(int, d["b"])), float(d["at"]))
 
 
 class MemoryIndex:
@@ -49,7 +50,7 @@ class MemoryIndex:
         self.bucket_cap = bucket_cap
         self.window_s = window_s
         self.prune_every = prune_every
-        self.buckets: dict[str, list[str]] = {}  # newest first; lists: a deque per bucket costs 10x more
+        self.buckets: dict[int, list[str]] = {}  # newest first; lists: a deque per bucket costs 10x more
         self.records: dict[str, Record] = {}
         self.centroids: dict[str, Mapping[str, float]] = {}
         self.story_time: dict[str, float] = {}
@@ -57,7 +58,7 @@ class MemoryIndex:
         self.newest = 0.0
         self._added = 0
 
-    def query(self, bands: Iterable[str], limit: int | None = None) -> list[Record]:
+    def query(self, bands: Iterable[int], limit: int | None = None) -> list[Record]:
         """Records sharing a bucket with `bands`, those sharing the most first (ties by id), as the
         Redis index ranks them."""
         get = self.buckets.get
@@ -75,7 +76,7 @@ class MemoryIndex:
         found = (self.records.get(a) for a in ids)
         return [r for r in found if r is not None and r.time >= horizon]
 
-    def query_many(self, band_lists: Sequence[Sequence[str]], limit: int | None = None) -> list[list[Record]]:
+    def query_many(self, band_lists: Sequence[Sequence[int]], limit: int | None = None) -> list[list[Record]]:
         return [self.query(b, limit) for b in band_lists]
 
     def centroids_of(self, found: Iterable[Iterable[Record]]) -> dict[str, Mapping[str, float]]:

@@ -55,7 +55,7 @@ class Features:
     vector: dict[str, float]  # content word -> TF-IDF weight, unit length: what the cosine compares
     top: dict[str, float]  # the vector's heaviest terms, heaviest first: what a split check compares
     keywords: tuple[str, ...]  # the most distinctive terms: what the LSH index hashes
-    bands: tuple[str, ...]  # LSH band keys of the keywords' MinHash
+    bands: tuple[int, ...]  # LSH band keys of the keywords' MinHash
     shingle_sig: tuple[int, ...]  # bottom-k sketch of the body's 3-word shingles: copy detection
     length: int  # words in the body
 

@@ -129,7 +129,7 @@ class RedisIndex:
 
     @converts_errors
     def candidates(
-        self, band_lists: Sequence[Sequence[str]], limit: int
+        self, band_lists: Sequence[Sequence[int]], limit: int
     ) -> tuple[list[list[Record]], dict[str, Centroid]]:
         """Per article, the records of up to `limit` candidates, those sharing the most bands first;
         and the centroids of their stories."""

@@ -102,7 +102,7 @@ class Keys:
         return f"{self.prefix}:webhooks:lock"
 
     # --- clustering index (TTL: the story window)
-    def bucket(self, band: str) -> str:
+    def bucket(self, band: int) -> str:
         """list: newest article ids whose keyword MinHash falls in this LSH band bucket (capped)"""
         return f"{self.prefix}:{{idx}}:b:{band}"
 

@@ -20,13 +20,11 @@ def test_expired_records_give_their_candidate_places_to_live_ones(redis_client: 
         pipe.execute()
 
     # Ranked first (ties go by id), but their window closes first.
-    write([Record(f"a-old{i}", f"s-old{i}", (), ("0:x",), 0.0) for i in range(3)])
+    write([Record(f"a-old{i}", f"s-old{i}", (), (7,), 0.0) for i in range(3)])
     time.sleep(1.0)
-    write([Record(f"new{i}", f"s-new{i}", (), ("0:x",), 1.0) for i in range(2)])  # the bucket lives on
+    write([Record(f"new{i}", f"s-new{i}", (), (7,), 1.0) for i in range(2)])  # the bucket lives on
     time.sleep(1.3)  # the old records expire (window 2 s) while the bucket still names them first
-    assert redis_client.llen(Keys("t").bucket("0:x")) == 5 and not redis_client.exists(
-        Keys("t").record("a-old0")
-    )
-    found, centroids = index.candidates([["0:x"]], limit=2)
+    assert redis_client.llen(Keys("t").bucket(7)) == 5 and not redis_client.exists(Keys("t").record("a-old0"))
+    found, centroids = index.candidates([[7]], limit=2)
     assert sorted(r.article_id for r in found[0]) == ["new0", "new1"]
     assert set(centroids) == {"s-new0", "s-new1"}
