@@ -87,9 +87,10 @@ def features_batch(
     idf = np.log((freq.docs + 1 + IDF_PRIOR_DOCS) / (df + 1)) + 1.0
     weight = _tf(table.count) * idf[at]
     norm = np.sqrt(np.bincount(article, weight * weight, minlength=n))
-    value = (weight / np.where(norm > 0, norm, 1.0)[article]).tolist()
+    unit = weight / np.where(norm > 0, norm, 1.0)[article]
     vectors = [
-        dict(zip(t, v, strict=True)) for t, v in zip(_split(table, None), _split(table, value), strict=True)
+        dict(zip(t, v, strict=True))
+        for t, v in zip(_split(table, None), _split(table, unit.tolist()), strict=True)
     ]
     # Each article's rows ranked: heaviest first, equals in the order the text first names them (a
     # stable sort), so every run ranks them alike. Keywords come from the lead first (see LEAD_WORDS).
@@ -97,7 +98,10 @@ def features_batch(
     rank = np.arange(len(article)) - np.repeat(np.cumsum(per) - per, per)
     heaviest = np.lexsort((-weight, article))
     top = heaviest[rank < TOP_TERMS]
-    tops = [{t: vec[t] for t in terms} for vec, terms in zip(vectors, _split(table, None, top), strict=True)]
+    tops = [
+        dict(zip(t, v, strict=True))
+        for t, v in zip(_split(table, None, top), _split(table, unit[top].tolist(), top), strict=True)
+    ]
     chosen = np.lexsort((-weight, ~table.lead, article))[rank < keywords]
     kws = [tuple(terms) for terms in _split(table, None, chosen)]
     sizes = np.bincount(article[chosen], minlength=n)
@@ -111,7 +115,7 @@ def features_batch(
     ]
 
 
-def _split(table: TermTable, values: list[float] | None, rows: np.ndarray | None = None) -> list[list[Any]]:
+def _split(table: TermTable, values: list[Any] | None, rows: np.ndarray | None = None) -> list[list[Any]]:
     """Per article, `values` (the terms when None) of `rows` (all rows when None), rows grouped by
     article."""
     flat: list[Any] = table.names(rows) if values is None else values

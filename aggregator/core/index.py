@@ -89,13 +89,15 @@ class MemoryIndex:
         known = record.article_id in self.records
         self.records[record.article_id] = record
         self.newest = max(self.newest, record.time)
+        aid, cap, get = record.article_id, self.bucket_cap, self.buckets.get
         for band in record.bands:
-            bucket = self.buckets.get(band)
+            bucket = get(band)
             if bucket is None:
-                self.buckets[band] = [record.article_id]
-            elif not known or record.article_id not in bucket:
-                bucket.insert(0, record.article_id)
-                del bucket[self.bucket_cap :]
+                self.buckets[band] = [aid]
+            elif not known or aid not in bucket:
+                bucket.insert(0, aid)
+                if len(bucket) > cap:  # one added: at most one too many
+                    bucket.pop()
         if centroid is not None:
             self.centroids[record.story_id] = centroid
         if member is not None and not known:

@@ -71,11 +71,12 @@ class Vocabulary:
         lowered = [w.lower() for w in fresh]
         terms = list(map(text.term, lowered))
         known = len(self.terms)
-        for t in dict.fromkeys(terms):
-            if t and t not in self.term_ids:
-                self.term_ids[t] = len(self.terms)
-                self.terms.append(t)
-                self.df_keys.append(df_key(t))
+        new_terms = [t for t in dict.fromkeys(terms) if t and t not in self.term_ids]
+        self.term_ids.update(zip(new_terms, range(known, known + len(new_terms)), strict=True))
+        self.terms += new_terms
+        # One xxh32 per term serves both its MinHash input and its df slot (`df_key`).
+        hashes = [xxhash.xxh32_intdigest(t.encode()) for t in new_terms]
+        self.df_keys += [format(h % DF_SLOTS, "x") for h in hashes]
         if end > len(self.term):
             for name in ("term", "lowered", "capital", "small", "hash"):
                 setattr(self, name, np.resize(getattr(self, name), 2 * end))
@@ -86,9 +87,7 @@ class Vocabulary:
         self.capital[start:end] = [w[:1].isupper() for w in fresh]
         self.small[start:end] = [w[:1].islower() for w in fresh]
         self.hash[start:end] = [xxhash.xxh64_intdigest(w.encode()) for w in lowered]
-        self.term_hash[known : len(self.terms)] = [
-            xxhash.xxh32_intdigest(t.encode()) for t in self.terms[known:]
-        ]
+        self.term_hash[known : len(self.terms)] = hashes
         self.size = end
 
 

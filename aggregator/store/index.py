@@ -26,7 +26,7 @@ from aggregator.store.redis import converts_errors, held_lock
 # ~300 commands per article a pipeline needed. KEYS: df, docs, per centroid its key, then per record
 # its record key and its bucket keys. ARGV: ttl, cap, number of records, number of centroids, each
 # centroid's JSON, then per record its id, value and band count, then the number of new documents and
-# every document-frequency slot of theirs (`fingerprint.df_key`, a slot once per document).
+# every document-frequency slot of theirs (`terms.df_key`, a slot once per document).
 _WRITE = """
 local ttl, cap, n, nc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 for i = 1, nc do redis.call('set', KEYS[2 + i], ARGV[4 + i], 'EX', ttl) end
@@ -116,7 +116,7 @@ class RedisIndex:
 
     @converts_errors
     def doc_freq(self, slots: Iterable[str]) -> DocFreq:
-        """The document count and the counters of these `fingerprint.df_key` slots."""
+        """The document count and the counters of these `terms.df_key` slots."""
         wanted = sorted(set(slots))
         pipe = self.r.pipeline(transaction=False)
         pipe.get(self.keys.doc_count)

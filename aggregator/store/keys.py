@@ -120,7 +120,7 @@ class Keys:
 
     @property
     def doc_freq(self) -> str:
-        """hash: df slot (`fingerprint.df_key`, at most DF_SLOTS) -> indexed articles with a term there"""
+        """hash: df slot (`terms.df_key`, at most DF_SLOTS) -> indexed articles with a term there"""
         return f"{self.prefix}:{{idx}}:dfs"
 
     @property

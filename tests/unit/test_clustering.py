@@ -25,7 +25,7 @@ from aggregator.core.fingerprint import (
 from aggregator.core.index import MemoryIndex, Record
 from aggregator.core.models import Article, Relation
 from aggregator.core.scoring import score
-from aggregator.core.terms import TermTable, count_terms
+from aggregator.core.terms import TermTable, count_terms, df_key
 from tests.fixtures.stories import (
     FEATURE_BODY,
     FEATURE_TITLE,
@@ -173,6 +173,8 @@ def test_batched_term_counts_equal_each_article_counted_alone() -> None:
         expected = _counts_one_by_one(title, body)
         assert list(_counts(table, i).items()) == list(expected.items())  # the same order too
     assert table.lengths.tolist() == [len(b) or len(t) for t, b in docs]
+    vocab = table.vocabulary
+    assert all(vocab.df_keys[i] == df_key(vocab.terms[i]) for i in table.term.tolist())
 
 
 def test_record_roundtrip() -> None:
