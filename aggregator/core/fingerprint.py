@@ -102,7 +102,8 @@ def features_batch(
         dict(zip(t, v, strict=True))
         for t, v in zip(_split(table, None, top), _split(table, unit[top].tolist(), top), strict=True)
     ]
-    chosen = np.lexsort((-weight, ~table.lead, article))[rank < keywords]
+    lead_first = np.argsort(article[heaviest] * 2 + ~table.lead[heaviest], kind="stable")
+    chosen = heaviest[lead_first][rank < keywords]
     kws = [tuple(terms) for terms in _split(table, None, chosen)]
     sizes = np.bincount(article[chosen], minlength=n)
     keyword_bands = band_keys(_minhash_rows(vocab.term_hash[table.term[chosen]], sizes, num_perm), bands)

@@ -117,11 +117,18 @@ class TermTable:
         """Where each article's rows end, for rows grouped by `article`."""
         return np.cumsum(np.bincount(article, minlength=self.articles)).tolist()
 
-    def df_keys(self) -> list[set[str]]:
-        """Per article, the document-frequency slots it adds one to when it is first indexed."""
-        keys = list(map(self.vocabulary.df_keys.__getitem__, self.term.tolist()))
-        ends = self.bounds(self.article)
-        return [set(keys[a:b]) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    def df_keys(self) -> list[list[str]]:
+        """Per article, the document-frequency slots it adds one to when it is first indexed: each once,
+        though two of its terms may share one."""
+        vocab, rows = self.vocabulary, np.arange(len(self.term))
+        slots = self.article * DF_SLOTS + vocab.term_hash[self.term] % DF_SLOTS  # as `df_key` picks them
+        order = np.argsort(slots, kind="stable")
+        again = order[1:][slots[order[1:]] == slots[order[:-1]]]  # a slot's later rows
+        if len(again):
+            rows = np.delete(rows, again)
+        keys = list(map(vocab.df_keys.__getitem__, self.term[rows].tolist()))
+        ends = self.bounds(self.article[rows])
+        return [keys[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def count_terms(

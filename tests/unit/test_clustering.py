@@ -177,6 +177,18 @@ def test_batched_term_counts_equal_each_article_counted_alone() -> None:
     assert all(vocab.df_keys[i] == df_key(vocab.terms[i]) for i in table.term.tolist())
 
 
+def test_an_article_counts_once_in_a_slot_two_of_its_terms_share() -> None:
+    seen: dict[str, str] = {}
+    for i in range(100_000):  # two made-up words whose terms share a df slot (a birthday search)
+        word = f"zq{i}x"
+        if (slot := df_key(text.term(word))) in seen:
+            pair = [seen[slot], word]
+            break
+        seen[slot] = word
+    table = count_terms([([], [*pair, "ferry"]), ([], ["ferry", *pair])], LEAD_WORDS)
+    assert [sorted(keys) for keys in table.df_keys()] == [sorted({slot, df_key("ferry")})] * 2
+
+
 def test_record_roundtrip() -> None:
     rec = Record("a1", "sa1", (1, 2, 3), (3, 1 << 40), 12.5)
     assert Record.loads(rec.dumps()) == rec
