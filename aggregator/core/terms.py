@@ -34,7 +34,8 @@ class Vocabulary:
     """Written tokens -> ids, with what the counting needs of each word in arrays indexed by id.
 
     Bounded: it starts afresh once it holds `limit` words. Ids never leave a batch, so a fresh start
-    between batches changes no result.
+    between batches changes no result. Not for concurrent use: batches are clustered one at a time (the
+    Redis index's lock serialises them, and a worker process has its own vocabulary).
     """
 
     def __init__(self, limit: int = 500_000) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pytest
 import xxhash
 from datasketch import MinHash
 
@@ -25,7 +26,7 @@ from aggregator.core.fingerprint import (
 from aggregator.core.index import MemoryIndex, Record
 from aggregator.core.models import Article, Relation
 from aggregator.core.scoring import score
-from aggregator.core.terms import TermTable, count_terms, df_key
+from aggregator.core.terms import VOCABULARY, TermTable, count_terms, df_key
 from tests.fixtures.stories import (
     FEATURE_BODY,
     FEATURE_TITLE,
@@ -187,6 +188,17 @@ def test_an_article_counts_once_in_a_slot_two_of_its_terms_share() -> None:
         seen[slot] = word
     table = count_terms([([], [*pair, "ferry"]), ([], ["ferry", *pair])], LEAD_WORDS)
     assert [sorted(keys) for keys in table.df_keys()] == [sorted({slot, df_key("ferry")})] * 2
+
+
+def test_a_vocabulary_started_afresh_between_batches_changes_no_feature(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    arts = [_article("w", WIRE_TITLE, WIRE_BODY), _article("r", REWRITE_TITLE, REWRITE_BODY)]
+    count_terms([(["Zebraquux"], [])], LEAD_WORDS)
+    before = features_batch(prepare_batch(arts), DocFreq(3, {df_key("bridge"): 2}), 24, 128, 64)
+    monkeypatch.setattr(VOCABULARY, "limit", 1)  # full: the next batch starts it afresh
+    after = features_batch(prepare_batch(arts), DocFreq(3, {df_key("bridge"): 2}), 24, 128, 64)
+    assert "Zebraquux" not in VOCABULARY.ids and after == before
 
 
 def test_record_roundtrip() -> None:
