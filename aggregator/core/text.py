@@ -82,24 +82,13 @@ def stem(word: str) -> str:
     return word
 
 
-# Word -> its stem, or "" when it carries no meaning. Tokenising dominates clustering time and news
-# vocabulary repeats, so each distinct word is classified once; cleared when large to stay bounded.
-_TERMS: dict[str, str] = {}
-_TERMS_MAX = 500_000
-
-
 def term(word: str) -> str:
-    """The stemmed content word for a lower-cased word, or "" for stop words, numbers, single letters."""
-    found = _TERMS.get(word)
-    if found is None:
-        found = ""
-        if len(word) >= 2 and word not in STOPWORDS and not word.isdigit():
-            s = stem(word)
-            found = "" if s in STOPWORDS else s
-        if len(_TERMS) >= _TERMS_MAX:
-            _TERMS.clear()
-        _TERMS[word] = found
-    return found
+    """The stemmed content word for a lower-cased word, or "" for stop words, numbers, single letters.
+    Callers keep what it found per word (`terms.Vocabulary`, `_WRITTEN`): news vocabulary repeats."""
+    if len(word) < 2 or word in STOPWORDS or word.isdigit():
+        return ""
+    s = stem(word)
+    return "" if s in STOPWORDS else s
 
 
 def tokens(text: str) -> list[str]:
@@ -135,11 +124,13 @@ def names_of(tokens: list[str]) -> frozenset[str]:
 
 
 # Token as written -> (lower-cased, its term, starts with a capital): one lookup per distinct token.
+# Cleared when large, to stay bounded on a stream that keeps bringing new names.
 _WRITTEN: dict[str, tuple[str, str, bool]] = {}
+_WRITTEN_MAX = 100_000
 
 
 def _written(w: str) -> tuple[str, str, bool]:
-    if len(_WRITTEN) >= _TERMS_MAX:
+    if len(_WRITTEN) >= _WRITTEN_MAX:
         _WRITTEN.clear()
     lw = w.lower()
     found = _WRITTEN[w] = (lw, term(lw), w[0].isupper())
