@@ -12,7 +12,6 @@ import math
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import xxhash
@@ -90,7 +89,7 @@ def features_batch(
     unit = weight / np.where(norm > 0, norm, 1.0)[article]
     vectors = [
         dict(zip(t, v, strict=True))
-        for t, v in zip(_split(table, None), _split(table, unit.tolist()), strict=True)
+        for t, v in zip(table.per_article(None), table.per_article(unit.tolist()), strict=True)
     ]
     # Each article's rows ranked: heaviest first, equals in the order the text first names them (a
     # stable sort), so every run ranks them alike. Keywords come from the lead first (see LEAD_WORDS).
@@ -100,11 +99,11 @@ def features_batch(
     top = heaviest[rank < TOP_TERMS]
     tops = [
         dict(zip(t, v, strict=True))
-        for t, v in zip(_split(table, None, top), _split(table, unit[top].tolist(), top), strict=True)
+        for t, v in zip(table.per_article(None, top), table.per_article(unit[top].tolist(), top), strict=True)
     ]
     lead_first = np.argsort(article[heaviest] * 2 + ~table.lead[heaviest], kind="stable")
     chosen = heaviest[lead_first][rank < keywords]
-    kws = [tuple(terms) for terms in _split(table, None, chosen)]
+    kws = [tuple(terms) for terms in table.per_article(None, chosen)]
     sizes = np.bincount(article[chosen], minlength=n)
     keyword_bands = band_keys(_minhash_rows(vocab.term_hash[table.term[chosen]], sizes, num_perm), bands)
     sketches = _sketch_hashes(table.word_hashes, table.lengths)
@@ -114,14 +113,6 @@ def features_batch(
             vectors, tops, kws, keyword_bands, sketches, table.lengths.tolist(), strict=True
         )
     ]
-
-
-def _split(table: TermTable, values: list[Any] | None, rows: np.ndarray | None = None) -> list[list[Any]]:
-    """Per article, `values` (the terms when None) of `rows` (all rows when None), rows grouped by
-    article."""
-    flat: list[Any] = table.names(rows) if values is None else values
-    ends = table.bounds(table.article if rows is None else table.article[rows])
-    return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 _TF_TABLE = np.array([0.0] + [1.0 + math.log(n) for n in range(1, 1024)])

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
+from typing import Any
 
 import numpy as np
 import xxhash
@@ -27,7 +28,11 @@ DF_SLOTS = 1 << 21
 
 def df_key(term: str) -> str:
     """The document-frequency counter `term` counts in."""
-    return format(xxhash.xxh32_intdigest(term.encode()) % DF_SLOTS, "x")
+    return _slot_key(xxhash.xxh32_intdigest(term.encode()))
+
+
+def _slot_key(term_hash: int) -> str:
+    return format(term_hash % DF_SLOTS, "x")
 
 
 class Vocabulary:
@@ -77,7 +82,7 @@ class Vocabulary:
         self.terms += new_terms
         # One xxh32 per term serves both its MinHash input and its df slot (`df_key`).
         hashes = [xxhash.xxh32_intdigest(t.encode()) for t in new_terms]
-        self.df_keys += [format(h % DF_SLOTS, "x") for h in hashes]
+        self.df_keys += map(_slot_key, hashes)
         if end > len(self.term):
             for name in ("term", "lowered", "capital", "small", "hash"):
                 setattr(self, name, np.resize(getattr(self, name), 2 * end))
@@ -114,9 +119,13 @@ class TermTable:
         ids = self.term if rows is None else self.term[rows]
         return list(map(self.vocabulary.terms.__getitem__, ids.tolist()))
 
-    def bounds(self, article: np.ndarray) -> list[int]:
-        """Where each article's rows end, for rows grouped by `article`."""
-        return np.cumsum(np.bincount(article, minlength=self.articles)).tolist()
+    def per_article(self, values: list[Any] | None, rows: np.ndarray | None = None) -> list[list[Any]]:
+        """`values` (one per row of `rows`; the terms when None) cut into one list per article. `rows`
+        (all rows when None) must keep the articles' order, as sorts within each article do."""
+        flat: list[Any] = self.names(rows) if values is None else values
+        article = self.article if rows is None else self.article[rows]
+        ends = np.cumsum(np.bincount(article, minlength=self.articles)).tolist()
+        return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
     def df_keys(self) -> list[list[str]]:
         """Per article, the document-frequency slots it adds one to when it is first indexed: each once,
@@ -127,9 +136,7 @@ class TermTable:
         again = order[1:][slots[order[1:]] == slots[order[:-1]]]  # a slot's later rows
         if len(again):
             rows = np.delete(rows, again)
-        keys = list(map(vocab.df_keys.__getitem__, self.term[rows].tolist()))
-        ends = self.bounds(self.article[rows])
-        return [keys[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+        return self.per_article(list(map(vocab.df_keys.__getitem__, self.term[rows].tolist())), rows)
 
 
 def count_terms(
