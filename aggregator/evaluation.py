@@ -12,19 +12,18 @@ import gc
 import json
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from aggregator.core.fingerprint import DocFreq, features_batch, prepare_batch
+from aggregator.core.fingerprint import features_batch, prepare_batch
 from aggregator.core.index import MemoryIndex
 from aggregator.core.models import Article, Extraction
 from aggregator.core.scoring import score
 from aggregator.core.splitting import MemberVector, centroid_of, due, plan
+from aggregator.core.terms import SlotCounts
 from aggregator.core.text import credits
 from aggregator.errors import InvalidInput
 from aggregator.services import make_clusterer, make_split_rule
@@ -79,16 +78,14 @@ class MemoryClustering:
         self.index = MemoryIndex(settings.bucket_cap, settings.story_window_h * 3600)
         self.clusterer = make_clusterer(settings)
         self.split_rule = make_split_rule(settings)
-        self.df: Counter[str] = Counter()
-        self.docs = 0
+        self.df = SlotCounts()
 
     def add(self, batch: Sequence[Article]) -> dict[str, str]:
         """Cluster one batch; returns article id -> story id, for the batch and for earlier articles
         a split moved."""
         s = self.s
         table = prepare_batch(batch)
-        freq = DocFreq(self.docs, self.df)
-        feats = features_batch(table, freq, s.keywords, s.num_perm, s.lsh_bands)
+        feats = features_batch(table, self.df, s.keywords, s.num_perm, s.lsh_bands)
         found = self.index.query_many([f.bands for f in feats], s.max_candidates)
         times = [a.published or a.fetched for a in batch]
         decided = self.clusterer.assign(
@@ -101,8 +98,7 @@ class MemoryClustering:
             sizes.setdefault(r.story_id, len(self.index.members.get(r.story_id, ())))
             self.index.add(r, done.centroid, MemberVector(r.article_id, r.time, f.length, f.top))
             out[r.article_id] = r.story_id
-        self.df.update(chain.from_iterable(table.df_keys()))  # counted in C
-        self.docs += len(batch)
+        self.df.add(table)
         for sid, before in sizes.items():
             if due(before, len(self.index.members[sid]), self.split_rule):
                 parts = plan(sid, self.index.members[sid], self.split_rule)

@@ -12,6 +12,7 @@ import math
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import xxhash
@@ -21,7 +22,7 @@ from datasketch.minhash import _fmix  # its MurmurHash3 pre-mix: signatures stay
 from aggregator.core import text
 from aggregator.core.furniture import strip_furniture
 from aggregator.core.models import Article, Features
-from aggregator.core.terms import VOCABULARY, TermTable, count_terms
+from aggregator.core.terms import VOCABULARY, TermTable, Vocabulary, count_terms
 
 _SEED = 1
 SKETCH_SIZE = 64  # shingle hashes kept: tells a copy (Jaccard >= 0.5) from a rewrite (< 0.1) with room
@@ -41,12 +42,27 @@ def _hash32(data: bytes) -> int:
 IDF_PRIOR_DOCS = 10
 
 
+class DocFrequencies(Protocol):
+    """Document frequencies seen so far: what makes a word distinctive."""
+
+    @property
+    def docs(self) -> int: ...
+
+    def of(self, vocab: Vocabulary, terms: np.ndarray) -> np.ndarray:
+        """The documents counted in these terms' df slots, as floats."""
+        ...
+
+
 @dataclass(frozen=True)
 class DocFreq:
-    """Document frequencies seen so far: what makes a word distinctive."""
+    """Document frequencies read from a store: the slots a batch needs."""
 
     docs: int
     df: Mapping[str, int]  # df_key -> documents counted in that slot
+
+    def of(self, vocab: Vocabulary, terms: np.ndarray) -> np.ndarray:
+        slots = map(vocab.df_keys.__getitem__, terms.tolist())
+        return np.fromiter(map(self.df.get, slots, itertools.repeat(0)), np.float64, len(terms))
 
 
 def clean_parts(article: Article) -> tuple[str, str]:
@@ -76,13 +92,12 @@ def prepare_batch(articles: Sequence[Article]) -> TermTable:
 
 
 def features_batch(
-    table: TermTable, freq: DocFreq, keywords: int, num_perm: int, bands: int
+    table: TermTable, freq: DocFrequencies, keywords: int, num_perm: int, bands: int
 ) -> list[Features]:
     n, article, vocab = table.articles, table.article, table.vocabulary
     # Smoothed IDF: a word never seen gets the highest weight, one in every document about 1.
     batch_terms, at = np.unique(table.term, return_inverse=True)
-    slots = map(vocab.df_keys.__getitem__, batch_terms.tolist())
-    df = np.fromiter(map(freq.df.get, slots, itertools.repeat(0)), np.float64, len(batch_terms))
+    df = freq.of(vocab, batch_terms)
     idf = np.log((freq.docs + 1 + IDF_PRIOR_DOCS) / (df + 1)) + 1.0
     weight = _tf(table.count) * idf[at]
     norm = np.sqrt(np.bincount(article, weight * weight, minlength=n))

@@ -130,13 +130,38 @@ class TermTable:
     def df_keys(self) -> list[list[str]]:
         """Per article, the document-frequency slots it adds one to when it is first indexed: each once,
         though two of its terms may share one."""
-        vocab, rows = self.vocabulary, np.arange(len(self.term))
-        slots = self.article * DF_SLOTS + vocab.term_hash[self.term] % DF_SLOTS  # as `df_key` picks them
+        rows = self.df_rows()
+        return self.per_article(
+            list(map(self.vocabulary.df_keys.__getitem__, self.term[rows].tolist())), rows
+        )
+
+    def df_rows(self) -> np.ndarray:
+        """The rows whose df slot no earlier row of the same article has."""
+        rows = np.arange(len(self.term))
+        slot = self.vocabulary.term_hash[self.term] % DF_SLOTS  # as `df_key` picks it
+        slots = self.article * DF_SLOTS + slot
         order = np.argsort(slots, kind="stable")
         again = order[1:][slots[order[1:]] == slots[order[:-1]]]  # a slot's later rows
-        if len(again):
-            rows = np.delete(rows, again)
-        return self.per_article(list(map(vocab.df_keys.__getitem__, self.term[rows].tolist())), rows)
+        return np.delete(rows, again) if len(again) else rows
+
+
+class SlotCounts:
+    """Document frequencies as one array of `DF_SLOTS` counters, read and counted in numpy: the
+    in-process index's (the Redis index keeps them in a hash, read as a `fingerprint.DocFreq`)."""
+
+    def __init__(self) -> None:
+        self.docs = 0
+        self.slots = np.zeros(DF_SLOTS, np.uint32)  # 8 MiB, whatever the stream
+
+    def of(self, vocab: Vocabulary, terms: np.ndarray) -> np.ndarray:
+        """The counts of these terms' slots."""
+        return self.slots[vocab.term_hash[terms] % DF_SLOTS].astype(np.float64)
+
+    def add(self, table: TermTable) -> None:
+        """Count the batch's articles: one in each slot an article's terms fall in."""
+        term = table.term[table.df_rows()]
+        np.add.at(self.slots, table.vocabulary.term_hash[term] % DF_SLOTS, 1)
+        self.docs += table.articles
 
 
 def count_terms(

@@ -20,6 +20,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from aggregator.core.models import Article
 from aggregator.evaluation import MemoryClustering, read_corpus
 from aggregator.settings import get_settings
@@ -69,7 +71,7 @@ def main() -> None:
             if done % args.every == 0:
                 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 live = len(clustering.index.records)
-                slots = len(clustering.df)
+                slots = int(np.count_nonzero(clustering.df.slots))
                 print(f"{done:7d}  {spent / args.every * 1e6:10.0f}  {live:12d}  {slots:8d}  {rss:7.0f}")
                 spent = 0.0
     print(f"total {done} articles in {time.perf_counter() - started:.1f} s (stream synthesis included)")

@@ -26,7 +26,7 @@ from aggregator.core.fingerprint import (
 from aggregator.core.index import MemoryIndex, Record
 from aggregator.core.models import Article, Relation
 from aggregator.core.scoring import score
-from aggregator.core.terms import VOCABULARY, TermTable, count_terms, df_key
+from aggregator.core.terms import VOCABULARY, SlotCounts, TermTable, count_terms, df_key
 from tests.fixtures.stories import (
     FEATURE_BODY,
     FEATURE_TITLE,
@@ -188,6 +188,26 @@ def test_an_article_counts_once_in_a_slot_two_of_its_terms_share() -> None:
         seen[slot] = word
     table = count_terms([([], [*pair, "ferry"]), ([], ["ferry", *pair])], LEAD_WORDS)
     assert [sorted(keys) for keys in table.df_keys()] == [sorted({slot, df_key("ferry")})] * 2
+    counts = SlotCounts()
+    counts.add(table)
+    assert counts.docs == 2 and int(counts.slots.sum()) == 4  # two slots, each counted once per article
+
+
+def test_slot_counts_read_as_a_store_read_the_same_keys() -> None:
+    arts = [_article("w", WIRE_TITLE, WIRE_BODY), _article("r", REWRITE_TITLE, REWRITE_BODY)]
+    counts, stored = SlotCounts(), Counter[str]()
+    for a in [*arts, _article("c", *UNRELATED["chess"])]:
+        table = prepare_batch([a])
+        counts.add(table)
+        stored.update(table.df_keys()[0])
+    table = prepare_batch(arts)
+    terms = np.unique(table.term)
+    in_array = counts.of(table.vocabulary, terms)
+    assert in_array.tolist() == DocFreq(3, stored).of(table.vocabulary, terms).tolist()
+    assert in_array.max() == 2 and in_array.min() == 1  # shared by wire and rewrite; either's own
+    assert features_batch(table, counts, 24, 128, 64) == features_batch(
+        table, DocFreq(3, stored), 24, 128, 64
+    )
 
 
 def test_a_vocabulary_started_afresh_between_batches_changes_no_feature(
