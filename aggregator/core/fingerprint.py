@@ -61,7 +61,7 @@ class DocFreq:
     df: Mapping[str, int]  # df_key -> documents counted in that slot
 
     def of(self, vocab: Vocabulary, terms: np.ndarray) -> np.ndarray:
-        slots = map(vocab.df_keys.__getitem__, terms.tolist())
+        slots = vocab.slot_keys(terms.tolist())
         return np.fromiter(map(self.df.get, slots, itertools.repeat(0)), np.float64, len(terms))
 
 

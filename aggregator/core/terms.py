@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -57,8 +58,16 @@ class Vocabulary:
         self.hash = np.zeros(1024, np.uint64)  # xxh64 of the word lower-cased: the shingle sketch's
         self.terms: list[str] = []  # term id -> term
         self.term_ids: dict[str, int] = {}
-        self.df_keys: list[str] = []  # term id -> its document-frequency slot
+        self._slot_keys: list[str] = []  # term id -> its document-frequency slot, filled when asked
         self.term_hash = np.zeros(1024, np.uint32)  # term id -> xxh32 of it: the keyword MinHash's
+
+    def slot_keys(self, term_ids: list[int]) -> list[str]:
+        """The document-frequency slots (`df_key`) of these terms. Only a store that keys counters by
+        name asks: the in-process counts index an array (`SlotCounts`)."""
+        known = len(self._slot_keys)
+        if known < len(self.terms):
+            self._slot_keys += map(_slot_key, self.term_hash[known : len(self.terms)].tolist())
+        return list(map(self._slot_keys.__getitem__, term_ids))
 
     def ids_of(self, words: Sequence[str]) -> np.ndarray:
         ids = np.fromiter(map(self.ids.get, words, repeat(-1)), np.int64, len(words))
@@ -75,14 +84,13 @@ class Vocabulary:
         start, end = self.size, self.size + len(fresh)
         self.ids.update(zip(fresh, range(start, end), strict=True))
         lowered = [w.lower() for w in fresh]
-        terms = list(map(text.term, lowered))
+        terms = text.terms(lowered)
         known = len(self.terms)
         new_terms = [t for t in dict.fromkeys(terms) if t and t not in self.term_ids]
         self.term_ids.update(zip(new_terms, range(known, known + len(new_terms)), strict=True))
         self.terms += new_terms
         # One xxh32 per term serves both its MinHash input and its df slot (`df_key`).
-        hashes = [xxhash.xxh32_intdigest(t.encode()) for t in new_terms]
-        self.df_keys += map(_slot_key, hashes)
+        hashes = list(map(xxhash.xxh32_intdigest, map(str.encode, new_terms)))
         if end > len(self.term):
             for name in ("term", "lowered", "capital", "small", "hash"):
                 setattr(self, name, np.resize(getattr(self, name), 2 * end))
@@ -90,13 +98,15 @@ class Vocabulary:
             self.term_hash = np.resize(self.term_hash, 2 * len(self.terms))
         self.term[start:end] = list(map(self.term_ids.get, terms, repeat(-1)))  # "" has no id: -1
         self.lowered[start:end] = list(map(self.ids.__getitem__, lowered))
-        self.capital[start:end] = [w[:1].isupper() for w in fresh]
-        self.small[start:end] = [w[:1].islower() for w in fresh]
-        self.hash[start:end] = [xxhash.xxh64_intdigest(w.encode()) for w in lowered]
+        initials = list(map(_INITIAL, fresh))
+        self.capital[start:end] = list(map(str.isupper, initials))
+        self.small[start:end] = list(map(str.islower, initials))
+        self.hash[start:end] = list(map(xxhash.xxh64_intdigest, map(str.encode, lowered)))
         self.term_hash[known : len(self.terms)] = hashes
         self.size = end
 
 
+_INITIAL = itemgetter(slice(0, 1))  # a word's first letter ("" for "")
 VOCABULARY = Vocabulary()  # shared by every batch of the process: news vocabulary repeats
 
 
@@ -131,9 +141,7 @@ class TermTable:
         """Per article, the document-frequency slots it adds one to when it is first indexed: each once,
         though two of its terms may share one."""
         rows = self.df_rows()
-        return self.per_article(
-            list(map(self.vocabulary.df_keys.__getitem__, self.term[rows].tolist())), rows
-        )
+        return self.per_article(self.vocabulary.slot_keys(self.term[rows].tolist()), rows)
 
     def df_rows(self) -> np.ndarray:
         """The rows whose df slot no earlier row of the same article has."""

@@ -91,6 +91,13 @@ def term(word: str) -> str:
     return "" if s in STOPWORDS else s
 
 
+def terms(words: list[str]) -> list[str]:
+    """`term` of each lower-cased word. Only a word ending in "s" can be stemmed, so the others, most
+    words, are decided inline, with no call per word: a new batch's thousands of new words."""
+    stop = STOPWORDS
+    return [term(w) if w[-1:] == "s" else "" if len(w) < 2 or w in stop or w.isdigit() else w for w in words]
+
+
 def tokens(text: str) -> list[str]:
     """Word tokens as written (case kept): runs of letters and digits, with one inner apostrophe."""
     if not text.isascii():

@@ -175,7 +175,7 @@ def test_batched_term_counts_equal_each_article_counted_alone() -> None:
         assert list(_counts(table, i).items()) == list(expected.items())  # the same order too
     assert table.lengths.tolist() == [len(b) or len(t) for t, b in docs]
     vocab = table.vocabulary
-    assert all(vocab.df_keys[i] == df_key(vocab.terms[i]) for i in table.term.tolist())
+    assert vocab.slot_keys(table.term.tolist()) == [df_key(vocab.terms[i]) for i in table.term.tolist()]
 
 
 def test_an_article_counts_once_in_a_slot_two_of_its_terms_share() -> None:

@@ -32,6 +32,14 @@ def test_terms_drop_stopwords_numbers_and_stem() -> None:
     assert found == {"", "sanction", "canada", "firm", "official"}
 
 
+def test_terms_of_many_words_are_each_words_term() -> None:
+    words = ["the", "us", "is", "as", "ss", "series", "policies", "bus", "crisis", "it's", "says"]
+    words += ["saids", "2025", "x", "xs", "ores", "i's", "canada's", "12s", "", "s", "'s", "news"]
+    words += ["bias", "pass", "ies", "flies", "sanctions", "a1", "x9"]
+    assert text.terms(words) == [text.term(w) for w in words]
+    assert text.terms(["sanctions", "the", "ferry"]) == ["sanction", "", "ferry"]
+
+
 def test_credits_find_wires() -> None:
     assert text.credits("OTTAWA (Reuters) - The government...") == ("Reuters",)
     assert text.credits("Based on ANI report", "IBNS") == ("ANI", "IBNS")
