@@ -42,6 +42,11 @@ _AD_LINE = re.compile(
     re.IGNORECASE,
 )
 
+# Each line is tried against the two starts of furniture, and each kept line against the two kinds of
+# single line, in one match each: most lines match neither, and a failed match costs a call.
+_FURNITURE_START = re.compile(f"(?:{_HEADINGS.pattern})|(?:{_FOOTER.pattern})", re.IGNORECASE)
+_DROPPED_LINE = re.compile(f"(?:{_TEASER_LINE.pattern})|(?:{_AD_LINE.pattern})", re.IGNORECASE)
+
 _CARD_SPAN = 8  # lines within which a second card must follow: a headline, its twin, a blurb
 _TEASER_RUN = 3  # teasers in a row that make a list
 _OPENING_WORDS = 100  # the headline and these first words name the story's people and places
@@ -57,12 +62,14 @@ def strip_furniture(text: str, title: str = "") -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     stripped = [line.strip() for line in lines]
     heads = list(map(_headline_like, stripped))  # each line classified once: most are looked at twice
-    prose = [not h and len(line.split()) >= _PROSE_WORDS for h, line in zip(heads, lines, strict=True)]
+    # A line has _PROSE_WORDS words when splitting off its first _PROSE_WORDS - 1 leaves a remainder.
+    cut = _PROSE_WORDS - 1
+    prose = [not h and len(line.split(None, cut)) > cut for h, line in zip(heads, lines, strict=True)]
     # Not a share of the text's length: on a short story a long list of teasers would be that share.
     opened = False
     for i, line in enumerate(lines):
         if opened:
-            if _HEADINGS.match(line) or _FOOTER.match(line) or _cards_start(stripped, heads, i):
+            if _FURNITURE_START.match(line) or (heads[i] and _cards_start(stripped, heads, i)):
                 lines = lines[:i]
                 break
             if heads[i] and _teasers_start(lines, i, title):
@@ -74,7 +81,7 @@ def strip_furniture(text: str, title: str = "") -> str:
     start = next((i for i in range(len(lines)) if prose[i]), 0) if title else 0
     if all(heads[:start]):
         lines = [x for x in lines[:start] if x.strip() == title.strip()] + lines[start:]
-    return "\n".join(x for x in lines if not _TEASER_LINE.match(x) and not _AD_LINE.match(x)).strip()
+    return "\n".join(x for x in lines if not _DROPPED_LINE.match(x)).strip()
 
 
 def _headline_like(line: str) -> bool:
