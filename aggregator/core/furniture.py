@@ -61,7 +61,7 @@ def strip_furniture(text: str, title: str = "") -> str:
     (`_teasers_start`). Blank lines go too."""
     lines = [line for line in text.splitlines() if line.strip()]
     stripped = [line.strip() for line in lines]
-    heads = list(map(_headline_like, stripped))  # each line classified once: most are looked at twice
+    heads = _headline_like(stripped)  # each line classified once: most are looked at twice
     # A line has _PROSE_WORDS words when splitting off its first _PROSE_WORDS - 1 leaves a remainder.
     cut = _PROSE_WORDS - 1
     prose = [not h and len(line.split(None, cut)) > cut for h, line in zip(heads, lines, strict=True)]
@@ -72,7 +72,7 @@ def strip_furniture(text: str, title: str = "") -> str:
             if _FURNITURE_START.match(line) or (heads[i] and _cards_start(stripped, heads, i)):
                 lines = lines[:i]
                 break
-            if heads[i] and _teasers_start(lines, i, title):
+            if heads[i] and _teasers_start(lines, heads, i, title):
                 lines = lines[:i]
                 break
         opened = opened or prose[i]
@@ -84,14 +84,14 @@ def strip_furniture(text: str, title: str = "") -> str:
     return "\n".join(x for x in lines if not _DROPPED_LINE.match(x)).strip()
 
 
-def _headline_like(line: str) -> bool:
-    """Short, capitalised and not a sentence: a headline or a subhead."""
-    line = line.strip()
-    return (
+def _headline_like(stripped: list[str]) -> list[bool]:
+    """Per stripped line: short, capitalised and not a sentence, a headline or a subhead."""
+    return [
         0 < len(line) <= 200
         and line[:1].isupper()
         and not line.rstrip("\"'”’").endswith((".", ",", ";", ":"))
-    )
+        for line in stripped
+    ]
 
 
 def _cards_start(stripped: list[str], heads: list[bool], i: int) -> bool:
@@ -109,15 +109,14 @@ def _doubled(stripped: list[str], heads: list[bool], i: int) -> bool:
     return heads[i] and i + 1 < len(stripped) and stripped[i + 1] == stripped[i]
 
 
-def _teasers_start(lines: list[str], i: int, title: str) -> bool:
+def _teasers_start(lines: list[str], heads: list[bool], i: int, title: str) -> bool:
     """Whether other stories' teasers start at line `i`: headline, blurb (a sentence), headline,
     blurb..., at most one of them naming anyone or anything the headline and the opening words before
     them name more than once. An extractor that drops repeated lines turns cards into this. An
-    article's own subheads are followed by paragraphs that keep naming its people and places."""
+    article's own subheads are followed by paragraphs that keep naming its people and places. `heads`
+    says which lines are headline-like."""
     pairs = [(i + 2 * k, i + 2 * k + 1) for k in range(_TEASER_RUN)]
-    if pairs[-1][1] >= len(lines) or any(
-        not _headline_like(lines[h]) or _headline_like(lines[b]) for h, b in pairs
-    ):
+    if pairs[-1][1] >= len(lines) or any(not heads[h] or heads[b] for h, b in pairs):
         return False
     before = "\n".join(lines[:i])
     # Many pages' text repeats the headline as its first line: counted once, it is said once.
