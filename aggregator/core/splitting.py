@@ -158,16 +158,18 @@ class _Vectors:
         parts = np.zeros((len(starts), 2, n))
         parts[starts, 0, first] = parts[starts, 1, second] = 1.0
         labels = np.full((len(starts), n), -1)
+        k = 2 * len(starts)  # the products as 2-D matrices: one BLAS call each, not one per start
         for _ in range(iterations):
-            sums = parts @ self.x  # starts x 2 x terms
+            sums = (parts.reshape(k, n) @ self.x).reshape(len(starts), 2, -1)  # starts x 2 x terms
             norms = np.sqrt((sums * sums).sum(axis=2) + parts @ self.private)
-            sims = (sums @ self.x.T + parts * self.private) / np.maximum(norms, 1e-6)[:, :, None]
+            dots = (sums.reshape(k, -1) @ self.x.T).reshape(len(starts), 2, n)
+            sims = (dots + parts * self.private) / np.maximum(norms, 1e-6)[:, :, None]
             new = (sims[:, 1] > sims[:, 0]).astype(np.intp)
             if np.array_equal(new, labels):
                 break
             labels = new
             parts = np.stack([labels == 0, labels == 1], axis=1).astype(float)
-        sums = parts @ self.x
+        sums = (parts.reshape(k, n) @ self.x).reshape(len(starts), 2, -1)
         coherence = np.sqrt((sums * sums).sum(axis=2) + parts @ self.private).sum(axis=1)
         coherence[labels.min(axis=1) == labels.max(axis=1)] = -1.0  # one part empty: no bisection
         best = int(np.argmax(coherence))  # the first of equals: the same on every run
