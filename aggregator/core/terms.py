@@ -168,7 +168,8 @@ class SlotCounts:
     def add(self, table: TermTable) -> None:
         """Count the batch's articles: one in each slot an article's terms fall in."""
         term = table.term[table.df_rows()]
-        np.add.at(self.slots, table.vocabulary.term_hash[term] % DF_SLOTS, 1)
+        # The one as the array's own type: a Python int sends `add.at` down a path 30x slower.
+        np.add.at(self.slots, table.vocabulary.term_hash[term] % DF_SLOTS, np.uint32(1))
         self.docs += table.articles
 
 
