@@ -1,0 +1,45 @@
+"""Instructions one clustering pass over a corpus executes: a speed figure that noise cannot move.
+
+Wall-clock throughput on a shared virtual machine swings by a third within minutes; the instruction count
+of the same pass is the same on every run. Run under callgrind with collection off at the start; the
+script switches it on once the corpus is read, so only clustering is counted:
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \\
+        .venv/bin/python -m tests.benchmarks.bench_instructions ../shared/datasets/ecbplus.jsonl
+
+callgrind prints "Collected : N" as it exits. `--passes 2` counts a warm pass too (subtract one pass's
+count). Without valgrind the script just clusters the corpus and prints the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from aggregator.evaluation import cluster_in_memory, read_corpus
+from aggregator.settings import get_settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--passes", type=int, default=1, help="clustering passes, each from a fresh index")
+    args = parser.parse_args()
+    settings = get_settings()
+    articles = [a for a, _ in read_corpus(args.corpus)]
+    control = shutil.which("callgrind_control")
+    if control:  # outside valgrind it finds no process to switch and changes nothing
+        subprocess.run([control, "-i", "on", str(os.getpid())], capture_output=True, check=False)
+    started = time.perf_counter()
+    for _ in range(args.passes):
+        cluster_in_memory(articles, settings)
+    elapsed = time.perf_counter() - started
+    print(f"{len(articles) * args.passes} articles clustered in {elapsed:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
