@@ -75,7 +75,7 @@ class Vocabulary:
         if missing:
             new = list(map(words.__getitem__, missing))
             self._add(list(dict.fromkeys(new)))
-            ids[missing] = list(map(self.ids.__getitem__, new))
+            ids[missing] = np.fromiter(map(self.ids.__getitem__, new), np.int64, len(new))
         return ids
 
     def _add(self, words: list[str]) -> None:
@@ -96,13 +96,16 @@ class Vocabulary:
                 setattr(self, name, np.resize(getattr(self, name), 2 * end))
         if len(self.terms) > len(self.term_hash):
             self.term_hash = np.resize(self.term_hash, 2 * len(self.terms))
-        self.term[start:end] = list(map(self.term_ids.get, terms, repeat(-1)))  # "" has no id: -1
-        self.lowered[start:end] = list(map(self.ids.__getitem__, lowered))
+        # fromiter with the dtype given: assigning a list makes numpy discover each element's type.
+        n = end - start
+        self.term[start:end] = np.fromiter(map(self.term_ids.get, terms, repeat(-1)), np.int64, n)  # "": -1
+        self.lowered[start:end] = np.fromiter(map(self.ids.__getitem__, lowered), np.int64, n)
         initials = list(map(_INITIAL, fresh))
-        self.capital[start:end] = list(map(str.isupper, initials))
-        self.small[start:end] = list(map(str.islower, initials))
-        self.hash[start:end] = list(map(xxhash.xxh64_intdigest, map(str.encode, lowered)))
-        self.term_hash[known : len(self.terms)] = hashes
+        self.capital[start:end] = np.fromiter(map(str.isupper, initials), bool, n)
+        self.small[start:end] = np.fromiter(map(str.islower, initials), bool, n)
+        hashed = map(xxhash.xxh64_intdigest, map(str.encode, lowered))
+        self.hash[start:end] = np.fromiter(hashed, np.uint64, n)
+        self.term_hash[known : len(self.terms)] = np.array(hashes, np.uint32)
         self.size = end
 
 
