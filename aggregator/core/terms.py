@@ -105,7 +105,7 @@ class Vocabulary:
         self.small[start:end] = np.fromiter(map(str.islower, initials), bool, n)
         hashed = map(xxhash.xxh64_intdigest, map(str.encode, lowered))
         self.hash[start:end] = np.fromiter(hashed, np.uint64, n)
-        self.term_hash[known : len(self.terms)] = np.array(hashes, np.uint32)
+        self.term_hash[known : len(self.terms)] = np.fromiter(hashes, np.uint32, len(hashes))
         self.size = end
 
 
