@@ -22,7 +22,7 @@ from datasketch.minhash import _fmix  # its MurmurHash3 pre-mix: signatures stay
 from aggregator.core import text
 from aggregator.core.furniture import strip_furniture
 from aggregator.core.models import Article, Features
-from aggregator.core.terms import VOCABULARY, TermTable, Vocabulary, count_terms
+from aggregator.core.terms import TermTable, Vocabulary, count_terms, current_vocabulary
 
 _SEED = 1
 SKETCH_SIZE = 64  # shingle hashes kept: tells a copy (Jaccard >= 0.5) from a rewrite (< 0.1) with room
@@ -201,7 +201,8 @@ _TEXTS_PER_SORT = 1 << (64 - _HASH_BITS)
 
 def shingle_sketches(word_lists: Sequence[Sequence[str]], size: int = SKETCH_SIZE) -> list[tuple[int, ...]]:
     """`shingle_sketch` of many texts at once."""
-    hashes = VOCABULARY.hash[VOCABULARY.ids_of(list(itertools.chain.from_iterable(word_lists)))]
+    vocab = current_vocabulary()
+    hashes = vocab.hash[vocab.ids_of(list(itertools.chain.from_iterable(word_lists)))]
     return _sketch_hashes(hashes, np.array([len(words) for words in word_lists], dtype=np.int64), size)
 
 

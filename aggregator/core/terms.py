@@ -39,16 +39,14 @@ def _slot_key(term_hash: int) -> str:
 class Vocabulary:
     """Written tokens -> ids, with what the counting needs of each word in arrays indexed by id.
 
-    Bounded: it starts afresh once it holds `limit` words. Ids never leave a batch, so a fresh start
-    between batches changes no result. Not for concurrent use: batches are clustered one at a time (the
-    Redis index's lock serialises them, and a worker process has its own vocabulary).
+    Bounded: `current_vocabulary` starts a new one once this holds `limit` words. Ids never leave a
+    batch, so a fresh start between batches changes no result. Not for concurrent use: batches are
+    clustered one at a time (the Redis index's lock serialises them, and a worker process has its own
+    vocabulary).
     """
 
     def __init__(self, limit: int = 500_000) -> None:
         self.limit = limit
-        self.reset()
-
-    def reset(self) -> None:
         self.ids: dict[str, int] = {}
         self.size = 0
         self.term = np.zeros(1024, np.int64)  # its term's id; -1: stop word, number, single letter
@@ -110,7 +108,16 @@ class Vocabulary:
 
 
 _INITIAL = itemgetter(slice(0, 1))  # a word's first letter ("" for "")
-VOCABULARY = Vocabulary()  # shared by every batch of the process: news vocabulary repeats
+_CURRENT = [Vocabulary()]  # shared by every batch of the process: news vocabulary repeats
+
+
+def current_vocabulary() -> Vocabulary:
+    """The process's vocabulary, a new one once it is full. New, not cleared: a `TermTable` keeps
+    reading the vocabulary it was counted with, however many batches are counted after it."""
+    vocab = _CURRENT[0]
+    if vocab.size >= vocab.limit:
+        vocab = _CURRENT[0] = Vocabulary(vocab.limit)
+    return vocab
 
 
 @dataclass(frozen=True)
@@ -188,9 +195,7 @@ def count_terms(
     and never lower-case in the article) count `name_weight` times: two stories of the same kind on the
     same day (two earthquakes, two coaches fired) share their vocabulary and differ in who and where.
     """
-    vocab = VOCABULARY
-    if vocab.size >= vocab.limit:
-        vocab.reset()
+    vocab = current_vocabulary()
     ids = vocab.ids_of(list(chain.from_iterable(chain(body, title) for title, body in docs)))
     n = len(docs)
     body_n = np.array([len(body) for _, body in docs], dtype=np.int64)

@@ -26,7 +26,7 @@ from aggregator.core.fingerprint import (
 from aggregator.core.index import MemoryIndex, Record
 from aggregator.core.models import Article, Relation
 from aggregator.core.scoring import score
-from aggregator.core.terms import VOCABULARY, SlotCounts, TermTable, count_terms, df_key
+from aggregator.core.terms import SlotCounts, TermTable, count_terms, current_vocabulary, df_key
 from tests.fixtures.stories import (
     FEATURE_BODY,
     FEATURE_TITLE,
@@ -215,10 +215,16 @@ def test_a_vocabulary_started_afresh_between_batches_changes_no_feature(
 ) -> None:
     arts = [_article("w", WIRE_TITLE, WIRE_BODY), _article("r", REWRITE_TITLE, REWRITE_BODY)]
     count_terms([(["Zebraquux"], [])], LEAD_WORDS)
-    before = features_batch(prepare_batch(arts), DocFreq(3, {df_key("bridge"): 2}), 24, 128, 64)
-    monkeypatch.setattr(VOCABULARY, "limit", 1)  # full: the next batch starts it afresh
-    after = features_batch(prepare_batch(arts), DocFreq(3, {df_key("bridge"): 2}), 24, 128, 64)
-    assert "Zebraquux" not in VOCABULARY.ids and after == before
+    earlier = prepare_batch(arts)
+    names = earlier.names()
+    before = features_batch(earlier, DocFreq(3, {df_key("bridge"): 2}), 24, 128, 64)
+    monkeypatch.setattr(current_vocabulary(), "limit", 1)  # full: the next batch starts a new one
+    later = prepare_batch(arts)
+    after = features_batch(later, DocFreq(3, {df_key("bridge"): 2}), 24, 128, 64)
+    assert later.vocabulary is not earlier.vocabulary and "Zebraquux" not in later.vocabulary.ids
+    assert after == before
+    # A table counted before the fresh start still reads its own vocabulary.
+    assert earlier.names() == names and "Zebraquux" in earlier.vocabulary.ids
 
 
 def test_record_roundtrip() -> None:
