@@ -22,7 +22,7 @@ from aggregator.core.fingerprint import features_batch, prepare_batch
 from aggregator.core.index import MemoryIndex
 from aggregator.core.models import Article, Extraction
 from aggregator.core.scoring import score
-from aggregator.core.splitting import MemberVector, centroid_of, due, plan
+from aggregator.core.splitting import MemberVector, centroid_of, due_stories, splits
 from aggregator.core.terms import SlotCounts
 from aggregator.core.text import credits
 from aggregator.errors import InvalidInput
@@ -92,20 +92,19 @@ class MemoryClustering:
             [a.id for a in batch], feats, times, found, self.index.centroids_of(found)
         )
         out = {}
-        sizes: dict[str, int] = {}  # story -> members before this batch
+        before: dict[str, int] = {}  # story -> members before this batch
+        members = self.index.members
         for done, f in zip(decided, feats, strict=True):
             r = done.record
-            sizes.setdefault(r.story_id, len(self.index.members.get(r.story_id, ())))
+            before.setdefault(r.story_id, len(members.get(r.story_id, ())))
             self.index.add(r, done.centroid, MemberVector(r.article_id, r.time, f.length, f.top))
             out[r.article_id] = r.story_id
         self.df.add(table)
-        for sid, before in sizes.items():
-            if due(before, len(self.index.members[sid]), self.split_rule):
-                parts = plan(sid, self.index.members[sid], self.split_rule)
-                if len(parts) > 1:
-                    keep = self.clusterer.thresholds.centroid_terms
-                    self.index.split(sid, parts, {s: centroid_of(ms, keep) for s, ms in parts.items()})
-                    out.update((m.article_id, s) for s, ms in parts.items() for m in ms)
+        checked = due_stories({sid: (n, len(members[sid])) for sid, n in before.items()}, self.split_rule)
+        for sid, parts in splits({sid: members[sid] for sid in checked}, self.split_rule).items():
+            keep = self.clusterer.thresholds.centroid_terms
+            self.index.split(sid, parts, {s: centroid_of(ms, keep) for s, ms in parts.items()})
+            out.update((m.article_id, s) for s, ms in parts.items() for m in ms)
         # The index's objects live until pruned and hold no cycles: keep the cyclic collector from
         # rescanning them all on every collection, a cost that would grow with the index.
         gc.freeze()

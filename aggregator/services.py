@@ -209,14 +209,15 @@ class Services:
 
     def _check_splits(self, added: Counter[str], sizes: dict[str, int]) -> None:
         """Split the stories this batch grew whose members now show two stories (`core/splitting.py`)."""
-        due = [sid for sid, n in sizes.items() if splitting.due(n - added[sid], n, self.split_rule)]
-        if not due:
+        checked = splitting.due_stories(
+            {sid: (n - added[sid], n) for sid, n in sizes.items()}, self.split_rule
+        )
+        if not checked:
             return
-        for sid, members in self.index.members(self.splits.variants(due)).items():
-            parts = splitting.plan(sid, members, self.split_rule)
-            if len(parts) > 1:
-                keep = self.clusterer.thresholds.centroid_terms
-                self.splits.apply(sid, parts, keep, self.feed_priority, time.time())
+        members = self.index.members(self.splits.variants(checked))
+        for sid, parts in splitting.splits(members, self.split_rule).items():
+            keep = self.clusterer.thresholds.centroid_terms
+            self.splits.apply(sid, parts, keep, self.feed_priority, time.time())
 
     # --- retention
     def expire_stories(self, now: float | None = None, batch: int = 200) -> int:

@@ -64,6 +64,20 @@ def due(before: int, after: int, rule: SplitRule) -> bool:
     return False
 
 
+def due_stories(grown: Mapping[str, tuple[int, int]], rule: SplitRule) -> list[str]:
+    """The stories a batch grew (story -> members before and after it) that are checked now."""
+    return [sid for sid, (before, after) in grown.items() if due(before, after, rule)]
+
+
+def splits(
+    members: Mapping[str, Sequence[MemberVector]], rule: SplitRule
+) -> dict[str, dict[str, list[MemberVector]]]:
+    """The checked stories (story -> its members) that split, each with the stories it makes (`plan`).
+    The in-process and the Redis index both apply what this returns."""
+    plans = {sid: plan(sid, ms, rule) for sid, ms in members.items()}
+    return {sid: parts for sid, parts in plans.items() if len(parts) > 1}
+
+
 def plan(story_id: str, members: Sequence[MemberVector], rule: SplitRule) -> dict[str, list[MemberVector]]:
     """The stories `story_id`'s members make: story id -> its members, `story_id` first and alone when
     the story stays whole."""

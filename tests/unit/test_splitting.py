@@ -15,7 +15,9 @@ from aggregator.core.splitting import (
     bisect,
     centroid_of,
     due,
+    due_stories,
     plan,
+    splits,
 )
 from aggregator.evaluation import cluster_in_memory
 from aggregator.settings import get_settings
@@ -74,6 +76,13 @@ def test_checks_come_as_a_story_grows_by_a_quarter() -> None:
     assert checked == [6, 7, 8, 10, 12, 15, 18, 22, 27, 33, 41, 51]
     assert due(3, 9, RULE) and not due(8, 9, RULE)
     assert not any(due(n - 1, n, SplitRule(separation=0)) for n in range(1, 60))
+
+
+def test_only_the_due_stories_that_split_come_back() -> None:
+    grown = {"sa00": (9, 11), "sc00": (12, 13), "sd00": (5, 6)}  # sa00 passed 10 and sd00 6; sc00 nothing
+    assert due_stories(grown, RULE) == ["sa00", "sd00"]
+    found = splits({"sa00": _interleaved({"a": 6, "b": 5}), "sd00": _members({"d": 6})}, RULE)
+    assert list(found) == ["sa00"] and set(found["sa00"]) == {"sa00", "sb00"}
 
 
 def test_the_matrix_keeps_every_cosine_exact() -> None:
