@@ -66,10 +66,14 @@ class Settings(BaseSettings):
     user_agent: str = Field("aggregator/0.1 (+https://example.invalid/bot)", description="User-Agent sent.")
 
     # --- clustering
-    num_perm: int = Field(128, description="MinHash permutations.")
-    lsh_bands: int = Field(64, description="LSH bands; rows per band = num_perm / lsh_bands.")
+    num_perm: int = Field(64, description="MinHash permutations.")
+    lsh_bands: int = Field(
+        64,
+        description="LSH bands; rows per band = num_perm / lsh_bands. One row: any article sharing a"
+        " keyword is a candidate, ranked by how many bands it shares (rewrites share few keywords).",
+    )
     bucket_cap: int = Field(64, description="Newest entries kept per LSH bucket: bounds cost per article.")
-    max_candidates: int = Field(32, description="Candidates confirmed per article, most shared bands first.")
+    max_candidates: int = Field(16, description="Candidates confirmed per article, most shared bands first.")
     keywords: int = Field(24, description="Distinctive words per article fed to the LSH candidate search.")
     join_threshold: float = Field(
         0.25, description="TF-IDF cosine with a candidate story's centroid needed to join it as a rewrite."
