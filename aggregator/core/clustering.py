@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from aggregator.core.fingerprint import dot, sketch_jaccard, sketch_jaccard_at_most
-from aggregator.core.index import Record
+from aggregator.core.index import Candidate, Record
 from aggregator.core.models import Decision, Features, Relation
 
 Centroid = Mapping[str, float]
@@ -78,7 +78,7 @@ class Clusterer:
         ids: Sequence[str],
         feats: Sequence[Features],
         times: Sequence[float],
-        candidates: Sequence[Sequence[Record]],
+        candidates: Sequence[Sequence[Candidate]],
         centroids: Mapping[str, Centroid],
     ) -> list[Assignment]:
         """Decide each article in order; `candidates[i]` are what the persistent index proposed for
@@ -89,11 +89,14 @@ class Clusterer:
         out: list[Assignment] = []
         for aid, f, t, found in zip(ids, feats, times, candidates, strict=True):
             mine = frozenset(f.bands)
-            pool = {r.article_id: r for r in found}
+            # Ranked by bands shared, most first, ties by id: the index counted its own candidates'.
+            pool = {c.record.article_id: (-c.shared, c.record.article_id, c.record) for c in found}
             # The batch's earlier articles sharing a band: a scan of at most a batch is cheaper than an index.
-            pool.update((r.article_id, r) for r, theirs in earlier if not mine.isdisjoint(theirs))
+            for r, theirs in earlier:
+                if not mine.isdisjoint(theirs):
+                    pool[r.article_id] = (-len(mine.intersection(theirs)), r.article_id, r)
             pool.pop(aid, None)
-            ranked = sorted(pool.values(), key=lambda r: (-len(mine.intersection(r.bands)), r.article_id))
+            ranked = [r for _, _, r in sorted(pool.values())]  # ids are unique: records never compared
             decision = self.decide(aid, f, ranked[: self.thresholds.max_candidates], known, norms)
             sid = decision.story_id
             known[sid] = add_to_centroid(known.get(sid), f.vector, self.thresholds.centroid_terms)

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # splitting builds on clustering, which builds on this module
     from aggregator.core.splitting import MemberVector
@@ -39,6 +39,14 @@ class Record:
         return cls(d["a"], d["s"], tuple(d["h"]), tuple(map(int, d["b"])), float(d["at"]))
 
 
+class Candidate(NamedTuple):
+    """A record a search found, with the number of bands it shares with the searched article as the
+    buckets hold it (a bucket that dropped it for newer entries no longer counts)."""
+
+    record: Record
+    shared: int
+
+
 class MemoryIndex:
     """LSH buckets, records and story centroids in dicts.
 
@@ -58,29 +66,31 @@ class MemoryIndex:
         self.newest = 0.0
         self._added = 0
 
-    def query(self, bands: Iterable[int], limit: int | None = None) -> list[Record]:
+    def query(self, bands: Iterable[int], limit: int | None = None) -> list[Candidate]:
         """Records sharing a bucket with `bands`, those sharing the most first (ties by id), as the
         Redis index ranks them."""
         get = self.buckets.get
         hits = Counter(chain.from_iterable(map(get, bands, repeat(()))))  # counted in C
         # By id, then (a stable sort) by count, most first: two sorts in C, no key function.
         ranked = sorted(sorted(hits), key=hits.__getitem__, reverse=True)
-        found = self._live(ranked[:limit])
+        found = self._live(ranked[:limit], hits)
         if limit is not None and len(found) < limit < len(ranked):
             # Expired records give their places to the next ones, as in the Redis index.
-            found = self._live(ranked)[:limit]
+            found = self._live(ranked, hits)[:limit]
         return found
 
-    def _live(self, ids: Iterable[str]) -> list[Record]:
+    def _live(self, ids: Sequence[str], hits: Mapping[str, int]) -> list[Candidate]:
         horizon = self.newest - self.window_s if self.window_s is not None else float("-inf")
-        found = (self.records.get(a) for a in ids)
-        return [r for r in found if r is not None and r.time >= horizon]
+        found = zip(ids, map(self.records.get, ids), strict=True)
+        return [Candidate(r, hits[a]) for a, r in found if r is not None and r.time >= horizon]
 
-    def query_many(self, band_lists: Sequence[Sequence[int]], limit: int | None = None) -> list[list[Record]]:
+    def query_many(
+        self, band_lists: Sequence[Sequence[int]], limit: int | None = None
+    ) -> list[list[Candidate]]:
         return [self.query(b, limit) for b in band_lists]
 
-    def centroids_of(self, found: Iterable[Iterable[Record]]) -> dict[str, Mapping[str, float]]:
-        sids = {r.story_id for recs in found for r in recs}
+    def centroids_of(self, found: Iterable[Iterable[Candidate]]) -> dict[str, Mapping[str, float]]:
+        sids = {c.record.story_id for cands in found for c in cands}
         return {s: self.centroids[s] for s in sids if s in self.centroids}
 
     def add(

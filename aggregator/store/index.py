@@ -16,7 +16,7 @@ import redis
 
 from aggregator.core.clustering import Centroid
 from aggregator.core.fingerprint import DocFreq
-from aggregator.core.index import Record
+from aggregator.core.index import Candidate, Record
 from aggregator.core.splitting import MemberVector
 from aggregator.errors import StorageError
 from aggregator.store.keys import LOCK_TTL_MS, Keys
@@ -53,9 +53,9 @@ return n
 # Candidates for a whole batch in one call. KEYS: every bucket key of every article, in order.
 # ARGV: the number of candidates kept per article, the record and centroid key prefixes, then per
 # article its band count. Returns per article the records of the `limit` live candidates sharing the
-# most bands (an expired record is skipped and the next one takes its place: its story's window has
-# closed, and a bucket keeps its id until newer ones push it out), then a last list of story id and
-# centroid pairs for every story those records name.
+# most bands, each followed by the number it shares (an expired record is skipped and the next one
+# takes its place: its story's window has closed, and a bucket keeps its id until newer ones push it
+# out), then a last list of story id and centroid pairs for every story those records name.
 # The record keys are built inside the script (their ids are only known there), so they are not
 # declared in KEYS; they share the {idx} hash tag with the buckets, so on a cluster they live in the
 # same slot, but a cluster proxy that checks declared keys strictly would refuse the script.
@@ -76,10 +76,11 @@ for a = 4, #ARGV do
   end)
   local found = {}
   for i = 1, #order do
-    if #found == limit then break end
+    if #found == 2 * limit then break end
     local rec = redis.call('get', prefix .. order[i])
     if rec then
       found[#found + 1] = rec
+      found[#found + 1] = hits[order[i]]
       stories[string.match(rec, '"s":"([^"]*)"')] = true
     end
   end
@@ -130,9 +131,9 @@ class RedisIndex:
     @converts_errors
     def candidates(
         self, band_lists: Sequence[Sequence[int]], limit: int
-    ) -> tuple[list[list[Record]], dict[str, Centroid]]:
-        """Per article, the records of up to `limit` candidates, those sharing the most bands first;
-        and the centroids of their stories."""
+    ) -> tuple[list[list[Candidate]], dict[str, Centroid]]:
+        """Per article, up to `limit` candidates, those sharing the most bands first; and the
+        centroids of their stories."""
         if not band_lists:
             return [], {}
         keys = [self.keys.bucket(b) for bands in band_lists for b in bands]
@@ -140,7 +141,10 @@ class RedisIndex:
         args += [len(bands) for bands in band_lists]
         *found, flat = self._candidates(keys=keys, args=args)
         centroids = {flat[i]: json.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
-        return [[Record.loads(raw) for raw in recs] for recs in found], centroids
+        return [
+            [Candidate(Record.loads(recs[i]), int(recs[i + 1])) for i in range(0, len(recs), 2)]
+            for recs in found
+        ], centroids
 
     def write(
         self,

@@ -26,5 +26,5 @@ def test_expired_records_give_their_candidate_places_to_live_ones(redis_client: 
     time.sleep(1.3)  # the old records expire (window 2 s) while the bucket still names them first
     assert redis_client.llen(Keys("t").bucket(7)) == 5 and not redis_client.exists(Keys("t").record("a-old0"))
     found, centroids = index.candidates([[7]], limit=2)
-    assert sorted(r.article_id for r in found[0]) == ["new0", "new1"]
+    assert sorted((c.record.article_id, c.shared) for c in found[0]) == [("new0", 1), ("new1", 1)]
     assert set(centroids) == {"s-new0", "s-new1"}

@@ -236,14 +236,14 @@ def test_bucket_cap_keeps_newest() -> None:
     index = MemoryIndex(bucket_cap=2)
     for i in range(3):
         index.add(Record(f"a{i}", f"s{i}", (), (7,), float(i)))
-    assert sorted(r.article_id for r in index.query([7])) == ["a1", "a2"]  # a0 fell out
+    assert sorted(c.record.article_id for c in index.query([7])) == ["a1", "a2"]  # a0 fell out
 
 
 def test_memory_index_forgets_what_left_the_window() -> None:
     index = MemoryIndex(bucket_cap=8, window_s=10.0, prune_every=2)
     index.add(Record("old", "s-old", (), (7, 9), 0.0), {"bridge": 1.0})
     index.add(Record("new", "s-new", (), (7,), 100.0), {"ferry": 1.0})
-    assert [r.article_id for r in index.query([7, 9])] == ["new"]
+    assert [c.record.article_id for c in index.query([7, 9])] == ["new"]
     assert set(index.records) == {"new"} and 9 not in index.buckets
     assert set(index.centroids) == {"s-new"}
 
@@ -293,7 +293,7 @@ def test_expired_records_give_their_candidate_places_to_live_ones() -> None:
         index.add(Record(f"old{i}", f"s-old{i}", (), (7, 9), 0.0))
     for i in range(2):
         index.add(Record(f"new{i}", f"s-new{i}", (), (7,), 100.0))
-    assert [r.article_id for r in index.query([7, 9], limit=2)] == ["new0", "new1"]
+    assert index.query([7, 9], limit=2) == [(index.records["new0"], 1), (index.records["new1"], 1)]
     index.prune(90.0)  # and a bucket that names only them goes
     assert set(index.buckets) == {7} and set(index.records) == {"new0", "new1"}
 
