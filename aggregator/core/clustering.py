@@ -35,7 +35,9 @@ class Thresholds:
     max_candidates: int = 32  # candidates confirmed per article, those sharing the most LSH bands first
     centroid_terms: int = 150  # terms a story centroid keeps: its heaviest, enough for the cosine
     min_sketch: int = 16  # shingles an article needs before a shingle match alone may call it a copy
-    copy_checks: int = 4  # best-ranked candidates checked for a copy (on ecbplus every copy ranked 1st or 2nd)
+    # Best-ranked candidates checked for a copy: a copy shares nearly every band (on ecbplus each
+    # ranked 1st or 2nd).
+    copy_checks: int = 4
 
 
 @dataclass(frozen=True)
