@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     max_candidates: int = Field(16, description="Candidates confirmed per article, most shared bands first.")
     keywords: int = Field(24, description="Distinctive words per article fed to the LSH candidate search.")
     join_threshold: float = Field(
-        0.25, description="TF-IDF cosine with a candidate story's centroid needed to join it as a rewrite."
+        0.22, description="TF-IDF cosine with a candidate story's centroid needed to join it as a rewrite."
     )
     copy_threshold: float = Field(
         0.50, description="Shingle Jaccard with a candidate at which an article joins its story as a `copy`."

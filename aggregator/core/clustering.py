@@ -30,9 +30,9 @@ Centroid = Mapping[str, float]
 
 @dataclass(frozen=True)
 class Thresholds:
-    join: float = 0.25
+    join: float = 0.22
     copy: float = 0.50
-    max_candidates: int = 32  # candidates confirmed per article, those sharing the most LSH bands first
+    max_candidates: int = 16  # candidates confirmed per article, those sharing the most LSH bands first
     centroid_terms: int = 150  # terms a story centroid keeps: its heaviest, enough for the cosine
     min_sketch: int = 16  # shingles an article needs before a shingle match alone may call it a copy
     # Best-ranked candidates checked for a copy: a copy shares nearly every band (on ecbplus each
