@@ -22,7 +22,7 @@ from aggregator.core.fingerprint import features_batch, prepare_batch
 from aggregator.core.index import MemoryIndex
 from aggregator.core.models import Article, Extraction
 from aggregator.core.scoring import score
-from aggregator.core.splitting import MemberVector, centroid_of, due_stories, splits
+from aggregator.core.splitting import MemberVector, centroid_of, due_stories, split_plans
 from aggregator.core.terms import SlotCounts
 from aggregator.core.text import credits
 from aggregator.errors import InvalidInput
@@ -101,7 +101,7 @@ class MemoryClustering:
             out[r.article_id] = r.story_id
         self.df.add(table)
         checked = due_stories({sid: (n, len(members[sid])) for sid, n in before.items()}, self.split_rule)
-        for sid, parts in splits({sid: members[sid] for sid in checked}, self.split_rule).items():
+        for sid, parts in split_plans({sid: members[sid] for sid in checked}, self.split_rule).items():
             keep = self.clusterer.thresholds.centroid_terms
             self.index.split(sid, parts, {s: centroid_of(ms, keep) for s, ms in parts.items()})
             out.update((m.article_id, s) for s, ms in parts.items() for m in ms)

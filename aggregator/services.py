@@ -215,7 +215,7 @@ class Services:
         if not checked:
             return
         members = self.index.members(self.splits.variants(checked))
-        for sid, parts in splitting.splits(members, self.split_rule).items():
+        for sid, parts in splitting.split_plans(members, self.split_rule).items():
             keep = self.clusterer.thresholds.centroid_terms
             self.splits.apply(sid, parts, keep, self.feed_priority, time.time())
 

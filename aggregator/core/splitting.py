@@ -69,7 +69,7 @@ def due_stories(grown: Mapping[str, tuple[int, int]], rule: SplitRule) -> list[s
     return [sid for sid, (before, after) in grown.items() if due(before, after, rule)]
 
 
-def splits(
+def split_plans(
     members: Mapping[str, Sequence[MemberVector]], rule: SplitRule
 ) -> dict[str, dict[str, list[MemberVector]]]:
     """The checked stories (story -> its members) that split, each with the stories it makes (`plan`).

@@ -17,7 +17,7 @@ from aggregator.core.splitting import (
     due,
     due_stories,
     plan,
-    splits,
+    split_plans,
 )
 from aggregator.evaluation import cluster_in_memory
 from aggregator.settings import get_settings
@@ -81,7 +81,7 @@ def test_checks_come_as_a_story_grows_by_a_quarter() -> None:
 def test_only_the_due_stories_that_split_come_back() -> None:
     grown = {"sa00": (9, 11), "sc00": (12, 13), "sd00": (5, 6)}  # sa00 passed 10 and sd00 6; sc00 nothing
     assert due_stories(grown, RULE) == ["sa00", "sd00"]
-    found = splits({"sa00": _interleaved({"a": 6, "b": 5}), "sd00": _members({"d": 6})}, RULE)
+    found = split_plans({"sa00": _interleaved({"a": 6, "b": 5}), "sd00": _members({"d": 6})}, RULE)
     assert list(found) == ["sa00"] and set(found["sa00"]) == {"sa00", "sb00"}
 
 
