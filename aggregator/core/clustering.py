@@ -95,8 +95,8 @@ class Clusterer:
             pool = {c.record.article_id: (-c.shared, c.record.article_id, c.record) for c in found}
             # The batch's earlier articles sharing a band: a scan of at most a batch is cheaper than an index.
             for r, theirs in earlier:
-                if not mine.isdisjoint(theirs):
-                    pool[r.article_id] = (-len(mine.intersection(theirs)), r.article_id, r)
+                if shared := len(mine.intersection(theirs)):
+                    pool[r.article_id] = (-shared, r.article_id, r)
             pool.pop(aid, None)
             ranked = [r for _, _, r in sorted(pool.values())]  # ids are unique: records never compared
             decision = self.decide(aid, f, ranked[: self.thresholds.max_candidates], known, norms)
