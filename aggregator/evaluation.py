@@ -97,7 +97,7 @@ class MemoryClustering:
         for done, f in zip(decided, feats, strict=True):
             r = done.record
             before.setdefault(r.story_id, len(members.get(r.story_id, ())))
-            self.index.add(r, done.centroid, MemberVector(r.article_id, r.time, f.length, f.top))
+            self.index.add(r, done.centroid, MemberVector(r.article_id, r.time, f.length, f.vector))
             out[r.article_id] = r.story_id
         self.df.add(table)
         checked = due_stories({sid: (n, len(members[sid])) for sid, n in before.items()}, self.split_rule)

@@ -77,7 +77,12 @@ def clean_parts(article: Article) -> tuple[str, str]:
 # ecbplus fed one article at a time F1 goes from 0.872 to 0.878, and a seed page whose text ends in 11k
 # characters of other stories' teasers finds its story instead of starting its own.
 LEAD_WORDS = 100
-TOP_TERMS = 64  # an article's heaviest terms that the split check compares: enough for its cosines
+# An article is compared (cosines, story centroids, the split check) by its heaviest 64 terms, not all
+# of them: a long article's tail of terms named once or twice says little about its event, and the
+# shorter vectors make the cosines, the centroid sums and the split check's matrices a fraction of the
+# work. A cold ecbplus pass: 3,442M -> 3,084M instructions; B-cubed F1 0.933 -> 0.930 on ecbplus,
+# 0.917 -> 0.914 over eight shuffled orders; headlines (uci_headlines) and the seeds unchanged.
+TOP_TERMS = 64
 
 
 def prepare(article: Article) -> tuple[list[str], list[str]]:
@@ -100,21 +105,19 @@ def features_batch(
     df = freq.of(vocab, batch_terms)
     idf = np.log((freq.docs + 1 + IDF_PRIOR_DOCS) / (df + 1)) + 1.0
     weight = _tf(table.count) * idf[at]
-    norm = np.sqrt(np.bincount(article, weight * weight, minlength=n))
-    unit = weight / np.where(norm > 0, norm, 1.0)[article]
-    vectors = [
-        dict(zip(t, v, strict=True))
-        for t, v in zip(table.per_article(None), table.per_article(unit.tolist()), strict=True)
-    ]
     # Each article's rows ranked: heaviest first, equals in the order the text first names them (a
     # stable sort), so every run ranks them alike. Keywords come from the lead first (see LEAD_WORDS).
     per = np.bincount(article, minlength=n)
     rank = np.arange(len(article)) - np.repeat(np.cumsum(per) - per, per)
     heaviest = np.lexsort((-weight, article))
+    # The vector is the heaviest TOP_TERMS terms made unit length (see TOP_TERMS).
     top = heaviest[rank < TOP_TERMS]
-    tops = [
+    top_weight = weight[top]
+    norm = np.sqrt(np.bincount(article[top], top_weight * top_weight, minlength=n))
+    unit = top_weight / np.where(norm > 0, norm, 1.0)[article[top]]
+    vectors = [
         dict(zip(t, v, strict=True))
-        for t, v in zip(table.per_article(None, top), table.per_article(unit[top].tolist(), top), strict=True)
+        for t, v in zip(table.per_article(None, top), table.per_article(unit.tolist(), top), strict=True)
     ]
     lead_first = np.argsort(article[heaviest] * 2 + ~table.lead[heaviest], kind="stable")
     chosen = heaviest[lead_first][rank < keywords]
@@ -123,9 +126,9 @@ def features_batch(
     keyword_bands = band_keys(_minhash_rows(vocab.term_hash[table.term[chosen]], sizes, num_perm), bands)
     sketches = _sketch_hashes(table.word_hashes, table.lengths)
     return [
-        Features(vector=vec, top=top, keywords=kw, bands=tuple(ks), shingle_sig=sketch, length=length)
-        for vec, top, kw, ks, sketch, length in zip(
-            vectors, tops, kws, keyword_bands, sketches, table.lengths.tolist(), strict=True
+        Features(vector=vec, keywords=kw, bands=tuple(ks), shingle_sig=sketch, length=length)
+        for vec, kw, ks, sketch, length in zip(
+            vectors, kws, keyword_bands, sketches, table.lengths.tolist(), strict=True
         )
     ]
 

@@ -52,8 +52,9 @@ class Article:
 class Features:
     """What the clustering compares: derived from an Article by `core.text` and `core.fingerprint`."""
 
-    vector: dict[str, float]  # content word -> TF-IDF weight, unit length: what the cosine compares
-    top: dict[str, float]  # the vector's heaviest terms, heaviest first: what a split check compares
+    # content word -> TF-IDF weight: the heaviest `fingerprint.TOP_TERMS`, heaviest first, made unit
+    # length. What the cosine, the story centroid and the split check compare.
+    vector: dict[str, float]
     keywords: tuple[str, ...]  # the most distinctive terms: what the LSH index hashes
     bands: tuple[int, ...]  # LSH band keys of the keywords' MinHash
     shingle_sig: tuple[int, ...]  # bottom-k sketch of the body's 3-word shingles: copy detection

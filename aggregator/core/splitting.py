@@ -47,7 +47,7 @@ class MemberVector:
     article_id: str
     time: float
     length: int  # body words
-    vector: Mapping[str, float]  # the article's heaviest TF-IDF terms (`Features.top`)
+    vector: Mapping[str, float]  # the article's TF-IDF vector (`Features.vector`)
 
 
 def due(before: int, after: int, rule: SplitRule) -> bool:

@@ -201,7 +201,7 @@ class StoryStore:
             events.append(NewEvent(kind, sid, now, m.candidate.feed_id, counts[sid], data))
         self.events.append(pipe, events + changed, now)
         members = [
-            splitting.MemberVector(a.id, x.record.time, f.length, f.top)
+            splitting.MemberVector(a.id, x.record.time, f.length, f.vector)
             for a, f, x in zip(articles, feats, assigned, strict=True)
         ]
         self.index.write(pipe, [x.record for x in assigned], centroids, doc_keys, members)
