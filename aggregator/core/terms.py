@@ -203,16 +203,19 @@ def count_terms(
     art = np.repeat(np.arange(n), body_n + title_n)
     pos = np.arange(len(ids)) - np.repeat(np.cumsum(body_n + title_n) - body_n - title_n, body_n + title_n)
     in_title = pos >= body_n[art]
-    # A capitalised word is a name unless the article also writes it lower-case.
-    width = vocab.size
-    small, capital = vocab.small[ids], vocab.capital[ids]
-    name = np.zeros(len(ids), bool)
-    name[capital] = ~_within(
-        art[capital] * width + vocab.lowered[ids[capital]], art[small] * width + ids[small]
-    )
-    weight = np.where(in_title, title_weight, 1) * np.where(name, name_weight, 1)
     term = vocab.term[ids]
     kept = term >= 0
+    # A capitalised content word is a name unless the article also writes it lower-case. Only the
+    # lower-case words that some capitalised one lowers to are searched: a fraction of the batch.
+    width = vocab.size
+    capital = vocab.capital[ids] & kept
+    lowered = vocab.lowered[ids[capital]]
+    wanted = np.zeros(width, bool)
+    wanted[lowered] = True
+    small = vocab.small[ids] & wanted[ids]
+    name = np.zeros(len(ids), bool)
+    name[capital] = ~_within(art[capital] * width + lowered, art[small] * width + ids[small])
+    weight = np.where(in_title, title_weight, 1) * np.where(name, name_weight, 1)
     terms = max(1, len(vocab.terms))
     keys = art[kept] * terms + term[kept]
     pairs, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
