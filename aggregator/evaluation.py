@@ -89,7 +89,7 @@ class MemoryClustering:
         found = self.index.query_many([f.bands for f in feats], s.max_candidates)
         times = [a.published or a.fetched for a in batch]
         decided = self.clusterer.assign(
-            [a.id for a in batch], feats, times, found, self.index.centroids_of(found)
+            [a.id for a in batch], feats, times, found, self.index.centroids_of(found), self.index.norms
         )
         out = {}
         before: dict[str, int] = {}  # story -> members before this batch

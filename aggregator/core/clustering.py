@@ -82,12 +82,15 @@ class Clusterer:
         times: Sequence[float],
         candidates: Sequence[Sequence[Candidate]],
         centroids: Mapping[str, Centroid],
+        norms: dict[str, float] | None = None,
     ) -> list[Assignment]:
         """Decide each article in order; `candidates[i]` are what the persistent index proposed for
-        it and `centroids` the centroids of their stories."""
+        it and `centroids` the centroids of their stories. `norms` caches those centroids' norms for a
+        caller that keeps them between batches: filled as they are computed, and a story's dropped when
+        this batch grows it, so it holds only the norms of the centroids returned."""
         earlier: list[tuple[Record, frozenset[int]]] = []  # this batch's records, with their band sets
         known: dict[str, Centroid] = dict(centroids)
-        norms: dict[str, float] = {}  # centroid norms, each computed once until its story grows
+        norms = {} if norms is None else norms  # each computed once until its story grows
         out: list[Assignment] = []
         for aid, f, t, found in zip(ids, feats, times, candidates, strict=True):
             mine = frozenset(f.bands)

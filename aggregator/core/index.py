@@ -61,6 +61,9 @@ class MemoryIndex:
         self.buckets: dict[int, list[str]] = {}  # newest first; lists: a deque per bucket costs 10x more
         self.records: dict[str, Record] = {}
         self.centroids: dict[str, Mapping[str, float]] = {}
+        # Centroid norms, filled by `Clusterer.assign` and kept between batches: a story's goes when its
+        # centroid is replaced.
+        self.norms: dict[str, float] = {}
         self.story_time: dict[str, float] = {}
         self.members: dict[str, list[MemberVector]] = {}  # story -> its members as the split check sees them
         self.newest = 0.0
@@ -108,8 +111,9 @@ class MemoryIndex:
                 bucket.insert(0, aid)
                 if len(bucket) > cap:  # one added: at most one too many
                     bucket.pop()
-        if centroid is not None:
+        if centroid is not None and centroid is not self.centroids.get(record.story_id):
             self.centroids[record.story_id] = centroid
+            self.norms.pop(record.story_id, None)
         if member is not None and not known:
             self.members.setdefault(record.story_id, []).append(member)
         self.story_time[record.story_id] = max(self.story_time.get(record.story_id, 0.0), record.time)
@@ -142,6 +146,7 @@ class MemoryIndex:
         for s in old:
             del self.story_time[s]
             self.centroids.pop(s, None)
+            self.norms.pop(s, None)
             self.members.pop(s, None)
 
     def split(
@@ -155,6 +160,7 @@ class MemoryIndex:
         for sid, part in parts.items():
             self.members[sid] = list(part)
             self.centroids[sid] = centroids[sid]
+            self.norms.pop(sid, None)
             self.story_time[sid] = self.story_time.get(story_id, 0.0)
             for m in part:
                 r = self.records.get(m.article_id)

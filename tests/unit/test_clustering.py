@@ -65,6 +65,42 @@ def _run(articles: list[Article]) -> dict[str, tuple[str, Relation]]:
     return out
 
 
+def test_centroid_norms_kept_between_batches_match_the_centroids() -> None:
+    clusterer = Clusterer(Thresholds())
+    index = MemoryIndex(64)
+    df: Counter[str] = Counter()
+    others = [_article(k, t, b) for k, (t, b) in UNRELATED.items()]
+    arts = [*others, _article("wire", WIRE_TITLE, WIRE_BODY), _article("rw", REWRITE_TITLE, REWRITE_BODY)]
+    arts += [_article("rw2", REWRITE_TITLE, REWRITE_BODY + " More."), _article("w2", WIRE_TITLE, WIRE_BODY)]
+    arts += [_article("other", OTHER_BRIDGE_TITLE, OTHER_BRIDGE_BODY)]  # weighs the Kestrel story, apart
+    kept = 0
+    for i in range(0, len(arts), 2):  # batches of two: a story can grow twice within one
+        batch = arts[i : i + 2]
+        table = prepare_batch(batch)
+        feats = features_batch(table, DocFreq(i, df), 24, 64, 64)  # one-row bands: "other" is found
+        found = [index.query(f.bands) for f in feats]
+        decided = clusterer.assign(
+            [a.id for a in batch],
+            feats,
+            [a.fetched for a in batch],
+            found,
+            index.centroids_of(found),
+            index.norms,
+        )
+        for done in decided:
+            index.add(done.record, done.centroid)
+        for keys in table.df_keys():
+            df.update(keys)
+        for sid, norm in index.norms.items():  # a stale norm would skew every later cosine
+            assert norm == math.hypot(*index.centroids[sid].values())
+        kept += len(index.norms)
+    assert kept  # norms were kept between batches
+    sid = index.records["wire"].story_id
+    assert sid in index.norms and index.records["other"].story_id != sid
+    index.split(sid, {sid: []}, {sid: {"other": 1.0}})
+    assert sid not in index.norms
+
+
 def test_copies_join_and_other_stories_stay_apart() -> None:
     others = [_article(k, t, b) for k, (t, b) in UNRELATED.items()]
     trimmed = WIRE_BODY.rsplit("\n\n", 2)[0]
