@@ -62,23 +62,22 @@ def strip_furniture(text: str, title: str = "") -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     stripped = [line.strip() for line in lines]
     heads = _headline_like(stripped)  # each line classified once: most are looked at twice
-    # A line has _PROSE_WORDS words when splitting off its first _PROSE_WORDS - 1 leaves a remainder.
+    # The first line of prose: a line of _PROSE_WORDS words (splitting off its first _PROSE_WORDS - 1
+    # leaves a remainder) that is not headline-like. Furniture is looked for only below it.
     cut = _PROSE_WORDS - 1
-    prose = [not h and len(line.split(None, cut)) > cut for h, line in zip(heads, lines, strict=True)]
+    lined = zip(heads, lines, strict=True)
+    first = next((i for i, (h, line) in enumerate(lined) if not h and len(line.split(None, cut)) > cut), None)
     # Not a share of the text's length: on a short story a long list of teasers would be that share.
-    opened = False
-    for i, line in enumerate(lines):
-        if opened:
-            if _FURNITURE_START.match(line) or (heads[i] and _cards_start(stripped, heads, i)):
-                lines = lines[:i]
-                break
-            if heads[i] and _teasers_start(lines, heads, i, title):
-                lines = lines[:i]
-                break
-        opened = opened or prose[i]
+    for i in range(len(lines) if first is None else first + 1, len(lines)):
+        if _FURNITURE_START.match(lines[i]) or (heads[i] and _cards_start(stripped, heads, i)):
+            lines = lines[:i]
+            break
+        if heads[i] and _teasers_start(lines, heads, i, title):
+            lines = lines[:i]
+            break
     # Short lines above the first sentence are a masthead, a menu, a byline: with the headline given,
     # all but the headline go (a site's menu on every page would make its stories alike).
-    start = next((i for i in range(len(lines)) if prose[i]), 0) if title else 0
+    start = first if title and first is not None else 0
     if all(heads[:start]):
         lines = [x for x in lines[:start] if x.strip() == title.strip()] + lines[start:]
     return "\n".join(x for x in lines if not _DROPPED_LINE.match(x)).strip()
