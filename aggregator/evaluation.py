@@ -86,6 +86,8 @@ class MemoryClustering:
         s = self.s
         table = prepare_batch(batch)
         feats = features_batch(table, self.df, s.keywords, s.num_perm, s.lsh_bands)
+        # Counted at once, while the slots just read are still in the CPU's cache: nothing below reads them.
+        self.df.add(table)
         found = self.index.query_many([f.bands for f in feats], s.max_candidates)
         times = [a.published or a.fetched for a in batch]
         decided = self.clusterer.assign(
@@ -99,7 +101,6 @@ class MemoryClustering:
             before.setdefault(r.story_id, len(members.get(r.story_id, ())))
             self.index.add(r, done.centroid, MemberVector(r.article_id, r.time, f.length, f.vector))
             out[r.article_id] = r.story_id
-        self.df.add(table)
         checked = due_stories({sid: (n, len(members[sid])) for sid, n in before.items()}, self.split_rule)
         for sid, parts in split_plans({sid: members[sid] for sid in checked}, self.split_rule).items():
             keep = self.clusterer.thresholds.centroid_terms
