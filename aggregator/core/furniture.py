@@ -65,8 +65,8 @@ def strip_furniture(text: str, title: str = "") -> str:
     # The first line of prose: a line of _PROSE_WORDS words (splitting off its first _PROSE_WORDS - 1
     # leaves a remainder) that is not headline-like. Furniture is looked for only below it.
     cut = _PROSE_WORDS - 1
-    lined = zip(heads, lines, strict=True)
-    first = next((i for i, (h, line) in enumerate(lined) if not h and len(line.split(None, cut)) > cut), None)
+    proses = (i for i, h in enumerate(heads) if not h and len(lines[i].split(None, cut)) > cut)
+    first = next(proses, None)
     # Not a share of the text's length: on a short story a long list of teasers would be that share.
     for i in range(len(lines) if first is None else first + 1, len(lines)):
         if _FURNITURE_START.match(lines[i]) or (heads[i] and _cards_start(stripped, heads, i)):
