@@ -102,8 +102,8 @@ class MemoryClustering:
             self.index.add(r, done.centroid, MemberVector(r.article_id, r.time, f.length, f.vector))
             out[r.article_id] = r.story_id
         checked = due_stories({sid: (n, len(members[sid])) for sid, n in before.items()}, self.split_rule)
+        keep = self.clusterer.thresholds.centroid_terms
         for sid, parts in split_plans({sid: members[sid] for sid in checked}, self.split_rule).items():
-            keep = self.clusterer.thresholds.centroid_terms
             self.index.split(sid, parts, {s: centroid_of(ms, keep) for s, ms in parts.items()})
             out.update((m.article_id, s) for s, ms in parts.items() for m in ms)
         # The index's objects live until pruned and hold no cycles: keep the cyclic collector from

@@ -215,8 +215,8 @@ class Services:
         if not checked:
             return
         members = self.index.members(self.splits.variants(checked))
+        keep = self.clusterer.thresholds.centroid_terms
         for sid, parts in splitting.split_plans(members, self.split_rule).items():
-            keep = self.clusterer.thresholds.centroid_terms
             self.splits.apply(sid, parts, keep, self.feed_priority, time.time())
 
     # --- retention
