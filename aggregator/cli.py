@@ -1,4 +1,4 @@
-"""`aggregator up | api | worker | beat | eval`: the entry points, and the one place parts are wired."""
+"""`aggregator up | api | worker | beat | eval`: the entry points (`wiring.py` builds the parts)."""
 
 from __future__ import annotations
 
@@ -46,24 +46,20 @@ def cmd_beat(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def import_feeds(settings: Settings) -> int:
-    from aggregator.store.feeds import FeedStore
-    from aggregator.store.keys import Keys
-    from aggregator.store.redis import connect
+    from aggregator.wiring import Wiring
 
-    client = connect(settings.redis_url or "")
+    wiring = Wiring(settings)
     try:
-        added = FeedStore(client, Keys(settings.key_prefix)).import_file_feeds(
-            load_feeds(settings.feeds_file)
-        )
+        added = wiring.feeds.import_once(load_feeds(settings.feeds_file))
     finally:
-        client.close()
+        wiring.close()
     print(f"feeds file {settings.feeds_file}: {added} new feed(s) imported", flush=True)
     return added
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     """Everything in the foreground: embedded Redis when none is configured, API, worker, beat."""
-    from aggregator.store.redis import EmbeddedRedis
+    from aggregator.devserver import EmbeddedRedis
 
     server = None
     env = dict(os.environ)
@@ -106,7 +102,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from aggregator.evaluation import run_eval
+    from aggregator.eval.runner import run_eval
 
     return run_eval(settings, args)
 

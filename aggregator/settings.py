@@ -2,7 +2,9 @@
 
 Every field is read from an ``AGGREGATOR_``-prefixed environment variable (``AGGREGATOR_PORT=9000``) or
 an env file named by ``AGGREGATOR_ENV_FILE``; ``config/settings.example.env`` lists them all. Build it with
-:func:`get_settings`; nothing reads the environment at import time, so tests can build their own.
+:func:`get_settings`; :func:`defaults` builds one that reads no environment (tests). Nothing reads the
+environment at import time. The core's parameter objects (`Thresholds`, `SplitRule`, `FeatureParams`)
+are built from here, so each default is written once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from aggregator.core.clustering import Thresholds
+from aggregator.core.fingerprint import FeatureParams
+from aggregator.core.splitting import SplitRule
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,9 +121,6 @@ class Settings(BaseSettings):
         "(at least story_window_h); 0 keeps them forever.",
     )
 
-    # --- API
-    page_size: int = Field(50, description="Default page size of list endpoints.")
-
     @model_validator(mode="after")
     def _retention_outlasts_window(self) -> Settings:
         # A story deleted while still open would have its next variant start a new story.
@@ -133,11 +136,45 @@ class Settings(BaseSettings):
     def _split_keys(cls, value: Any) -> Any:
         return [k.strip() for k in value.split(",") if k.strip()] if isinstance(value, str) else value
 
+    # --- the core's parameters
+    def thresholds(self) -> Thresholds:
+        return Thresholds(
+            join=self.join_threshold, copy=self.copy_threshold, max_candidates=self.max_candidates
+        )
+
+    def split_rule(self) -> SplitRule:
+        return SplitRule(separation=self.split_separation, min_words=self.split_min_words)
+
+    def feature_params(self) -> FeatureParams:
+        return FeatureParams(keywords=self.keywords, num_perm=self.num_perm, bands=self.lsh_bands)
+
+    @property
+    def window_s(self) -> float:
+        return self.story_window_h * 3600
+
+    @property
+    def retention_s(self) -> int:
+        """The retention in seconds; also how long a retired article's tombstone lives."""
+        return max(1, int(self.story_retention_h * 3600))
+
+
+class _NoEnvironment(Settings):
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource, *_: Any, **__: Any
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
 
 def get_settings(**overrides: Any) -> Settings:
     """Build settings from the environment (and ``AGGREGATOR_ENV_FILE`` if set), then ``overrides``."""
     env_file = os.environ.get("AGGREGATOR_ENV_FILE")
     return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]  # pydantic-settings' own kwarg
+
+
+def defaults(**overrides: Any) -> Settings:
+    """The defaults and `overrides`, whatever the environment says: for tests and embedding."""
+    return _NoEnvironment(**overrides)
 
 
 def load_feeds(path: Path) -> list[tuple[str, str | None]]:

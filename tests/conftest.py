@@ -16,8 +16,8 @@ import redis
 import uvicorn
 
 from aggregator.api.app import create_app
-from aggregator.settings import Settings, get_settings
-from aggregator.store.redis import EmbeddedRedis, free_port
+from aggregator.devserver import EmbeddedRedis, free_port
+from aggregator.settings import Settings, defaults
 from tests.fixtures.site import Site, serve
 
 
@@ -41,7 +41,7 @@ def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
 def settings(redis_server: EmbeddedRedis, redis_client: redis.Redis, tmp_path: Path) -> Settings:
     feeds_file = tmp_path / "feeds.toml"
     feeds_file.write_text("")
-    return get_settings(
+    return defaults(
         redis_url=redis_server.url,
         data_dir=tmp_path / "data",
         feeds_file=feeds_file,

@@ -1,4 +1,4 @@
-"""Thin tasks: ids in, one service call, temporary errors turned into retries.
+"""Thin tasks: ids in, one use-case call, temporary errors turned into retries.
 
 Every task is idempotent: a feed refresh stores only entries not yet clustered, and ingest skips
 articles already clustered (checked under the assignment lock), so a redelivered task adds nothing.
@@ -20,17 +20,17 @@ from aggregator.dispatch import (
     SCHEDULE_DUE,
 )
 from aggregator.errors import NotFound, StorageError, TemporaryFetchError
-from aggregator.services import Services
+from aggregator.wiring import Wiring
 from workers.celery_app import max_retry_countdown
 
-_services: dict[int, Services] = {}
+_wirings: dict[int, Wiring] = {}
 
 
-def services(app: Celery) -> Services:
-    """One Services per app per process: its Redis pool and HTTP client are reused across tasks."""
-    found = _services.get(id(app))
+def wiring(app: Celery) -> Wiring:
+    """One Wiring per app per process: its Redis pool and HTTP client are reused across tasks."""
+    found = _wirings.get(id(app))
     if found is None:
-        found = _services[id(app)] = Services(app.conf.aggregator_settings, sender=app)
+        found = _wirings[id(app)] = Wiring(app.conf.aggregator_settings, sender=app)
     return found
 
 
@@ -44,7 +44,7 @@ def _retry(task: Task, exc: Exception) -> Any:
 @shared_task(name=SCHEDULE_DUE, bind=True, ignore_result=True)
 def schedule_due(self: Task) -> int:
     try:
-        return len(services(self.app).schedule_due())
+        return len(wiring(self.app).refresh.schedule_due())
     except StorageError as exc:
         raise _retry(self, exc) from exc
 
@@ -52,7 +52,7 @@ def schedule_due(self: Task) -> int:
 @shared_task(name=REFRESH_FEED, bind=True, ignore_result=True)
 def refresh_feed(self: Task, feed_id: str) -> str:
     try:
-        return services(self.app).refresh_feed(feed_id).status
+        return wiring(self.app).refresh.refresh(feed_id).status
     except NotFound:
         return "deleted"  # the feed was deleted after this task was queued
     except StorageError as exc:
@@ -62,7 +62,7 @@ def refresh_feed(self: Task, feed_id: str) -> str:
 @shared_task(name=INGEST_ARTICLES, bind=True, ignore_result=True)
 def ingest_articles(self: Task, article_ids: list[str]) -> int:
     try:
-        return services(self.app).ingest_articles(article_ids)
+        return wiring(self.app).ingest.ingest_articles(article_ids)
     except (StorageError, TemporaryFetchError) as exc:
         raise _retry(self, exc) from exc
 
@@ -70,7 +70,7 @@ def ingest_articles(self: Task, article_ids: list[str]) -> int:
 @shared_task(name=FAN_OUT_EVENTS, bind=True, ignore_result=True)
 def fan_out_events(self: Task) -> int:
     try:
-        return services(self.app).fan_out_events()
+        return wiring(self.app).deliveries.fan_out()
     except StorageError as exc:
         raise _retry(self, exc) from exc
 
@@ -78,21 +78,21 @@ def fan_out_events(self: Task) -> int:
 @shared_task(name=EXPIRE_STORIES, bind=True, ignore_result=True)
 def expire_stories(self: Task) -> int:
     try:
-        return services(self.app).expire_stories()
+        return wiring(self.app).retention.expire()
     except StorageError as exc:
         raise _retry(self, exc) from exc
 
 
 @shared_task(name=DELIVER_WEBHOOK, bind=True, ignore_result=True)
 def deliver_webhook(self: Task, subscription_id: str, event_id: str) -> str:
-    svc = services(self.app)
+    w = wiring(self.app)
     try:
-        outcome = svc.deliver_webhook(subscription_id, event_id)
+        outcome = w.deliveries.deliver(subscription_id, event_id)
     except StorageError as exc:
         raise _retry(self, exc) from exc
     if outcome.status == "retry":
         # Exponential backoff with jitter; the subscription pauses itself after too many failures.
-        ceiling = max_retry_countdown(svc.settings)
-        delay = svc.settings.webhook_backoff_s * 2**self.request.retries * random.uniform(0.5, 1.5)
+        ceiling = max_retry_countdown(w.settings)
+        delay = w.settings.webhook_backoff_s * 2**self.request.retries * random.uniform(0.5, 1.5)
         raise self.retry(countdown=min(ceiling, delay), max_retries=None)
     return outcome.status

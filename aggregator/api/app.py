@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis
 import redis.asyncio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from aggregator.api import deps
 from aggregator.api.routes import events, feeds, stories, subscriptions
 from aggregator.api.stream import Hub
-from aggregator.dispatch import TaskSender, celery_client
+from aggregator.dispatch import TaskSender
 from aggregator.errors import AggregatorError, InvalidInput, NotFound, StorageError, Unauthorized
-from aggregator.services import Services
 from aggregator.settings import Settings
 from aggregator.store.events import AsyncEventLog
-from aggregator.store.keys import Keys
+from aggregator.wiring import Wiring
+
+log = logging.getLogger(__name__)
 
 _STATUS = ((NotFound, 404), (InvalidInput, 422), (Unauthorized, 401), (StorageError, 503))
 
@@ -24,21 +28,20 @@ _STATUS = ((NotFound, 404), (InvalidInput, 422), (Unauthorized, 401), (StorageEr
 def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = Services(settings, sender or celery_client(settings.redis_url or ""))
-        app.state.services = services
+        wiring = app.state.wiring = Wiring(settings, sender)
         # Subscribers share a few connections and wait for a free one: hundreds of SSE clients
         # replaying at once must neither open hundreds of connections nor fail on a full pool.
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             settings.redis_url or "", max_connections=32, timeout=None, decode_responses=True
         )
         reader = redis.asyncio.Redis(connection_pool=pool)
-        app.state.hub = hub = Hub(AsyncEventLog(reader, Keys(settings.key_prefix)), settings.sse_queue)
+        app.state.hub = hub = Hub(AsyncEventLog(reader, wiring.keys), settings.sse_queue)
         await hub.start()
         yield
         await hub.stop()
         await reader.aclose()
         await pool.aclose()
-        services.close()
+        wiring.close()
 
     app = FastAPI(
         title="News aggregator",
@@ -65,11 +68,12 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"])
-    def readyz(request: Request) -> JSONResponse:
+    def readyz(client: deps.RedisClient) -> JSONResponse:
         """Redis answers."""
         try:
-            request.app.state.services.redis.ping()
-        except Exception as exc:  # any failure to reach Redis means not ready
+            client.ping()
+        except redis.RedisError as exc:
+            log.warning("not ready: %s", exc)
             return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok"})
 

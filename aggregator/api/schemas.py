@@ -15,6 +15,7 @@ class ArticleOut(BaseModel):
     published: float | None = Field(None, description="Unix time the outlet gives, if any")
     fetched: float | None = Field(None, description="Unix time the page was fetched")
     extraction: str | None = Field(None, description="`page`, or `summary` when the page failed")
+    extraction_error: str | None = Field(None, description="Why the page gave no text, when `summary`")
     credits: list[str] = Field(default_factory=list, description="Wire services the text credits")
     text: str = Field("", description="Clean plain text")
     revision: int = Field(0, description="0 as first fetched; +1 each time the outlet changed it")

@@ -9,66 +9,32 @@ MinHash). Two signals confirm one:
   vectors) clears `join`. Comparing with the whole story, not its nearest article, is what joins a
   rewrite that shares a little with each variant, and resists one loose variant chaining two stories.
 
-`Clusterer.assign` is pure: the caller fetches the candidates and centroids the persistent index
-proposes for a batch and commits what comes back. Articles of one batch see each other through a
+`Clusterer.assign` is pure: `core/pipeline.py` fetches what the index proposes for a batch and
+commits what comes back. Articles of one batch see each other through a
 scan of the batch, so the batch is decided exactly as if its articles had arrived one by one.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 
-from aggregator.core.fingerprint import dot, sketch_jaccard, sketch_jaccard_at_most
-from aggregator.core.index import Candidate, Record
-from aggregator.core.models import Decision, Features, Relation
-
-Centroid = Mapping[str, float]
+from aggregator.core.centroid import add_to_centroid, cosine, norm, story_id_for
+from aggregator.core.fingerprint import sketch_jaccard, sketch_jaccard_at_most
+from aggregator.core.models import Assignment, Centroid, Decision, Features, Lookup, Record, Relation
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    join: float = 0.22
-    copy: float = 0.50
-    max_candidates: int = 16  # candidates confirmed per article, those sharing the most LSH bands first
+    """What confirms a candidate. `Settings.thresholds()` gives the production values."""
+
+    join: float  # TF-IDF cosine with a story centroid that joins it as a rewrite
+    copy: float  # shingle-sketch Jaccard that joins a candidate's story as a copy
+    max_candidates: int  # candidates confirmed per article, those sharing the most LSH bands first
     centroid_terms: int = 150  # terms a story centroid keeps: its heaviest, enough for the cosine
     min_sketch: int = 16  # shingles an article needs before a shingle match alone may call it a copy
-    # Best-ranked candidates checked for a copy: a copy shares nearly every band (on ecbplus each
-    # ranked 1st or 2nd).
+    # Best-ranked candidates checked for a copy: a copy shares nearly every keyword, so it ranks first.
     copy_checks: int = 4
-
-
-@dataclass(frozen=True)
-class Assignment:
-    decision: Decision
-    record: Record
-    centroid: Centroid  # the story's centroid with this article added
-
-
-def story_id_for(article_id: str) -> str:
-    """A story is named after the article that started it, so re-running a batch names it the same."""
-    return "s" + article_id
-
-
-def add_to_centroid(centroid: Centroid | None, vector: Mapping[str, float], keep: int) -> dict[str, float]:
-    base = centroid or {}
-    out = dict(base)
-    shared = out.keys() & vector.keys()
-    out.update(vector)  # in C: the new terms go in at the end, in the vector's order
-    for t in shared:  # Python visits only the shared terms, a share of the vector's
-        out[t] += base[t]
-    if len(out) > 2 * keep:  # trimmed in steps, not on every add: sorting is the cost
-        # Equal weights keep their insertion order (a stable sort), the same on every run.
-        out = dict(sorted(out.items(), key=itemgetter(1), reverse=True)[:keep])
-    return out
-
-
-def cosine(vector: Mapping[str, float], centroid: Centroid, norm: float | None = None) -> float:
-    """Cosine of a unit vector with a centroid, whose norm may be given when known."""
-    norm = math.hypot(*centroid.values()) if norm is None else norm
-    return dot(vector, centroid) / norm if norm else 0.0
 
 
 class Clusterer:
@@ -76,23 +42,16 @@ class Clusterer:
         self.thresholds = thresholds
 
     def assign(
-        self,
-        ids: Sequence[str],
-        feats: Sequence[Features],
-        times: Sequence[float],
-        candidates: Sequence[Sequence[Candidate]],
-        centroids: Mapping[str, Centroid],
-        norms: dict[str, float] | None = None,
+        self, ids: Sequence[str], feats: Sequence[Features], times: Sequence[float], lookup: Lookup
     ) -> list[Assignment]:
-        """Decide each article in order; `candidates[i]` are what the persistent index proposed for
-        it and `centroids` the centroids of their stories. `norms` caches those centroids' norms for a
-        caller that keeps them between batches: filled as they are computed, and a story's dropped when
-        this batch grows it, so it holds only the norms of the centroids returned."""
+        """Decide each article in order; `lookup.found[i]` are what the persistent index proposed for
+        it. `lookup.norms` gets each centroid norm computed, and loses a story's when this batch grows
+        it, so it holds only the norms of the centroids the index will hold after the batch."""
         earlier: list[tuple[Record, frozenset[int]]] = []  # this batch's records, with their band sets
-        known: dict[str, Centroid] = dict(centroids)
-        norms = {} if norms is None else norms  # each computed once until its story grows
+        known: dict[str, Centroid] = dict(lookup.centroids)
+        norms = lookup.norms  # each computed once until its story grows
         out: list[Assignment] = []
-        for aid, f, t, found in zip(ids, feats, times, candidates, strict=True):
+        for aid, f, t, found in zip(ids, feats, times, lookup.found, strict=True):
             mine = frozenset(f.bands)
             # Ranked by bands shared, most first, ties by id: the index counted its own candidates'.
             pool = {c.record.article_id: (-c.shared, c.record.article_id, c.record) for c in found}
@@ -142,10 +101,10 @@ class Clusterer:
             centroid = centroids.get(sid)
             if not centroid:
                 continue
-            norm = norms.get(sid)
-            if norm is None:
-                norm = norms[sid] = math.hypot(*centroid.values())  # in C
-            score = cosine(f.vector, centroid, norm)
+            n = norms.get(sid)
+            if n is None:
+                n = norms[sid] = norm(centroid)
+            score = cosine(f.vector, centroid, n)
             if score > best_score:
                 best_sid, best_score = sid, score
         if best_sid is None or best_score < th.join:

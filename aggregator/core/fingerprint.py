@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,12 +16,11 @@ from typing import Protocol
 import numpy as np
 import xxhash
 from datasketch import MinHash
-from datasketch.minhash import _fmix  # its MurmurHash3 pre-mix: signatures stay datasketch's
 
 from aggregator.core import text
 from aggregator.core.furniture import strip_furniture
 from aggregator.core.models import Article, Features
-from aggregator.core.terms import TermTable, Vocabulary, count_terms, current_vocabulary
+from aggregator.core.terms import TermTable, Vocabulary, count_terms
 
 _SEED = 1
 SKETCH_SIZE = 64  # shingle hashes kept: tells a copy (Jaccard >= 0.5) from a rewrite (< 0.1) with room
@@ -73,16 +71,22 @@ def clean_parts(article: Article) -> tuple[str, str]:
 
 # A news story states its event in the headline and the first sentences (the inverted pyramid), and a
 # rewrite restates them there; the rest of a page is background, quotes and, on many pages, furniture
-# that no heading announced. So the keywords the LSH search hashes are taken from the lead first: on
-# ecbplus fed one article at a time F1 goes from 0.872 to 0.878, and a seed page whose text ends in 11k
-# characters of other stories' teasers finds its story instead of starting its own.
+# that no heading announced. So the keywords the LSH search hashes are taken from the lead first: a page
+# whose text ends in other stories' teasers still finds its own story.
 LEAD_WORDS = 100
-# An article is compared (cosines, story centroids, the split check) by its heaviest 64 terms, not all
-# of them: a long article's tail of terms named once or twice says little about its event, and the
-# shorter vectors make the cosines, the centroid sums and the split check's matrices a fraction of the
-# work. A cold ecbplus pass: 3,442M -> 3,082M instructions; B-cubed F1 0.933 -> 0.930 on ecbplus,
-# 0.917 -> 0.914 over eight shuffled orders; headlines (uci_headlines) and the seeds unchanged.
+# An article is compared (cosines, story centroids, the split check) by its heaviest terms, not all of
+# them: a long article's tail of terms named once or twice says little about its event, and shorter
+# vectors make the cosines, the centroid sums and the split check's matrices a fraction of the work.
 TOP_TERMS = 64
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """How the keyword search is hashed. `Settings.feature_params()` gives the production values."""
+
+    keywords: int  # distinctive terms per article fed to the MinHash
+    num_perm: int  # MinHash permutations
+    bands: int  # LSH bands; rows per band = num_perm / bands
 
 
 def prepare(article: Article) -> tuple[list[str], list[str]]:
@@ -91,15 +95,14 @@ def prepare(article: Article) -> tuple[list[str], list[str]]:
     return text.tokens(title), text.tokens(body)
 
 
-def prepare_batch(articles: Sequence[Article]) -> TermTable:
+def prepare_batch(articles: Sequence[Article], vocab: Vocabulary) -> TermTable:
     """A batch's term counts: computed once, before the IDF statistics are fetched."""
-    return count_terms([prepare(a) for a in articles], LEAD_WORDS)
+    return count_terms([prepare(a) for a in articles], LEAD_WORDS, vocab)
 
 
-def features_batch(
-    table: TermTable, freq: DocFrequencies, keywords: int, num_perm: int, bands: int
-) -> list[Features]:
+def features_batch(table: TermTable, freq: DocFrequencies, params: FeatureParams) -> list[Features]:
     n, article, vocab = table.articles, table.article, table.vocabulary
+    keywords = params.keywords
     # Smoothed IDF: a word never seen gets the highest weight, one in every document about 1.
     batch_terms, at = np.unique(table.term, return_inverse=True)
     df = freq.of(vocab, batch_terms)
@@ -123,7 +126,8 @@ def features_batch(
     chosen = heaviest[lead_first][rank < keywords]
     kws = [tuple(terms) for terms in table.per_article(None, chosen)]
     sizes = np.bincount(article[chosen], minlength=n)
-    keyword_bands = band_keys(_minhash_rows(vocab.term_hash[table.term[chosen]], sizes, num_perm), bands)
+    hashed = vocab.term_hash[table.term[chosen]]
+    keyword_bands = band_keys(_minhash_rows(hashed, sizes, params.num_perm), params.bands)
     sketches = _sketch_hashes(table.word_hashes, table.lengths)
     return [
         Features(vector=vec, keywords=kw, bands=tuple(ks), shingle_sig=sketch, length=length)
@@ -162,11 +166,19 @@ def _minhash_rows(hashed: np.ndarray, sizes: np.ndarray, num_perm: int) -> np.nd
         ends = np.cumsum(sizes)
         hashed = np.insert(hashed, ends[sizes == 0], _hash32(b""))
         sizes = np.maximum(sizes, 1)
-    permuted = (
-        _fmix(hashed.astype(np.uint32), 32)[:, None] * a + b
-    )  # uint32 arithmetic wraps, as datasketch's
+    permuted = fmix32(hashed.astype(np.uint32))[:, None] * a + b  # uint32 arithmetic wraps, as datasketch's
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     return np.minimum.reduceat(permuted, starts, axis=0).astype(np.uint64)
+
+
+def fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, the pre-mix datasketch's "affine32" scheme applies to each input
+    hash before its permutations (a test holds our signatures equal to `MinHash.bulk`)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
 
 
 @functools.cache
@@ -204,7 +216,7 @@ _TEXTS_PER_SORT = 1 << (64 - _HASH_BITS)
 
 def shingle_sketches(word_lists: Sequence[Sequence[str]], size: int = SKETCH_SIZE) -> list[tuple[int, ...]]:
     """`shingle_sketch` of many texts at once."""
-    vocab = current_vocabulary()
+    vocab = Vocabulary()
     hashes = vocab.hash[vocab.ids_of(list(itertools.chain.from_iterable(word_lists)))]
     return _sketch_hashes(hashes, np.array([len(words) for words in word_lists], dtype=np.int64), size)
 
@@ -266,10 +278,3 @@ def sketch_jaccard_at_most(a: set[int], b: Sequence[int], size: int = SKETCH_SIZ
     """A cheap upper bound of `sketch_jaccard`: the estimate only counts hashes both sketches hold."""
     both = len(a.intersection(b))
     return both / max(1, min(size, len(a) + len(b) - both))
-
-
-def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    # The shared terms are found and multiplied in C. fsum is exact, so the set's (hash-seeded) order
-    # cannot change the result.
-    shared = a.keys() & b.keys()
-    return math.fsum(map(operator.mul, map(a.__getitem__, shared), map(b.__getitem__, shared)))

@@ -1,9 +1,14 @@
-"""Plain values that flow through the pipeline. No I/O here."""
+"""Plain values that flow through the pipeline. A leaf: it imports nothing of the project."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
+
+# A story's centroid: term -> summed unit-vector weight of its variants (`core/centroid.py`).
+Centroid = Mapping[str, float]
 
 
 class Relation(StrEnum):
@@ -45,6 +50,7 @@ class Article:
     fetched: float
     author: str | None = None
     extraction: Extraction = Extraction.PAGE
+    extraction_error: str | None = None  # why the page gave no text, when the summary stands in
     credits: tuple[str, ...] = ()
 
 
@@ -74,6 +80,56 @@ class Decision:
     @property
     def new_story(self) -> bool:
         return self.matched_article is None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One indexed article: enough to find it (bands), name its story, and tell a copy of it."""
+
+    article_id: str
+    story_id: str
+    shingle_sig: tuple[int, ...]
+    bands: tuple[int, ...]
+    time: float
+
+
+class Candidate(NamedTuple):
+    """A record a search found, with the number of bands it shares with the searched article as the
+    buckets hold it (a bucket that dropped it for newer entries no longer counts)."""
+
+    record: Record
+    shared: int
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What an index proposes for a batch: per article its candidates, most shared bands first, and the
+    centroids of their stories."""
+
+    found: Sequence[Sequence[Candidate]]
+    centroids: Mapping[str, Centroid]
+    # Centroid norms the clusterer fills as it computes them; an index that keeps them between batches
+    # hands in its own and drops a story's when its centroid changes.
+    norms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MemberVector:
+    """A story member as the split check compares it."""
+
+    article_id: str
+    time: float
+    length: int  # body words
+    vector: Mapping[str, float]  # the article's TF-IDF vector (`Features.vector`)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An article's decision and what the index keeps of it."""
+
+    decision: Decision
+    record: Record
+    centroid: Centroid  # the story's centroid with this article added
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,3 @@ import hmac
 def signature(body: bytes, secret: str) -> str:
     """`sha256=<hex HMAC-SHA256 of the body keyed with the secret>`, the X-Signature header value."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify(body: bytes, secret: str, header: str) -> bool:
-    return hmac.compare_digest(signature(body, secret), header)

@@ -1,14 +1,15 @@
 """A batch's content-term counts, in numpy: each token is looked up once, as an id.
 
-Counting term by term in Python cost more than all the rest of clustering. Here a token's id indexes
-arrays of what is known about the word (its content term, its case, the id of its lower-cased form,
-its hash for the shingle sketch), so a batch's tokens become one array of ids, and the counts, the
-name rule, the lead and the sketch's word hashes are numpy expressions over it. The Python work per
-token is one dict lookup; per new word, one classification.
+A token's id indexes arrays of what is known about the word (its content term, its case, the id of its
+lower-cased form, its hash for the shingle sketch), so a batch's tokens become one array of ids, and
+the counts, the name rule, the lead and the sketch's word hashes are numpy expressions over it: per
+token, one dict lookup; per new word, one classification. Counting word by word in Python would cost
+more than all the rest of clustering.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
@@ -39,10 +40,10 @@ def _slot_key(term_hash: int) -> str:
 class Vocabulary:
     """Written tokens -> ids, with what the counting needs of each word in arrays indexed by id.
 
-    Bounded: `current_vocabulary` starts a new one once this holds `limit` words. Ids never leave a
-    batch, so a fresh start between batches changes no result. Not for concurrent use: batches are
-    clustered one at a time (the Redis index's lock serialises them, and a worker process has its own
-    vocabulary).
+    Ids never leave a batch, so its owner (`pipeline.ClusterPipeline`) may start a new one between
+    batches once this one is `full`, with no change to any result. A batch's rows are only ever
+    appended, so a `TermTable` reads its vocabulary safely while later batches are counted; counting
+    itself (`ids_of`) is not for two threads at once, and the pipeline serialises it.
     """
 
     def __init__(self, limit: int = 500_000) -> None:
@@ -56,16 +57,16 @@ class Vocabulary:
         self.hash = np.zeros(1024, np.uint64)  # xxh64 of the word lower-cased: the shingle sketch's
         self.terms: list[str] = []  # term id -> term
         self.term_ids: dict[str, int] = {}
-        self._slot_keys: list[str] = []  # term id -> its document-frequency slot, filled when asked
         self.term_hash = np.zeros(1024, np.uint32)  # term id -> xxh32 of it: the keyword MinHash's
+
+    @property
+    def full(self) -> bool:
+        return self.size >= self.limit
 
     def slot_keys(self, term_ids: list[int]) -> list[str]:
         """The document-frequency slots (`df_key`) of these terms. Only a store that keys counters by
         name asks: the in-process counts index an array (`SlotCounts`)."""
-        known = len(self._slot_keys)
-        if known < len(self.terms):
-            self._slot_keys += map(_slot_key, self.term_hash[known : len(self.terms)].tolist())
-        return list(map(self._slot_keys.__getitem__, term_ids))
+        return list(map(_slot_key, self.term_hash[term_ids].tolist()))
 
     def ids_of(self, words: Sequence[str]) -> np.ndarray:
         ids = np.fromiter(map(self.ids.get, words, repeat(-1)), np.int64, len(words))
@@ -108,16 +109,6 @@ class Vocabulary:
 
 
 _INITIAL = itemgetter(slice(0, 1))  # a word's first letter ("" for "")
-_CURRENT = [Vocabulary()]  # shared by every batch of the process: news vocabulary repeats
-
-
-def current_vocabulary() -> Vocabulary:
-    """The process's vocabulary, a new one once it is full. New, not cleared: a `TermTable` keeps
-    reading the vocabulary it was counted with, however many batches are counted after it."""
-    vocab = _CURRENT[0]
-    if vocab.size >= vocab.limit:
-        vocab = _CURRENT[0] = Vocabulary(vocab.limit)
-    return vocab
 
 
 @dataclass(frozen=True)
@@ -147,6 +138,7 @@ class TermTable:
         ends = np.cumsum(np.bincount(article, minlength=self.articles)).tolist()
         return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
+    @functools.cached_property
     def df_keys(self) -> list[list[str]]:
         """Per article, the document-frequency slots it adds one to when it is first indexed: each once,
         though two of its terms may share one."""
@@ -178,7 +170,7 @@ class SlotCounts:
     def add(self, table: TermTable) -> None:
         """Count the batch's articles: one in each slot an article's terms fall in."""
         term = table.term[table.df_rows()]
-        # The one as the array's own type: a Python int sends `add.at` down a path 30x slower.
+        # The one as the array's own type: a Python int sends `add.at` down numpy's slow generic path.
         np.add.at(self.slots, table.vocabulary.term_hash[term] % DF_SLOTS, np.uint32(1))
         self.docs += table.articles
 
@@ -186,6 +178,7 @@ class SlotCounts:
 def count_terms(
     docs: Sequence[tuple[list[str], list[str]]],
     lead_words: int,
+    vocab: Vocabulary,
     title_weight: int = 2,
     name_weight: int = 3,
 ) -> TermTable:
@@ -195,7 +188,6 @@ def count_terms(
     and never lower-case in the article) count `name_weight` times: two stories of the same kind on the
     same day (two earthquakes, two coaches fired) share their vocabulary and differ in who and where.
     """
-    vocab = current_vocabulary()
     ids = vocab.ids_of(list(chain.from_iterable(chain(body, title) for title, body in docs)))
     n = len(docs)
     body_n = np.array([len(body) for _, body in docs], dtype=np.int64)

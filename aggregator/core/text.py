@@ -4,6 +4,7 @@ Page furniture (related lists, teasers) is cut in `core.furniture`."""
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -84,7 +85,7 @@ def stem(word: str) -> str:
 
 def term(word: str) -> str:
     """The stemmed content word for a lower-cased word, or "" for stop words, numbers, single letters.
-    Callers keep what it found per word (`terms.Vocabulary`, `_WRITTEN`): news vocabulary repeats."""
+    Callers keep what it found per word (`terms.Vocabulary`, `_written`): news vocabulary repeats."""
     if len(word) < 2 or word in STOPWORDS or word.isdigit():
         return ""
     s = stem(word)
@@ -124,24 +125,17 @@ _ASCII_SEPARATORS = bytes(c if chr(c).isalnum() or c == ord("'") else ord(" ") f
 
 def names_of(tokens: list[str]) -> frozenset[str]:
     """The terms of the names among some tokens: words written capitalised and never lower-case there."""
-    get = _WRITTEN.get
-    seen = [get(w) or _written(w) for w in set(tokens)]
+    seen = list(map(_written, set(tokens)))
     lower = {lw for lw, _, upper in seen if not upper}
     return frozenset(t for lw, t, upper in seen if upper and t and lw not in lower)
 
 
-# Token as written -> (lower-cased, its term, starts with a capital): one lookup per distinct token.
-# Cleared when large, to stay bounded on a stream that keeps bringing new names.
-_WRITTEN: dict[str, tuple[str, str, bool]] = {}
-_WRITTEN_MAX = 100_000
-
-
+# Bounded, as a stream keeps bringing new names; news vocabulary repeats, so most words are found here.
+@functools.lru_cache(maxsize=100_000)
 def _written(w: str) -> tuple[str, str, bool]:
-    if len(_WRITTEN) >= _WRITTEN_MAX:
-        _WRITTEN.clear()
+    """A token as written -> (lower-cased, its term, whether it starts with a capital)."""
     lw = w.lower()
-    found = _WRITTEN[w] = (lw, term(lw), w[0].isupper())
-    return found
+    return lw, term(lw), w[0].isupper()
 
 
 def credits(text: str, source_name: str | None = None) -> tuple[str, ...]:

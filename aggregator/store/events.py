@@ -1,4 +1,5 @@
-"""The event log: every change to a story, in one bounded Redis Stream.
+"""The event log: every change to a story, in one bounded Redis Stream, and the one builder of each
+event type's payload.
 
 Writers append inside the same MULTI as the change itself, so a change is never stored without its
 event. Readers (the SSE endpoint, the webhook fan-out) page through it by stream id.
@@ -14,8 +15,8 @@ from typing import Any
 import redis
 import redis.asyncio
 
+from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
-from aggregator.store.redis import converts_errors
 
 CREATED, VARIANT_ADDED, CANONICAL_CHANGED, REVISED, SPLIT = (
     "story.created",
@@ -56,6 +57,50 @@ class Event:
 
     def body(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "story_id": self.story_id, "time": self.time, **self.data}
+
+
+Brief = Mapping[str, Any]  # an article as events name it: id, title, url, source, feed_id
+
+
+def created(
+    story_id: str, now: float, feed_id: str, canonical: Brief, count: int, split_from: str | None = None
+) -> NewEvent:
+    """A story began: with its first article, or split off `split_from`."""
+    data: dict[str, Any] = {"canonical": canonical, "variant_count": count}
+    if split_from is not None:
+        data["split_from"] = split_from
+    return NewEvent(CREATED, story_id, now, feed_id, count, data)
+
+
+def variant_added(
+    story_id: str, now: float, feed_id: str, canonical: Brief, variant: Brief, count: int
+) -> NewEvent:
+    """An article joined a story; `variant` carries its relation, score and signals."""
+    data = {"canonical": canonical, "variant_count": count, "variant": variant}
+    return NewEvent(VARIANT_ADDED, story_id, now, feed_id, count, data)
+
+
+def canonical_changed(story_id: str, now: float, canonical: Brief, previous: Brief, count: int) -> NewEvent:
+    data = {"canonical": canonical, "previous": previous, "variant_count": count}
+    return NewEvent(CANONICAL_CHANGED, story_id, now, canonical["feed_id"], count, data)
+
+
+def split(
+    story_id: str, now: float, canonical: Brief, count: int, split_into: Mapping[str, Sequence[str]]
+) -> NewEvent:
+    """A story's members showed two events: `split_into` is each new story -> the variants it took."""
+    parts = [{"story_id": sid, "variants": sorted(aids)} for sid, aids in split_into.items()]
+    data = {"canonical": canonical, "variant_count": count, "split_into": parts}
+    return NewEvent(SPLIT, story_id, now, canonical["feed_id"], count, data)
+
+
+def revised(
+    story_id: str, now: float, article: Brief, previous_title: str, canonical_id: str, count: int
+) -> NewEvent:
+    """An article of the story changed at its outlet; `article` carries its new revision number."""
+    data = {"article": article, "previous_title": previous_title, "canonical_id": canonical_id,
+            "variant_count": count}  # fmt: skip
+    return NewEvent(REVISED, story_id, now, article["feed_id"], count, data)
 
 
 def stream_id(value: str) -> tuple[int, int]:

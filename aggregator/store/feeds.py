@@ -11,8 +11,8 @@ import redis
 from aggregator.core.identity import feed_id, normalise_url
 from aggregator.core.models import Feed
 from aggregator.errors import NotFound
+from aggregator.store.connection import converts_errors
 from aggregator.store.keys import DISPATCH_LEASE_S, Keys
-from aggregator.store.redis import converts_errors
 
 _OPTIONAL_FLOATS = ("next_due", "last_fetched")
 _OPTIONAL_STRS = ("title", "last_status", "last_error", "etag", "last_modified")

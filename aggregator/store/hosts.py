@@ -4,6 +4,7 @@ between two requests' starts. The state lives in Redis, so it holds however many
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,21 +13,10 @@ from typing import Any
 import redis
 
 from aggregator.errors import StorageError, TemporaryFetchError
+from aggregator.store import scripts
 from aggregator.store.keys import HOST_LEASE_MS, Keys
 
-# KEYS: the host's in-flight set, its last-start key. ARGV: token, now (ms), limit, gap (ms), lease (ms).
-# Returns 0 when the slot is granted, else how many ms to wait before asking again.
-_ACQUIRE = """
-local now, limit, gap, lease = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-redis.call('zremrangebyscore', KEYS[1], '-inf', now)
-local last = tonumber(redis.call('get', KEYS[2]) or '0')
-if last + gap > now then return last + gap - now end
-if redis.call('zcard', KEYS[1]) >= limit then return 20 end
-redis.call('zadd', KEYS[1], now + lease, ARGV[1])
-redis.call('pexpire', KEYS[1], lease)
-redis.call('set', KEYS[2], now, 'PX', math.max(gap, 1))
-return 0
-"""
+log = logging.getLogger(__name__)
 
 
 class HostGate:
@@ -36,7 +26,7 @@ class HostGate:
         self.limit = limit
         self.gap_ms = int(gap_s * 1000)
         self.wait_s = wait_s
-        self._acquire = client.register_script(_ACQUIRE)
+        self._acquire = scripts.register(client, "host_acquire")
 
     @contextlib.contextmanager
     def slot(self, host: str) -> Iterator[None]:
@@ -61,5 +51,7 @@ class HostGate:
         try:
             yield
         finally:
-            with contextlib.suppress(redis.RedisError):
+            try:
                 self.r.zrem(keys[0], token)
+            except redis.RedisError as exc:  # the lease frees the slot after HOST_LEASE_MS
+                log.warning("could not free a request slot of %s: %s", host, exc)

@@ -6,7 +6,7 @@ change in this service, not from the items' published dates, so an old item just
 the full period.
 
 Each retired article leaves a small tombstone (`state=expired`, TTL: the retention). A feed that still
-lists the item renews it (`StoryStore.add_entries`), so the item does not come back as a new story.
+lists the item renews it (`ArticleStore.add_entries`), so the item does not come back as a new story.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import redis
 
+from aggregator.store.articles import EXPIRED
+from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
-from aggregator.store.redis import converts_errors
-from aggregator.store.stories import EXPIRED
 
 
 class Retention:
@@ -30,7 +30,7 @@ class Retention:
     def retire(self, horizon: float, limit: int) -> list[str]:
         """Delete up to `limit` stories last updated before `horizon`, oldest first, in one MULTI.
 
-        The caller holds the assignment lock, so no variant or revision lands on a story mid-delete.
+        The caller holds the story-write lock, so no variant or revision lands on a story mid-delete.
         A second call finds them gone and does nothing.
         """
         sids: list[str] = self.r.zrangebyscore(self.keys.stories_updated, "-inf", f"({horizon}", 0, limit)

@@ -11,16 +11,11 @@ from typing import Any
 import redis
 
 from aggregator.errors import NotFound
+from aggregator.store import scripts
+from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
-from aggregator.store.redis import converts_errors
 
 ACTIVE, PAUSED = "active", "paused"
-
-_RESUME = """
-if redis.call('exists', KEYS[1]) == 0 then return 0 end
-redis.call('hset', KEYS[1], 'state', ARGV[1], 'failures', 0, 'last_error', '')
-return 1
-"""
 
 
 @dataclass(frozen=True)
@@ -51,6 +46,7 @@ class SubscriptionStore:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.r: Any = client
         self.keys = keys
+        self._resume = scripts.register(client, "subscription_resume")
 
     @converts_errors
     def add(self, url: str, secret: str, types: Sequence[str], now: float) -> Subscription:
@@ -96,8 +92,7 @@ class SubscriptionStore:
     def resume(self, sid: str) -> Subscription:
         """Make a paused subscription active again. It receives events from now on; what happened while
         it was paused is in the event log (`/v1/events?after=`)."""
-        # Only an existing hash is touched: a resume racing a delete must not leave half a subscription.
-        if not self.r.eval(_RESUME, 1, self.keys.subscription(sid), ACTIVE):
+        if not self._resume(keys=[self.keys.subscription(sid)], args=[ACTIVE]):
             raise NotFound("subscription", sid)
         return self.get(sid)
 

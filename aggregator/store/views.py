@@ -8,9 +8,9 @@ from typing import Any
 import redis
 
 from aggregator.errors import InvalidInput, NotFound
+from aggregator.store.articles import CLUSTERED, stored_float
+from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
-from aggregator.store.redis import converts_errors
-from aggregator.store.stories import CLUSTERED, stored_float
 
 
 def article_view(aid: str, h: dict[str, str]) -> dict[str, Any]:
@@ -25,6 +25,7 @@ def article_view(aid: str, h: dict[str, str]) -> dict[str, Any]:
         "published": stored_float(h.get("published")),
         "fetched": stored_float(h.get("fetched")),
         "extraction": h.get("extraction") or None,
+        "extraction_error": h.get("extraction_error") or None,
         "credits": json.loads(h.get("credits") or "[]"),
         "story_id": h.get("story_id") or None,
         "relation": h.get("relation") or None,
@@ -47,6 +48,14 @@ class StoryViews:
         if h.get("state") != CLUSTERED:
             raise NotFound("article", aid)
         return article_view(aid, h)
+
+    @converts_errors
+    def story_ids(self, aids: list[str]) -> dict[str, str]:
+        """Article id -> the id of its story, for the clustered ones among `aids`."""
+        pipe = self.r.pipeline(transaction=False)
+        for aid in aids:
+            pipe.hget(self.keys.article(aid), "story_id")
+        return {aid: sid for aid, sid in zip(aids, pipe.execute(), strict=True) if sid}
 
     @converts_errors
     def story(self, sid: str, variants_limit: int) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import redis
 
+from aggregator.devserver import EmbeddedRedis, free_port
 from aggregator.store.events import EventLog, NewEvent
 from aggregator.store.keys import Keys
-from aggregator.store.redis import EmbeddedRedis, free_port
 from tests.benchmarks.memory import tree_rss_mib
 
 

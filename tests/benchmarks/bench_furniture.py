@@ -19,8 +19,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from aggregator.core.models import Article
-from aggregator.core.scoring import score
-from aggregator.evaluation import cluster_in_memory, read_corpus
+from aggregator.eval.corpus import read_corpus
+from aggregator.eval.runner import cluster_in_memory
+from aggregator.eval.scoring import score
 from aggregator.settings import get_settings
 
 # A fourth outlet's menu and footer, written here: the seed pages came without theirs.

@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from aggregator.core.identity import article_id
+from aggregator.devserver import embedded
 from aggregator.dispatch import celery_client
-from aggregator.services import Services
 from aggregator.settings import get_settings
-from aggregator.store.redis import embedded
+from aggregator.wiring import Wiring
 from tests.fixtures.site import page, rss, serve
 
 WORDS = [
@@ -105,24 +105,24 @@ def main() -> None:
         settings = get_settings(
             redis_url=redis_server.url, allow_private_hosts=True, host_gap_s=0, host_concurrency=64
         )
-        services = Services(settings, celery_client(redis_server.url))
+        wiring = Wiring(settings, celery_client(redis_server.url))
         try:
             time.sleep(3)  # let the worker connect
             started = time.perf_counter()
             for f in range(args.feeds):
-                services.add_feed(f"{site.base}/wire/feed{f}.xml")
+                wiring.feeds.add(f"{site.base}/wire/feed{f}.xml")
             ids = [
                 article_id(f"{site.base}/wire/{f}-{i}.html", None)
                 for f in range(args.feeds)
                 for i in range(args.per_feed)
             ]
             while True:
-                done = len(services.stories.clustered(ids))
+                done = len(wiring.articles.clustered(ids))
                 if done >= total or time.perf_counter() - started > 600:
                     break
                 time.sleep(0.05)
             elapsed = time.perf_counter() - started
-            stories = services.redis.zcard(services.stories.keys.stories_updated)
+            stories = wiring.redis.zcard(wiring.keys.stories_updated)
             print(
                 f"{done} of {total} articles in {elapsed:.1f}s: "
                 f"{done / elapsed:.0f} articles/s, {stories} stories"
@@ -130,7 +130,7 @@ def main() -> None:
         finally:
             worker.terminate()
             worker.wait(30)
-            services.close()
+            wiring.close()
             server.shutdown()
 
 

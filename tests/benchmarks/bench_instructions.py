@@ -21,7 +21,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from aggregator.evaluation import cluster_in_memory, read_corpus
+from aggregator.eval.corpus import read_corpus
+from aggregator.eval.runner import cluster_in_memory
 from aggregator.settings import get_settings
 
 

@@ -31,10 +31,10 @@ from pathlib import Path
 import httpx
 
 from aggregator.core.identity import article_id
+from aggregator.devserver import embedded, free_port
 from aggregator.dispatch import celery_client
-from aggregator.services import Services
 from aggregator.settings import get_settings
-from aggregator.store.redis import embedded, free_port
+from aggregator.wiring import Wiring
 from tests.benchmarks.memory import tree_rss_mib
 from tests.fixtures.site import Site, page, rss, serve
 
@@ -239,7 +239,7 @@ def run_load(articles: int, feeds: int, rps: float, clients: int, concurrency: i
         api = subprocess.Popen([*cli, "api"], **quiet)  # type: ignore[call-overload]
         worker = subprocess.Popen([*cli, "worker", f"--concurrency={concurrency}"], **quiet)  # type: ignore[call-overload]
         settings = get_settings(redis_url=redis_server.url, allow_private_hosts=True)
-        services = Services(settings, celery_client(redis_server.url))
+        wiring = Wiring(settings, celery_client(redis_server.url))
         reader = Reader(f"http://127.0.0.1:{port}", rps, clients)
         try:
             _wait_ready(reader.base)
@@ -247,12 +247,12 @@ def run_load(articles: int, feeds: int, rps: float, clients: int, concurrency: i
             with reader.running():
                 started = last = time.perf_counter()
                 for f in range(feeds):
-                    services.add_feed(f"{site.base}/load/feed{f}.xml")
+                    wiring.feeds.add(f"{site.base}/load/feed{f}.xml")
                 mark, left, done = step, ids, 0
                 while time.perf_counter() - started < timeout_s:
                     time.sleep(1.0)
                     # Only what is not yet clustered is asked about, so polling gets cheaper as it goes.
-                    finished = services.stories.clustered(left)
+                    finished = wiring.articles.clustered(left)
                     left = [i for i in left if i not in finished]
                     done = articles - len(left)
                     if done >= min(mark, articles):
@@ -265,13 +265,13 @@ def run_load(articles: int, feeds: int, rps: float, clients: int, concurrency: i
                 report.articles = done
                 report.seconds = time.perf_counter() - started
             report.worker_rss_mib = tree_rss_mib(worker.pid)
-            report.redis_mib = int(services.redis.info("memory")["used_memory"]) / 2**20
-            report.stories = int(services.redis.zcard(services.keys.stories_updated))
+            report.redis_mib = int(wiring.redis.info("memory")["used_memory"]) / 2**20
+            report.stories = int(wiring.redis.zcard(wiring.keys.stories_updated))
         finally:
             for proc in (worker, api):
                 proc.terminate()
                 proc.wait(30)
-            services.close()
+            wiring.close()
             server.shutdown()
     return report
 

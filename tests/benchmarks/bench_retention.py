@@ -3,7 +3,7 @@
     python -m tests.benchmarks.bench_retention --articles 20000 --retention-s 10
 
 Clusters made-up articles (bench_load's, every fifth a retitled copy) straight into a fresh
-redis-server through `Services.cluster`, sweeping with `Services.expire_stories` after every batch
+redis-server through `Ingest.cluster`, sweeping with `StoryRetention.expire` after every batch
 once a second has passed, as the beat task would. It runs the stream twice, with the retention given
 (the story window equal to it) and with retention off, and prints Redis's `used_memory` and key count
 per window of the stream. With retention the figures level off; without it they grow with every article.
@@ -18,9 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from aggregator.core.models import Article
-from aggregator.services import Services
+from aggregator.devserver import embedded
 from aggregator.settings import get_settings
-from aggregator.store.redis import embedded
+from aggregator.wiring import Wiring
 from tests.benchmarks.bench_load import texts
 
 
@@ -40,23 +40,23 @@ def run(
     with tempfile.TemporaryDirectory() as tmp, embedded(Path(tmp)) as server:
         window_h = retention_h or 72.0
         settings = get_settings(redis_url=server.url, story_window_h=window_h, story_retention_h=retention_h)
-        services = Services(settings, sender=None)  # type: ignore[arg-type]  # clustering dispatches nothing
+        wiring = Wiring(settings)
         step = max(1, len(articles) // windows)
         started = last_sweep = time.time()
         retired = 0
         for i in range(0, len(articles), settings.ingest_batch_size):
             now = time.time()  # the stream arrives now: retention counts in real time
             batch = [replace(a, fetched=now) for a in articles[i : i + settings.ingest_batch_size]]
-            services.cluster(batch)
+            wiring.ingest.cluster(batch)
             if time.time() - last_sweep >= 1.0:
-                retired += services.expire_stories()
+                retired += wiring.retention.expire()
                 last_sweep = time.time()
             done = i + len(batch)
             if done % step < settings.ingest_batch_size or done == len(articles):
-                info = services.redis.info("memory")
+                info = wiring.redis.info("memory")
                 mib = int(info["used_memory"]) / 2**20
-                rows.append((done, time.time() - started, round(mib, 1), services.redis.dbsize(), retired))
-        services.close()
+                rows.append((done, time.time() - started, round(mib, 1), wiring.redis.dbsize(), retired))
+        wiring.close()
     return rows
 
 

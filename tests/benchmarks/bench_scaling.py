@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from aggregator.core.models import Article
-from aggregator.evaluation import MemoryClustering, read_corpus
+from aggregator.eval.corpus import read_corpus
+from aggregator.eval.runner import InMemory
 from aggregator.settings import get_settings
 
 _NAME = re.compile(r"\b([A-Z][a-z]+)\b")
@@ -56,7 +57,7 @@ def main() -> None:
 
     settings = get_settings()
     base = [a for a, _ in read_corpus(args.corpus)]
-    clustering = MemoryClustering(settings)
+    clustering = InMemory(settings)
     batch: list[Article] = []
     done, started, spent = 0, time.perf_counter(), 0.0
     print("indexed  us/article(last slice)  live_records  df_slots  rss_MiB")
@@ -71,7 +72,7 @@ def main() -> None:
             if done % args.every == 0:
                 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 live = len(clustering.index.records)
-                slots = int(np.count_nonzero(clustering.df.slots))
+                slots = int(np.count_nonzero(clustering.index.df.slots))
                 print(f"{done:7d}  {spent / args.every * 1e6:10.0f}  {live:12d}  {slots:8d}  {rss:7.0f}")
                 spent = 0.0
     print(f"total {done} articles in {time.perf_counter() - started:.1f} s (stream synthesis included)")

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from aggregator.services import Services
 from aggregator.settings import Settings
+from aggregator.wiring import Wiring
 from tests.fixtures.sender import Recorder
 from tests.fixtures.site import Site
 
@@ -37,38 +37,38 @@ CASES: dict[str, tuple[int, dict[str, str], bytes, str, str]] = {
 
 
 @pytest.fixture
-def services(settings: Settings) -> Services:
-    return Services(settings.model_copy(update={"poll_interval_s": 300}), sender=Recorder())
+def wiring(settings: Settings) -> Wiring:
+    return Wiring(settings.model_copy(update={"poll_interval_s": 300}), sender=Recorder())
 
 
-def test_each_bad_feed_gets_a_clear_error_and_the_rest_go_on(services: Services, site: Site) -> None:
+def test_each_bad_feed_gets_a_clear_error_and_the_rest_go_on(wiring: Wiring, site: Site) -> None:
     site.publish_news()
     for path, (status, headers, body, _, _) in CASES.items():
         site.routes[path] = (status, headers, body)
-    feeds = {path: services.add_feed(site.base + path)[0].id for path in CASES}
-    good = services.add_feed(site.feed_url("gazette"))[0].id
-    sender = services.dispatch.sender
+    feeds = {path: wiring.feeds.add(site.base + path)[0].id for path in CASES}
+    good = wiring.feeds.add(site.feed_url("gazette"))[0].id
+    sender = wiring.dispatch.sender
     assert isinstance(sender, Recorder)
 
     before = time.time()
     for path, fid in feeds.items():
         expected, words = CASES[path][3], CASES[path][4]
         sent = len(sender.ingested())
-        result = services.refresh_feed(fid)
-        feed = services.feeds.get(fid)
+        result = wiring.refresh.refresh(fid)
+        feed = wiring.feed_store.get(fid)
         assert (result.status, feed.last_status) == (expected, expected), path
         if expected == "error":
             assert words in (feed.last_error or ""), (path, feed.last_error)
             assert feed.errors == 1
             assert len(sender.ingested()) == sent, f"{path} stored entries"
-    assert services.refresh_feed(good).new_entries == 2
-    assert services.feeds.get(good).last_status == "ok"
+    assert wiring.refresh.refresh(good).new_entries == 2
+    assert wiring.feed_store.get(good).last_status == "ok"
 
     # 429 waits as long as the server asked; others back off from the poll interval, doubling per error.
-    assert services.feeds.get(feeds["/busy.xml"]).next_due == pytest.approx(before + 120, abs=5)
-    assert services.feeds.get(feeds["/down.xml"]).next_due == pytest.approx(before + 300, abs=5)
+    assert wiring.feed_store.get(feeds["/busy.xml"]).next_due == pytest.approx(before + 120, abs=5)
+    assert wiring.feed_store.get(feeds["/down.xml"]).next_due == pytest.approx(before + 300, abs=5)
     # A wrong declared charset still reads; the empty feed is fine and empty.
-    assert services.feeds.get(feeds["/charset.xml"]).title == "Café Gazette"
-    charset_entry = services.stories.pending_entries(sender.ingested())[0][0]
+    assert wiring.feed_store.get(feeds["/charset.xml"]).title == "Café Gazette"
+    charset_entry = wiring.articles.pending_entries(sender.ingested())[0][0]
     assert charset_entry.title == "Crème brûlée festival opens"
-    assert services.feeds.get(feeds["/empty.xml"]).title == "Quiet Times"
+    assert wiring.feed_store.get(feeds["/empty.xml"]).title == "Quiet Times"

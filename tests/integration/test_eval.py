@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.cli import main
-from aggregator.evaluation import cluster_in_memory, cluster_in_redis, read_corpus
+from aggregator.eval.corpus import read_corpus
+from aggregator.eval.runner import cluster_in_memory, cluster_in_redis
 from aggregator.settings import Settings
 from tests.fixtures.stories import UNRELATED, WIRE_BODY, WIRE_TITLE
 

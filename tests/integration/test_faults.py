@@ -9,16 +9,16 @@ import threading
 from pathlib import Path
 
 from aggregator.core.models import Article
-from aggregator.services import Services
+from aggregator.devserver import EmbeddedRedis
 from aggregator.settings import Settings
-from aggregator.store.redis import EmbeddedRedis
+from aggregator.wiring import Wiring
 from tests.conftest import serve_api
 from tests.fixtures.stories import UNRELATED, WIRE_BODY, WIRE_TITLE
 from tests.fixtures.stories import article as _article
 
 
 def test_near_duplicates_arriving_at_once_form_one_story(settings: Settings) -> None:
-    workers = [Services(settings, sender=None) for _ in range(2)]  # type: ignore[arg-type]
+    workers = [Wiring(settings) for _ in range(2)]
     try:
         for round_ in range(5):  # several races, each between two workers
             copies = [
@@ -29,10 +29,10 @@ def test_near_duplicates_arriving_at_once_form_one_story(settings: Settings) -> 
             ]
             barrier = threading.Barrier(2)
 
-            def run(w: Services, a: Article, start: threading.Barrier) -> None:
+            def run(w: Wiring, a: Article, start: threading.Barrier) -> None:
                 start.wait()
-                w.cluster([a])
-                w.cluster([a])  # the same task delivered twice
+                w.ingest.cluster([a])
+                w.ingest.cluster([a])  # the same task delivered twice
 
             threads = [
                 threading.Thread(target=run, args=(w, a, barrier))
@@ -56,12 +56,12 @@ def test_redis_killed_and_restarted_loses_no_acknowledged_article(settings: Sett
     server = EmbeddedRedis(tmp_path / "redis")
     server.start()
     own = settings.model_copy(update={"redis_url": server.url})
-    services = Services(own, sender=None)  # type: ignore[arg-type]
+    wiring = Wiring(own)
     stack = contextlib.ExitStack()
     try:
         api = stack.enter_context(serve_api(own, sender=None))
         stored = [_article(f"u{k}", t, b) for k, (t, b) in enumerate(UNRELATED.values())]
-        services.cluster(stored)  # returned: acknowledged
+        wiring.ingest.cluster(stored)  # returned: acknowledged
         assert api.get(f"/v1/articles/{stored[0].id}").status_code == 200
         assert server.proc is not None
         # A snapshot-less restart would still have the articles only if the append-only file has them.
@@ -70,15 +70,15 @@ def test_redis_killed_and_restarted_loses_no_acknowledged_article(settings: Sett
         server.start()  # same port, same append-only file
         # The same Services object and the running API carry on: redis-py reconnects by itself.
         for a in stored:
-            assert services.views.article(a.id)["title"] == a.title
+            assert wiring.views.article(a.id)["title"] == a.title
             assert api.get(f"/v1/articles/{a.id}").json()["title"] == a.title
-        services.cluster([_article("after", WIRE_TITLE, WIRE_BODY)])
-        assert services.views.article("after")["relation"] == "canonical"
+        wiring.ingest.cluster([_article("after", WIRE_TITLE, WIRE_BODY)])
+        assert wiring.views.article("after")["relation"] == "canonical"
         assert api.get("/readyz").status_code == 200
-        lost = sum(1 for a in stored if not services.redis.exists(services.keys.article(a.id)))
+        lost = sum(1 for a in stored if not wiring.redis.exists(wiring.keys.article(a.id)))
         print(f"redis kill -9 and restart: lost {lost} of {len(stored)}")
         assert lost == 0
     finally:
         stack.close()
-        services.close()
+        wiring.close()
         server.stop()

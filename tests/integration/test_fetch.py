@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 
 from aggregator.errors import BlockedAddress, FetchError, ParseError, TemporaryFetchError
-from aggregator.ingest.extract import extract_page
+from aggregator.ingest.extract import Extracted, NoText, extract_page
 from aggregator.ingest.fetch import Fetched, Fetcher, NotModified
 from aggregator.ingest.parse import parse_feed
-from aggregator.settings import Settings, get_settings
+from aggregator.settings import Settings, defaults
 from tests.fixtures.site import Site
 
 
 def _fetcher(**kw: object) -> Fetcher:
     base: dict[str, object] = {"allow_private_hosts": True, "total_timeout_s": 5}
     base.update(kw)
-    return Fetcher(get_settings(**base))
+    return Fetcher(defaults(**base))
 
 
 def test_conditional_get_gives_not_modified(site: Site) -> None:
@@ -203,7 +203,8 @@ def test_monster_pages_do_not_reach_the_parser(site: Site) -> None:
     site.set("/nested.html", nested)
     fetched = _fetcher().get(f"{site.base}/nested.html", 3_000_000)
     assert isinstance(fetched, Fetched)
-    assert extract_page(fetched.body, fetched.url, max_elements=100_000) is None
+    skipped = extract_page(fetched.body, fetched.url, max_elements=100_000)
+    assert isinstance(skipped, NoText) and "tags" in skipped.reason
     site.set("/huge.html", b"<div>" * 4_000_000)  # 20 MB
     with pytest.raises(FetchError, match="exceeds"):
         _fetcher().get(f"{site.base}/huge.html", 3_000_000)
@@ -213,7 +214,9 @@ def test_monster_pages_do_not_reach_the_parser(site: Site) -> None:
         + b"</p></article></body></html>"
     )
     ok = extract_page(page, "http://x/", max_elements=100_000)
-    assert ok is not None and "real news" in ok.text
+    assert isinstance(ok, Extracted) and "real news" in ok.text
+    short = extract_page(b"<html><body><p>Cookies?</p></body></html>", "http://x/")
+    assert isinstance(short, NoText) and short.reason
 
 
 def _dribble(at_once: bytes, dribbled: bytes, every_s: float) -> Any:

@@ -1,4 +1,4 @@
-"""Per-host politeness holds across workers: two services sharing one Redis never exceed the limits."""
+"""Per-host politeness holds across workers: two workers sharing one Redis never exceed the limits."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from aggregator.services import Services
 from aggregator.settings import Settings
+from aggregator.wiring import Wiring
 from tests.fixtures.site import Site
 
 
@@ -29,7 +29,7 @@ def test_concurrency_and_gap_per_host_across_workers(site: Site, settings: Setti
 
     site.routes["/slow"] = slow
     polite = settings.model_copy(update={"host_concurrency": 2, "host_gap_s": 0.2})
-    workers = [Services(polite, sender=None) for _ in range(2)]  # type: ignore[arg-type]
+    workers = [Wiring(polite) for _ in range(2)]
     try:
         jobs = [workers[i % 2] for i in range(8)]
         with ThreadPoolExecutor(8) as pool:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aggregator.store.redis import free_port
+from aggregator.devserver import free_port
 from tests.conftest import wait_for
 from tests.fixtures.site import Site
 from tests.fixtures.stories import OUTLETS

@@ -5,30 +5,30 @@ from __future__ import annotations
 
 import redis
 
-from aggregator.evaluation import cluster_in_memory, cluster_in_redis
-from aggregator.services import Services
+from aggregator.eval.runner import cluster_in_memory, cluster_in_redis
 from aggregator.settings import Settings
+from aggregator.wiring import Wiring
 from tests.fixtures.sender import Recorder
 from tests.fixtures.stories import twin_events
 
 
 def test_a_story_of_two_events_splits_in_redis(settings: Settings, redis_client: redis.Redis) -> None:
-    services = Services(settings, sender=Recorder())
+    wiring = Wiring(settings, sender=Recorder())
     articles = twin_events(9)
     first, last = articles[:16], articles[16:]
     for i in range(0, len(first), 4):
-        services.cluster(first[i : i + 4])
+        wiring.ingest.cluster(first[i : i + 4])
 
-    north, south = services.views.story("snorth00", 50), services.views.story("ssouth00", 50)
+    north, south = wiring.views.story("snorth00", 50), wiring.views.story("ssouth00", 50)
     assert sorted(v["id"] for v in north["variants"]) == [f"north{i:02d}" for i in range(8)]
     assert sorted(v["id"] for v in south["variants"]) == [f"south{i:02d}" for i in range(8)]
     assert south["canonical"]["id"].startswith("south") and south["canonical_history"]
     assert north["canonical"]["id"].startswith("north")
-    assert services.views.article("south03")["story_id"] == "ssouth00"
-    assert services.views.article("south00")["relation"] == "canonical"
-    assert {s["id"] for s in services.views.list_stories(50, None)[0]} == {"snorth00", "ssouth00"}
+    assert wiring.views.article("south03")["story_id"] == "ssouth00"
+    assert wiring.views.article("south00")["relation"] == "canonical"
+    assert {s["id"] for s in wiring.views.list_stories(50, None)[0]} == {"snorth00", "ssouth00"}
 
-    events = services.events.read("0")
+    events = wiring.events.read("0")
     splits = [e for e in events if e.type == "story.split"]
     assert [(e.story_id, [p["story_id"] for p in e.data["split_into"]]) for e in splits] == [
         ("snorth00", ["ssouth00"])
@@ -40,14 +40,14 @@ def test_a_story_of_two_events_splits_in_redis(settings: Settings, redis_client:
     assert len(created) == 1 and created[0].data["split_from"] == "snorth00"
 
     # The index follows: the next article of each event joins its own story.
-    services.cluster(last)
-    assert services.views.article("north08")["story_id"] == "snorth00"
-    assert services.views.article("south08")["story_id"] == "ssouth00"
+    wiring.ingest.cluster(last)
+    assert wiring.views.article("north08")["story_id"] == "snorth00"
+    assert wiring.views.article("south08")["story_id"] == "ssouth00"
     # A batch delivered twice changes nothing.
-    before = len(services.events.read("0"))
-    services.cluster(last)
-    assert len(services.events.read("0")) == before
-    services.close()
+    before = len(wiring.events.read("0"))
+    wiring.ingest.cluster(last)
+    assert len(wiring.events.read("0")) == before
+    wiring.close()
 
 
 def test_memory_and_redis_split_alike(settings: Settings) -> None:

@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from aggregator.dispatch import celery_client
-from aggregator.services import Services
 from aggregator.settings import Settings
+from aggregator.wiring import Wiring
 from tests.conftest import wait_for
 from tests.fixtures.sender import Recorder
 from tests.fixtures.site import OWN_STORY, Site
@@ -80,12 +80,12 @@ def test_worker_killed_with_articles_in_flight_loses_none(
 
     own = settings.model_copy(update={"ingest_batch_size": 1})
     sender = Recorder(celery_client(settings.redis_url or ""))
-    services = Services(own, sender=sender)
+    wiring = Wiring(own, sender=sender)
     try:
         first = start_worker()
         for outlet in OUTLETS:
-            feed, _ = services.add_feed(site.feed_url(outlet))
-            assert services.refresh_feed(feed.id).new_entries == 2
+            feed, _ = wiring.feeds.add(site.feed_url(outlet))
+            assert wiring.refresh.refresh(feed.id).new_entries == 2
         # Every article's task is running: each has asked for its page and waits for the answer.
         wait_for(lambda: all(site.count(p) == 1 for p in pages), timeout=60)
         os.killpg(first.pid, signal.SIGKILL)
@@ -93,27 +93,27 @@ def test_worker_killed_with_articles_in_flight_loses_none(
         release.set()
         ids = sender.ingested()
         assert len(ids) == n
-        assert not services.stories.clustered(ids), "nothing was stored before the kill"
+        assert not wiring.articles.clustered(ids), "nothing was stored before the kill"
 
         start_worker()
         deadline = time.monotonic() + 60
-        stored = services.stories.clustered(ids)
+        stored = wiring.articles.clustered(ids)
         while len(stored) < n and time.monotonic() < deadline:
             time.sleep(0.2)
-            stored = services.stories.clustered(ids)
+            stored = wiring.articles.clustered(ids)
         lost = n - len(stored)
         print(f"worker kill -9: lost {lost} of {n}")
         assert lost == 0
         # Each page was asked for again by the new worker: the tasks were redelivered, not re-sent.
         assert all(site.count(p) >= 2 for p in pages)
         # Each once, in the right story: the wire story has one variant per outlet, each own story one.
-        views = [services.views.article(i) for i in ids]
+        views = [wiring.views.article(i) for i in ids]
         by_story: dict[str, list[str]] = {}
         for v in views:
             by_story.setdefault(v["story_id"], []).append(v["url"].rsplit("/", 1)[1])
         sizes = sorted(len(v) for v in by_story.values())
         assert sizes == [1] * len(OWN_STORY) + [len(OUTLETS)], by_story
         for sid, slugs in by_story.items():
-            assert services.views.story(sid, 500)["variant_count"] == len(slugs)
+            assert wiring.views.story(sid, 500)["variant_count"] == len(slugs)
     finally:
-        services.close()
+        wiring.close()

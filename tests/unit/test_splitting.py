@@ -7,23 +7,15 @@ import random
 
 import numpy as np
 
-from aggregator.core.index import MemoryIndex, Record
-from aggregator.core.splitting import (
-    MemberVector,
-    SplitRule,
-    _Vectors,
-    bisect,
-    centroid_of,
-    due,
-    due_stories,
-    plan,
-    split_plans,
-)
-from aggregator.evaluation import cluster_in_memory
-from aggregator.settings import get_settings
+from aggregator.core.centroid import centroid_of
+from aggregator.core.models import MemberVector, Record
+from aggregator.core.splitting import SplitRule, _Vectors, bisect, due, due_stories, plan, split_plans
+from aggregator.eval.runner import cluster_in_memory
+from aggregator.settings import defaults
+from aggregator.store.memory_index import MemoryIndex
 from tests.fixtures.stories import twin_events
 
-RULE = SplitRule()
+RULE = defaults().split_rule()
 
 
 def _members(groups: dict[str, int], seed: int = 1, length: int = 200) -> list[MemberVector]:
@@ -75,7 +67,7 @@ def test_checks_come_as_a_story_grows_by_a_quarter() -> None:
     checked = [n for n in range(1, 60) if due(n - 1, n, RULE)]
     assert checked == [6, 7, 8, 10, 12, 15, 18, 22, 27, 33, 41, 51]
     assert due(3, 9, RULE) and not due(8, 9, RULE)
-    assert not any(due(n - 1, n, SplitRule(separation=0)) for n in range(1, 60))
+    assert not any(due(n - 1, n, SplitRule(separation=0, min_words=80)) for n in range(1, 60))
 
 
 def test_only_the_due_stories_that_split_come_back() -> None:
@@ -122,7 +114,7 @@ def test_rebuilt_centroids() -> None:
 
 def test_streamed_twin_events_end_as_two_stories() -> None:
     articles = twin_events(8)
-    small = get_settings().model_copy(update={"ingest_batch_size": 4})
+    small = defaults(ingest_batch_size=4)
     merged = cluster_in_memory(articles, small.model_copy(update={"split_separation": 0.0}))
     assert len(set(merged.values())) == 1  # what the split check is for: one story of both events
     split = cluster_in_memory(articles, small)
@@ -134,8 +126,6 @@ def test_streamed_twin_events_end_as_two_stories() -> None:
 
 def test_members_past_the_window_leave_the_split_check() -> None:
     index = MemoryIndex(bucket_cap=8, window_s=10, prune_every=1)
-    for aid, t in (("old", 0.0), ("new", 100.0)):
-        index.add(
-            Record(aid, "sold", (), (f"band-{aid}",), t), {"x": 1.0}, MemberVector(aid, t, 100, {"x": 1.0})
-        )
-    assert [m.article_id for m in index.members["sold"]] == ["new"]
+    for band, (aid, t) in enumerate((("old", 0.0), ("new", 100.0))):
+        index.add(Record(aid, "sold", (), (band,), t), {"x": 1.0}, MemberVector(aid, t, 100, {"x": 1.0}))
+    assert [m.article_id for m in index.members(["sold"])["sold"]] == ["new"]

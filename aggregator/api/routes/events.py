@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
-from aggregator.api.stream import Filters, Hub, events
+from aggregator.api import deps
+from aggregator.api.stream import Filters, events
 from aggregator.errors import InvalidInput
 from aggregator.store.events import TYPES
 
@@ -18,7 +19,8 @@ _ID = re.compile(r"^\d+(-\d+)?$")
 
 @router.get("/events", response_class=StreamingResponse)
 async def stream_events(
-    request: Request,
+    hub: deps.EventHub,
+    settings: deps.AppSettings,
     after: str | None = Query(None, description="Resume after this event id; 0 replays all kept"),
     types: str | None = Query(None, description="Comma-separated event types"),
     feed: str | None = Query(None, description="Only events caused by this feed's articles"),
@@ -35,8 +37,6 @@ async def stream_events(
     wanted = {t.strip() for t in types.split(",") if t.strip()} if types else set()
     if unknown := wanted - set(TYPES):
         raise InvalidInput(f"unknown event types {sorted(unknown)}; known: {list(TYPES)}")
-    hub: Hub = request.app.state.hub
-    settings = request.app.state.services.settings
     body = events(hub, start, Filters(wanted, feed, min_variants), settings.sse_heartbeat_s)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)

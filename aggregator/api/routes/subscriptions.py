@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
-from aggregator.api.routes import WRITE, services_of
+from aggregator.api import deps
+from aggregator.api.deps import WRITE
 from aggregator.api.schemas import SubscriptionIn, SubscriptionOut, SubscriptionPage
 from aggregator.store.subscriptions import Subscription
 
@@ -21,29 +22,29 @@ def _out(sub: Subscription) -> dict[str, Any]:
 
 
 @router.post("", dependencies=WRITE, response_model=SubscriptionOut, status_code=201)
-def add_subscription(request: Request, body: SubscriptionIn) -> dict[str, Any]:
+def add_subscription(body: SubscriptionIn, subscriptions: deps.Subscribing) -> dict[str, Any]:
     """Deliver story events to `url`, signed with `secret`: `X-Signature: sha256=<hex HMAC of the body>`."""
-    return _out(services_of(request).add_subscription(body.url, body.secret, body.types or []))
+    return _out(subscriptions.add(body.url, body.secret, body.types or []))
 
 
 @router.get("", response_model=SubscriptionPage)
-def list_subscriptions(request: Request) -> dict[str, Any]:
-    return {"items": [_out(s) for s in services_of(request).subscriptions.all()], "next_cursor": None}
+def list_subscriptions(store: deps.SubscriptionRecords) -> dict[str, Any]:
+    return {"items": [_out(s) for s in store.all()], "next_cursor": None}
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionOut)
-def get_subscription(request: Request, subscription_id: str) -> dict[str, Any]:
-    return _out(services_of(request).subscriptions.get(subscription_id))
+def get_subscription(subscription_id: str, store: deps.SubscriptionRecords) -> dict[str, Any]:
+    return _out(store.get(subscription_id))
 
 
 @router.delete("/{subscription_id}", dependencies=WRITE, status_code=204)
-def delete_subscription(request: Request, subscription_id: str) -> Response:
-    services_of(request).subscriptions.delete(subscription_id)
+def delete_subscription(subscription_id: str, store: deps.SubscriptionRecords) -> Response:
+    store.delete(subscription_id)
     return Response(status_code=204)
 
 
 @router.post("/{subscription_id}/resume", dependencies=WRITE, response_model=SubscriptionOut)
-def resume_subscription(request: Request, subscription_id: str) -> dict[str, Any]:
+def resume_subscription(subscription_id: str, store: deps.SubscriptionRecords) -> dict[str, Any]:
     """Make a paused subscription active again, its failure count reset. Events from while it was paused
     are not re-sent: read them from `/v1/events?after=`."""
-    return _out(services_of(request).subscriptions.resume(subscription_id))
+    return _out(store.resume(subscription_id))

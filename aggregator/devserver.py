@@ -1,68 +1,18 @@
-"""Connections, error conversion, and the embedded redis-server used when none is configured."""
+"""The embedded redis-server `aggregator up` runs when no Redis is configured, and what finds its binary."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import shutil
 import socket
 import subprocess
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import redis
 
 from aggregator.errors import StorageError
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def connect(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
-
-
-def converts_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn redis-py's exceptions into StorageError at the store boundary."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except redis.RedisError as exc:
-            raise StorageError(f"redis: {exc}") from exc
-
-    return wrapper
-
-
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-
-
-@contextlib.contextmanager
-def held_lock(client: redis.Redis, key: str, ttl_ms: int, wait_s: float) -> Iterator[bool]:
-    """A Redis lock (SET NX PX with a token); yields whether it was taken within `wait_s`.
-
-    A crashed holder frees it after `ttl_ms`; release deletes it only if this holder still owns it.
-    """
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + wait_s
-    try:
-        held = bool(client.set(key, token, nx=True, px=ttl_ms))
-        while not held and time.monotonic() < deadline:
-            time.sleep(0.005)
-            held = bool(client.set(key, token, nx=True, px=ttl_ms))
-        yield held
-    except redis.RedisError as exc:
-        raise StorageError(f"redis: {exc}") from exc
-    finally:
-        with contextlib.suppress(redis.RedisError):
-            client.eval(_RELEASE, 1, key, token)
 
 
 def redis_server_binary() -> str:

@@ -1,0 +1,81 @@
+"""What each route is handed (FastAPI dependencies): one part of the app's `Wiring` each, so a route
+names exactly what it uses."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+import redis
+from fastapi import Depends, Request
+
+from aggregator.api.stream import Hub
+from aggregator.errors import Unauthorized
+from aggregator.settings import Settings
+from aggregator.store.feeds import FeedStore
+from aggregator.store.subscriptions import SubscriptionStore
+from aggregator.store.views import StoryViews
+from aggregator.usecases.feeds import FeedCatalogue
+from aggregator.usecases.webhooks import Subscriptions
+from aggregator.wiring import Wiring
+
+
+def _wiring(request: Request) -> Wiring:
+    wiring: Wiring = request.app.state.wiring
+    return wiring
+
+
+def redis_client(request: Request) -> redis.Redis:
+    return _wiring(request).redis
+
+
+def settings(request: Request) -> Settings:
+    return _wiring(request).settings
+
+
+def views(request: Request) -> StoryViews:
+    return _wiring(request).views
+
+
+def feed_store(request: Request) -> FeedStore:
+    return _wiring(request).feed_store
+
+
+def feed_catalogue(request: Request) -> FeedCatalogue:
+    return _wiring(request).feeds
+
+
+def subscription_store(request: Request) -> SubscriptionStore:
+    return _wiring(request).subscription_store
+
+
+def subscriptions(request: Request) -> Subscriptions:
+    return _wiring(request).subscriptions
+
+
+def hub(request: Request) -> Hub:
+    found: Hub = request.app.state.hub
+    return found
+
+
+def require_key(request: Request) -> None:
+    """Writes need `Authorization: Bearer <key>` with a configured key; with none configured, all pass."""
+    keys = settings(request).api_keys
+    if not keys:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not any(hmac.compare_digest(given.strip(), k) for k in keys):
+        raise Unauthorized("this request needs Authorization: Bearer <key> with a valid API key")
+
+
+WRITE = [Depends(require_key)]  # the dependencies of every route that changes something
+
+# What routes declare: `views: deps.Views` hands the route the app's StoryViews.
+RedisClient = Annotated[redis.Redis, Depends(redis_client)]
+AppSettings = Annotated[Settings, Depends(settings)]
+Views = Annotated[StoryViews, Depends(views)]
+Feeds = Annotated[FeedStore, Depends(feed_store)]
+Catalogue = Annotated[FeedCatalogue, Depends(feed_catalogue)]
+SubscriptionRecords = Annotated[SubscriptionStore, Depends(subscription_store)]
+Subscribing = Annotated[Subscriptions, Depends(subscriptions)]
+EventHub = Annotated[Hub, Depends(hub)]

@@ -1,0 +1,136 @@
+"""The clustering pipeline: the one driver of the core's steps, run against any `Index`.
+
+A batch of clean articles goes: term counts -> document frequencies (read from the index) -> features
+-> candidates and their stories' centroids (from the index) -> one decision per article -> commit (to
+the index) -> the split check of every story the batch grew. The worker runs it against the Redis index
+under the story-write lock (`store/index.py`); `aggregator eval --memory`, the benchmarks and the unit
+tests against the in-memory one (`store/memory_index.py`). Both must give the same stories, and one
+contract suite (`tests/contract/`) holds them to it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from aggregator.core.centroid import centroid_of
+from aggregator.core.clustering import Clusterer, Thresholds
+from aggregator.core.fingerprint import DocFrequencies, FeatureParams, features_batch, prepare_batch
+from aggregator.core.models import Article, Assignment, Centroid, Features, Lookup, MemberVector
+from aggregator.core.splitting import SplitRule, due_stories, split_plans
+from aggregator.core.terms import TermTable, Vocabulary
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A decided batch, as the index commits it."""
+
+    articles: Sequence[Article]
+    features: Sequence[Features]
+    assignments: Sequence[Assignment]
+    table: TermTable  # the batch's term counts: the document frequencies it adds
+
+    def members(self) -> list[MemberVector]:
+        """The batch's articles as the split check compares them."""
+        return [
+            MemberVector(a.id, x.record.time, f.length, f.vector)
+            for a, f, x in zip(self.articles, self.features, self.assignments, strict=True)
+        ]
+
+
+class Index(Protocol):
+    """Where clustering state persists between batches: LSH buckets, records, centroids, document
+    frequencies and the members the split check reads."""
+
+    def doc_freq(self, table: TermTable) -> DocFrequencies:
+        """The document frequencies of the batch's terms."""
+        ...
+
+    def candidates(self, band_lists: Sequence[Sequence[int]], limit: int) -> Lookup:
+        """Per article (its band keys), up to `limit` live records sharing the most bands, ties by
+        article id, and the centroids of their stories."""
+        ...
+
+    def commit(self, batch: Batch) -> Mapping[str, int]:
+        """Keep the batch: records in their buckets (each bucket its newest `bucket_cap`), each story's
+        latest centroid, the members, one document more in each df slot of each article. Returns each
+        story the batch touched -> its number of variants now."""
+        ...
+
+    def members(self, story_ids: Sequence[str]) -> Mapping[str, Sequence[MemberVector]]:
+        """Each story's members still in the window, in the order they joined."""
+        ...
+
+    def split(
+        self, story_id: str, parts: Mapping[str, Sequence[MemberVector]], centroids: Mapping[str, Centroid]
+    ) -> None:
+        """Make `story_id` the stories `parts` (story id -> members, `story_id`'s included), each with
+        its centroid: later candidates name the part their record moved to."""
+        ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    assignments: list[Assignment]
+    splits: dict[str, dict[str, list[MemberVector]]]  # story -> the stories it became, with their members
+
+    def stories(self) -> dict[str, str]:
+        """Article id -> story id: the batch's, then those of earlier articles a split moved."""
+        out = {x.record.article_id: x.decision.story_id for x in self.assignments}
+        for parts in self.splits.values():
+            out.update((m.article_id, sid) for sid, ms in parts.items() for m in ms)
+        return out
+
+
+class ClusterPipeline:
+    """Runs batches through the core against an index. Safe to share between threads: the vocabulary,
+    its only state, is counted one batch at a time."""
+
+    def __init__(
+        self,
+        thresholds: Thresholds,
+        split_rule: SplitRule,
+        features: FeatureParams,
+        vocabulary: int = 500_000,
+    ) -> None:
+        self.thresholds = thresholds
+        self.split_rule = split_rule
+        self.features = features
+        self.clusterer = Clusterer(thresholds)
+        self._vocabulary = Vocabulary(vocabulary)
+        self._counting = threading.Lock()
+
+    def run(self, articles: Sequence[Article], index: Index) -> Outcome:
+        """Cluster one batch, in order, as if its articles had come one at a time."""
+        if not articles:
+            return Outcome([], {})
+        table = self._count(articles)
+        feats = features_batch(table, index.doc_freq(table), self.features)
+        lookup = index.candidates([f.bands for f in feats], self.thresholds.max_candidates)
+        times = [a.published or a.fetched for a in articles]
+        assigned = self.clusterer.assign([a.id for a in articles], feats, times, lookup)
+        sizes = index.commit(Batch(articles, feats, assigned, table))
+        return Outcome(assigned, self._split(assigned, sizes, index))
+
+    def _count(self, articles: Sequence[Article]) -> TermTable:
+        with self._counting:
+            if self._vocabulary.full:  # a new one, not cleared: earlier tables keep reading theirs
+                self._vocabulary = Vocabulary(self._vocabulary.limit)
+            return prepare_batch(articles, self._vocabulary)
+
+    def _split(
+        self, assigned: Sequence[Assignment], sizes: Mapping[str, int], index: Index
+    ) -> dict[str, dict[str, list[MemberVector]]]:
+        """Split the stories the batch grew whose members now show two events (`core/splitting.py`)."""
+        grown = Counter(x.decision.story_id for x in assigned)
+        due = due_stories({sid: (n - grown[sid], n) for sid, n in sizes.items()}, self.split_rule)
+        if not due:
+            return {}
+        plans = split_plans(index.members(due), self.split_rule)
+        keep = self.thresholds.centroid_terms
+        for sid, parts in plans.items():
+            index.split(sid, parts, {s: centroid_of(ms, keep) for s, ms in parts.items()})
+        return plans

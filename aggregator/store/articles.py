@@ -1,0 +1,175 @@
+"""Articles: entries waiting to be clustered, their states, and their revisions.
+
+An article's hash goes through three states: `pending` (the entry as the feed gave it), `clustered`
+(the clean article, its story and relation: written by `StoryStore.queue_commit`), and `expired` (a
+tombstone once its story is retired, `store/retention.py`).
+
+A revision: a known article whose outlet changed its headline or text. The feed item changing is the
+cue (`add_entries` marks the article); the page is fetched again and, if its headline or text differ,
+stored as the article's next revision. The story and its variants stay as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from aggregator.core.models import Article, Entry
+from aggregator.store import events
+from aggregator.store.connection import converts_errors
+from aggregator.store.events import EventLog
+from aggregator.store.keys import Keys
+
+PENDING, CLUSTERED = "pending", "clustered"
+EXPIRED = "expired"  # a tombstone: the article's story was retired
+MAX_REVISIONS = 10  # earlier headlines and texts kept per article
+
+
+def stored_float(value: str | None) -> float | None:
+    """A number as a hash field keeps it: absent or empty is None."""
+    return float(value) if value else None
+
+
+def _entry_fields(e: Entry) -> dict[str, Any]:
+    return {
+        "url": e.url, "guid": e.guid, "title": e.title, "summary": e.summary, "published": e.published,
+        "author": e.author, "source_name": e.source_name,
+    }  # fmt: skip
+
+
+class ArticleStore:
+    def __init__(self, client: redis.Redis, keys: Keys, event_log: EventLog) -> None:
+        # redis-py's stubs type replies as unions of bytes/str/awaitables; with decode_responses=True
+        # they are str, so the client is used untyped here rather than cast at every call.
+        self.r: Any = client
+        self.keys = keys
+        self.events = event_log
+
+    @converts_errors
+    def add_entries(self, fid: str, entries: Sequence[Entry], now: float, tombstone_s: int = 0) -> list[str]:
+        """Store new entries as pending; return every given entry not yet clustered (new or unfinished).
+
+        A retired article is not brought back: its tombstone lives on `tombstone_s` more seconds each
+        time the feed lists it again, so it outlives the feed's listing of the item."""
+        pipe = self.r.pipeline(transaction=False)
+        for e in entries:
+            pipe.hmget(self.keys.article(e.article_id), ["state", "entry_title", "summary"])
+        known = pipe.execute()
+        todo: list[str] = []
+        pipe = self.r.pipeline(transaction=False)
+        for e, (state, title, summary) in zip(entries, known, strict=True):
+            if state == EXPIRED:
+                if tombstone_s:
+                    pipe.expire(self.keys.article(e.article_id), tombstone_s)
+                continue
+            if e.article_id in todo:
+                continue
+            if state == CLUSTERED:
+                # A known URL whose headline or summary changed in the feed is fetched again: if its
+                # page changed too, the article gets a new revision (see `revise`).
+                if title is not None and (title, summary) != (e.title, e.summary):
+                    pipe.hset(self.keys.article(e.article_id), "revise", json.dumps(_entry_fields(e)))
+                    todo.append(e.article_id)
+                continue
+            todo.append(e.article_id)
+            if state is None:
+                pipe.hset(
+                    self.keys.article(e.article_id),
+                    mapping={
+                        "state": PENDING, "feed_id": fid, "url": e.url, "guid": e.guid or "",
+                        "title": e.title, "entry_title": e.title, "summary": e.summary,
+                        "published": e.published or "",
+                        "author": e.author or "", "source_name": e.source_name or "", "first_seen": now,
+                    },
+                )  # fmt: skip
+        pipe.execute()
+        return todo
+
+    @converts_errors
+    def pending_entries(self, aids: Sequence[str]) -> list[tuple[Entry, str]]:
+        """The entries among `aids` still waiting to be clustered, with their feed id."""
+        pipe = self.r.pipeline(transaction=False)
+        for aid in aids:
+            pipe.hgetall(self.keys.article(aid))
+        out = []
+        for aid, h in zip(aids, pipe.execute(), strict=True):
+            if h.get("state") != PENDING:
+                continue
+            entry = Entry(
+                article_id=aid, url=h["url"], guid=h.get("guid") or None, title=h.get("title", ""),
+                summary=h.get("summary", ""), published=stored_float(h.get("published")),
+                author=h.get("author") or None, source_name=h.get("source_name") or None,
+            )  # fmt: skip
+            out.append((entry, h["feed_id"]))
+        return out
+
+    @converts_errors
+    def clustered(self, aids: Sequence[str]) -> set[str]:
+        pipe = self.r.pipeline(transaction=False)
+        for aid in aids:
+            pipe.hget(self.keys.article(aid), "state")
+        return {aid for aid, s in zip(aids, pipe.execute(), strict=True) if s == CLUSTERED}
+
+    # --- revisions
+    @converts_errors
+    def pending_revisions(self, aids: Sequence[str]) -> list[tuple[Entry, str]]:
+        """The entries among `aids` whose feed item changed since they were clustered."""
+        pipe = self.r.pipeline(transaction=False)
+        for aid in aids:
+            pipe.hmget(self.keys.article(aid), ["state", "revise", "feed_id"])
+        out = []
+        for aid, (state, revise, fid) in zip(aids, pipe.execute(), strict=True):
+            if state == CLUSTERED and revise:
+                out.append((Entry(article_id=aid, **json.loads(revise)), fid or ""))
+        return out
+
+    @converts_errors
+    def revise(self, article: Article, now: float) -> str | None:
+        """Make `article` the new revision of the stored one if its headline or text changed.
+
+        The old headline and text go to the article's `revisions` (newest last, at most MAX_REVISIONS).
+        Returns the story id when a revision was made. A second delivery finds nothing to revise and
+        changes nothing.
+        """
+        key = self.keys.article(article.id)
+        old = self.r.hgetall(key)
+        if old.get("state") != CLUSTERED or not old.get("revise"):
+            return None
+        entry = json.loads(old["revise"])
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hdel(key, "revise")
+        pipe.hset(key, mapping={"entry_title": entry["title"], "summary": entry["summary"]})
+        sid = old.get("story_id", "")
+        changed = (old.get("title", ""), old.get("text", "")) != (article.title, article.text)
+        if changed:
+            number = int(old.get("revision") or 0)
+            history = json.loads(old.get("revisions") or "[]")
+            history.append(
+                {"revision": number, "title": old.get("title", ""), "text": old.get("text", ""),
+                 "fetched": stored_float(old.get("fetched")), "replaced": now}
+            )  # fmt: skip
+            pipe.hset(
+                key,
+                mapping={
+                    "title": article.title, "text": article.text, "fetched": article.fetched,
+                    "extraction": article.extraction.value, "credits": json.dumps(article.credits),
+                    "extraction_error": article.extraction_error or "",
+                    "length": len(article.text.split()), "revision": number + 1,
+                    "revisions": json.dumps(history[-MAX_REVISIONS:]),
+                },
+            )  # fmt: skip
+            pipe.hset(self.keys.story(sid), "updated", now)
+            pipe.zadd(self.keys.stories_updated, {sid: now})
+            read = self.r.pipeline(transaction=False)
+            read.zcard(self.keys.story_variants(sid))
+            read.hget(self.keys.story(sid), "canonical")
+            count, canon = read.execute()
+            brief = {"id": article.id, "title": article.title, "url": article.url, "source": article.source,
+                     "feed_id": old.get("feed_id", ""), "revision": number + 1}  # fmt: skip
+            event = events.revised(sid, now, brief, old.get("title", ""), canon or "", count)
+            self.events.append(pipe, [event], now)
+        pipe.execute()
+        return sid if changed else None

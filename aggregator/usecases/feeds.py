@@ -1,0 +1,104 @@
+"""Feeds: the user's subscriptions, and refreshing one (fetch, parse, hand new entries to ingest)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aggregator.core.models import Feed
+from aggregator.dispatch import Dispatcher
+from aggregator.errors import FetchError, ParseError, TemporaryFetchError
+from aggregator.ingest.fetch import Fetched, Fetcher
+from aggregator.ingest.parse import parse_feed
+from aggregator.settings import Settings
+from aggregator.store.articles import ArticleStore
+from aggregator.store.feeds import FeedStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    feed_id: str
+    status: str  # "ok", "not_modified", "error"
+    new_entries: int = 0
+    error: str | None = None
+
+
+class FeedCatalogue:
+    """Adding, listing and removing feeds. A new feed is fetched at once, not at the next tick."""
+
+    def __init__(self, store: FeedStore, dispatch: Dispatcher) -> None:
+        self.store = store
+        self.dispatch = dispatch
+
+    def add(self, url: str, title: str | None = None) -> tuple[Feed, bool]:
+        """Subscribe; returns (feed, created). Adding a known URL returns the existing feed."""
+        feed, created = self.store.add(url, title)
+        if created:
+            self.dispatch.refresh_feed(feed.id)
+        return feed, created
+
+    def import_once(self, feeds: Iterable[tuple[str, str | None]]) -> int:
+        """The feeds file's feeds, each added once ever: a feed the user deleted stays deleted."""
+        return self.store.import_file_feeds(feeds)
+
+
+class FeedRefresh:
+    """Polling: which feeds are due, and one feed's refresh with its error state and backoff."""
+
+    def __init__(
+        self,
+        feeds: FeedStore,
+        articles: ArticleStore,
+        fetcher: Fetcher,
+        dispatch: Dispatcher,
+        settings: Settings,
+    ) -> None:
+        self.feeds = feeds
+        self.articles = articles
+        self.fetcher = fetcher
+        self.dispatch = dispatch
+        self.settings = settings
+
+    def schedule_due(self) -> list[str]:
+        due = self.feeds.claim_due()
+        for fid in due:
+            self.dispatch.refresh_feed(fid)
+        return due
+
+    def refresh(self, feed_id: str) -> RefreshResult:
+        """Fetch and parse one feed, store its new entries and hand them to ingest in batches."""
+        s = self.settings
+        feed = self.feeds.get(feed_id)
+        now = time.time()
+        try:
+            outcome = self.fetcher.get(feed.url, s.max_feed_bytes, feed.etag, feed.last_modified)
+            if not isinstance(outcome, Fetched):
+                self.feeds.record_success(feed, "not_modified", self._next_due(now), None, None, None, now)
+                return RefreshResult(feed_id, "not_modified")
+            parsed = parse_feed(outcome.body, outcome.url)
+        except (FetchError, ParseError) as exc:
+            retry_after = exc.retry_after_s if isinstance(exc, TemporaryFetchError) else None
+            self.feeds.record_failure(feed, str(exc), self._backoff(feed, now, retry_after), now)
+            log.warning("feed %s (%s) failed: %s", feed_id, feed.url, exc)
+            return RefreshResult(feed_id, "error", error=str(exc))
+        todo = self.articles.add_entries(feed.id, parsed.entries, now, s.retention_s)
+        for i in range(0, len(todo), s.ingest_batch_size):
+            self.dispatch.ingest_articles(todo[i : i + s.ingest_batch_size])
+        self.feeds.record_success(
+            feed, "ok", self._next_due(now), outcome.etag, outcome.last_modified, parsed.title, now
+        )
+        return RefreshResult(feed_id, "ok", new_entries=len(todo))
+
+    def _next_due(self, now: float) -> float:
+        return now + self.settings.poll_interval_s
+
+    def _backoff(self, feed: Feed, now: float, retry_after: float | None) -> float:
+        s = self.settings
+        delay = min(s.max_backoff_s, s.poll_interval_s * 2**feed.errors)
+        if retry_after is not None:
+            delay = min(s.max_backoff_s, max(retry_after, 1.0))
+        return now + delay

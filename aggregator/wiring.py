@@ -1,0 +1,145 @@
+"""The composition root: every client, store and use case is built here from Settings, once, when first
+asked for. A process builds only what it uses: the API never builds a fetcher or a clustering pipeline,
+`aggregator eval` never builds a task sender.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import redis
+
+from aggregator.core.identity import feed_id
+from aggregator.core.pipeline import ClusterPipeline
+from aggregator.dispatch import Dispatcher, TaskSender, celery_client
+from aggregator.errors import AggregatorError
+from aggregator.ingest.fetch import Fetcher
+from aggregator.settings import Settings
+from aggregator.store.articles import ArticleStore
+from aggregator.store.connection import connect
+from aggregator.store.events import EventLog
+from aggregator.store.feeds import FeedStore
+from aggregator.store.hosts import HostGate
+from aggregator.store.index import RedisIndex
+from aggregator.store.keys import Keys
+from aggregator.store.retention import Retention
+from aggregator.store.stories import StoryStore
+from aggregator.store.subscriptions import SubscriptionStore
+from aggregator.store.views import StoryViews
+from aggregator.usecases.feeds import FeedCatalogue, FeedRefresh
+from aggregator.usecases.ingest import Ingest
+from aggregator.usecases.retention import StoryRetention
+from aggregator.usecases.webhooks import Deliveries, Subscriptions
+
+
+def pipeline_from(settings: Settings) -> ClusterPipeline:
+    return ClusterPipeline(settings.thresholds(), settings.split_rule(), settings.feature_params())
+
+
+class Wiring:
+    """`sender` sends tasks (the worker passes its Celery app); without one, a Celery client on the
+    broker is made when a use case first dispatches."""
+
+    def __init__(
+        self, settings: Settings, sender: TaskSender | None = None, client: redis.Redis | None = None
+    ) -> None:
+        if client is None and not settings.redis_url:
+            raise AggregatorError("AGGREGATOR_REDIS_URL is not set")
+        self.settings = settings
+        self._sender = sender
+        self._client = client
+
+    def close(self) -> None:
+        if "fetcher" in self.__dict__:
+            self.fetcher.close()
+        if "redis" in self.__dict__:
+            self.redis.close()
+
+    # --- clients
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return self._client or connect(self.settings.redis_url or "")
+
+    @cached_property
+    def keys(self) -> Keys:
+        return Keys(self.settings.key_prefix)
+
+    @cached_property
+    def dispatch(self) -> Dispatcher:
+        return Dispatcher(self._sender or celery_client(self.settings.redis_url or ""))
+
+    @cached_property
+    def fetcher(self) -> Fetcher:
+        s = self.settings
+        gate = HostGate(self.redis, self.keys, s.host_concurrency, s.host_gap_s, s.host_wait_s)
+        return Fetcher(s, gate=gate.slot)
+
+    @cached_property
+    def pipeline(self) -> ClusterPipeline:
+        return pipeline_from(self.settings)
+
+    # --- stores
+    @cached_property
+    def feed_store(self) -> FeedStore:
+        return FeedStore(self.redis, self.keys)
+
+    @cached_property
+    def events(self) -> EventLog:
+        s = self.settings
+        return EventLog(self.redis, self.keys, s.events_max_len, s.events_retention_h * 3600)
+
+    @cached_property
+    def articles(self) -> ArticleStore:
+        return ArticleStore(self.redis, self.keys, self.events)
+
+    @cached_property
+    def stories(self) -> StoryStore:
+        priority = [feed_id(u) for u in self.settings.feed_priority]
+        return StoryStore(self.redis, self.keys, self.events, priority)
+
+    @cached_property
+    def index(self) -> RedisIndex:
+        return RedisIndex(
+            self.redis, self.keys, self.stories, self.settings.bucket_cap, self.settings.window_s
+        )
+
+    @cached_property
+    def views(self) -> StoryViews:
+        return StoryViews(self.redis, self.keys)
+
+    @cached_property
+    def subscription_store(self) -> SubscriptionStore:
+        return SubscriptionStore(self.redis, self.keys)
+
+    # --- use cases
+    @cached_property
+    def feeds(self) -> FeedCatalogue:
+        return FeedCatalogue(self.feed_store, self.dispatch)
+
+    @cached_property
+    def refresh(self) -> FeedRefresh:
+        return FeedRefresh(self.feed_store, self.articles, self.fetcher, self.dispatch, self.settings)
+
+    @cached_property
+    def ingest(self) -> Ingest:
+        s = self.settings
+        return Ingest(
+            self.articles, self.stories, self.index, self.pipeline, self.fetcher, self.dispatch,
+            s.max_page_bytes, s.max_page_elements,
+        )  # fmt: skip
+
+    @cached_property
+    def subscriptions(self) -> Subscriptions:
+        return Subscriptions(self.subscription_store, self.events, self.settings.allow_private_hosts)
+
+    @cached_property
+    def deliveries(self) -> Deliveries:
+        return Deliveries(
+            self.redis, self.keys, self.subscription_store, self.events, self.fetcher, self.dispatch,
+            self.settings.webhook_max_failures,
+        )  # fmt: skip
+
+    @cached_property
+    def retention(self) -> StoryRetention:
+        retention = Retention(self.redis, self.keys, self.settings.retention_s)
+        return StoryRetention(retention, self.index, self.settings.story_retention_h)

@@ -1,0 +1,175 @@
+"""The `core.pipeline.Index` contract, run against both adapters: the in-memory index and the Redis one
+(on a real redis-server). Each test drives an index through the protocol only: commit, candidates,
+doc_freq, members, split."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from aggregator.core.fingerprint import prepare_batch
+from aggregator.core.models import (
+    Article,
+    Assignment,
+    Decision,
+    Features,
+    MemberVector,
+    Record,
+    Relation,
+)
+from aggregator.core.pipeline import Batch, Index
+from aggregator.core.terms import Vocabulary
+from aggregator.devserver import EmbeddedRedis
+from aggregator.settings import Settings, defaults
+from aggregator.store.memory_index import MemoryIndex
+from aggregator.wiring import Wiring
+
+WINDOW_S = 1.0  # the Redis index's shortest lifetime (its TTLs count whole seconds)
+
+
+class Harness:
+    """An index under test, and how to let its story window pass."""
+
+    index: Index
+
+    def let_window_pass(self) -> None:
+        raise NotImplementedError
+
+
+class MemoryHarness(Harness):
+    def __init__(self, settings: Settings) -> None:
+        self.index = self.memory = MemoryIndex(settings.bucket_cap, settings.window_s)
+
+    def let_window_pass(self) -> None:
+        # The in-memory index reads time from the stream: its newest record is "now".
+        self.memory.newest += WINDOW_S + 1
+
+
+class RedisHarness(Harness):
+    def __init__(self, settings: Settings) -> None:
+        self.wiring = Wiring(settings.model_copy(update={"key_prefix": f"c{uuid.uuid4().hex[:8]}"}))
+        self.index = self.wiring.index
+
+    def let_window_pass(self) -> None:
+        time.sleep(WINDOW_S + 0.1)  # the keys' TTLs run out
+
+
+@pytest.fixture(params=["memory", "redis"])
+def harness(request: pytest.FixtureRequest, redis_server: EmbeddedRedis) -> Iterator[Harness]:
+    settings = defaults(redis_url=redis_server.url, bucket_cap=3, story_window_h=WINDOW_S / 3600)
+    h: Harness = MemoryHarness(settings) if request.param == "memory" else RedisHarness(settings)
+    yield h
+    if isinstance(h, RedisHarness):
+        h.wiring.close()
+
+
+@dataclass(frozen=True)
+class Item:
+    aid: str
+    story: str
+    bands: tuple[int, ...]
+    text: str = "words"
+    vector: tuple[tuple[str, float], ...] = (("w", 1.0),)
+
+
+def _batch(items: Sequence[Item], t: float = 0.0, centroid: dict[str, float] | None = None) -> Batch:
+    """A decided batch as the pipeline would hand it to `commit`; every story's centroid `centroid`."""
+    articles = [
+        Article(id=i.aid, url=f"http://x/{i.aid}", feed_id="f", title=i.aid, text=i.text, source="x",
+                published=t, fetched=t)
+        for i in items
+    ]  # fmt: skip
+    features = [Features(dict(i.vector), (), i.bands, (), 100) for i in items]
+    assignments = []
+    for i in items:
+        founder = i.story == "s" + i.aid
+        relation = Relation.CANONICAL if founder else Relation.REWRITE
+        decision = Decision(i.story, relation, 1.0, None if founder else i.story[1:])
+        record = Record(i.aid, i.story, (), i.bands, t)
+        assignments.append(Assignment(decision, record, centroid or {"w": 1.0}))
+    return Batch(articles, features, assignments, prepare_batch(articles, Vocabulary()))
+
+
+def _found(h: Harness, bands: Sequence[int], limit: int = 10) -> list[tuple[str, int]]:
+    (found,) = h.index.candidates([bands], limit).found
+    return [(c.record.article_id, c.shared) for c in found]
+
+
+def test_candidates_rank_by_shared_bands_then_id(harness: Harness) -> None:
+    harness.index.commit(_batch([Item("b", "sb", (1, 2)), Item("a", "sa", (1,)), Item("c", "sc", (1, 2, 3))]))
+    assert _found(harness, [1, 2, 3]) == [("c", 3), ("b", 2), ("a", 1)]
+    assert _found(harness, [1, 9]) == [("a", 1), ("b", 1), ("c", 1)]  # ties by id
+    assert _found(harness, [1, 2, 3], limit=2) == [("c", 3), ("b", 2)]
+    assert _found(harness, [9]) == []
+
+
+def test_a_bucket_keeps_its_newest_entries(harness: Harness) -> None:  # bucket_cap = 3
+    for i in range(5):
+        harness.index.commit(_batch([Item(f"a{i}", f"sa{i}", (7,))]))
+    assert sorted(a for a, _ in _found(harness, [7])) == ["a2", "a3", "a4"]
+
+
+def test_expired_records_give_their_places_to_live_ones(harness: Harness) -> None:
+    # Ranked first (they share two bands, and ties go by id), but their window closes first.
+    harness.index.commit(_batch([Item(f"a-old{i}", f"s-old{i}", (7, 9)) for i in range(3)]))
+    harness.let_window_pass()
+    new = [Item(f"new{i}", f"s-new{i}", (7,)) for i in range(2)]
+    harness.index.commit(_batch(new, t=WINDOW_S + 1))
+    lookup = harness.index.candidates([[7, 9]], 2)
+    assert [(c.record.article_id, c.shared) for c in lookup.found[0]] == [("new0", 1), ("new1", 1)]
+    assert set(lookup.centroids) == {"s-new0", "s-new1"}
+
+
+def test_a_story_s_latest_centroid_comes_with_its_candidates(harness: Harness) -> None:
+    harness.index.commit(_batch([Item("a", "sa", (1,))], centroid={"bridge": 1.0}))
+    harness.index.commit(_batch([Item("b", "sa", (2,))], centroid={"bridge": 1.5, "ferry": 0.5}))
+    lookup = harness.index.candidates([[1], [3]], 5)
+    assert lookup.centroids == {"sa": {"bridge": 1.5, "ferry": 0.5}}
+    assert [list(f) for f in lookup.found][1] == []
+
+
+def test_document_frequencies_count_each_article_once_per_slot(harness: Harness) -> None:
+    first = _batch([Item("a", "sa", (1,), "Bridge bridge ferry"), Item("b", "sb", (2,), "ferry dock")])
+    harness.index.commit(first)
+    probe = _batch([Item("c", "sc", (3,), "bridge ferry dock pier")])
+    table = probe.table
+    freq = harness.index.doc_freq(table)
+    terms = np.array([table.vocabulary.term_ids[t] for t in ("bridge", "ferry", "dock", "pier")])
+    assert freq.docs == 2
+    assert freq.of(table.vocabulary, terms).tolist() == [1.0, 2.0, 1.0, 0.0]
+
+
+def test_commit_counts_variants_and_members_come_in_join_order(harness: Harness) -> None:
+    first = harness.index.commit(_batch([Item("a", "sa", (1,)), Item("b", "sb", (2,))]))
+    assert dict(first) == {"sa": 1, "sb": 1}
+    second = harness.index.commit(_batch([Item("c", "sa", (1,)), Item("d", "sa", (1,))]))
+    assert dict(second) == {"sa": 3}
+    members = harness.index.members(["sa", "sb", "snone"])
+    assert [m.article_id for m in members["sa"]] == ["a", "c", "d"]
+    assert [m.article_id for m in members["sb"]] == ["b"] and list(members["snone"]) == []
+    assert members["sa"][0] == MemberVector("a", 0.0, 100, {"w": 1.0})
+
+
+def test_a_split_moves_records_centroids_and_members(harness: Harness) -> None:
+    items = [Item(f"n{i}", "sn0", (i,), vector=(("north", 1.0),)) for i in range(3)]
+    items += [Item(f"s{i}", "sn0", (3 + i,), vector=(("south", 1.0),)) for i in range(3)]
+    harness.index.commit(_batch(items))
+    members = harness.index.members(["sn0"])["sn0"]
+    parts = {"sn0": list(members[:3]), "ss0": list(members[3:])}
+    harness.index.split("sn0", parts, {"sn0": {"north": 3.0}, "ss0": {"south": 3.0}})
+    lookup = harness.index.candidates([list(range(6))], 10)
+    assert {c.record.article_id: c.record.story_id for c in lookup.found[0]} == {
+        **{f"n{i}": "sn0" for i in range(3)},
+        **{f"s{i}": "ss0" for i in range(3)},
+    }
+    assert lookup.centroids == {"sn0": {"north": 3.0}, "ss0": {"south": 3.0}}
+    after = harness.index.members(["sn0", "ss0"])
+    assert [m.article_id for m in after["ss0"]] == ["s0", "s1", "s2"]
+    assert [m.article_id for m in after["sn0"]] == ["n0", "n1", "n2"]
+    # The next article of each part counts against its own story.
+    assert dict(harness.index.commit(_batch([Item("s3", "ss0", (9,))]))) == {"ss0": 4}

@@ -1,0 +1,83 @@
+"""Each Lua script of `store/lua/`, called directly on a real redis-server with keys and arguments as its
+header describes them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from aggregator.store import scripts
+
+
+def test_every_script_file_is_known_and_loads(redis_client: redis.Redis) -> None:
+    from importlib.resources import files
+
+    on_disk = sorted(p.name.removesuffix(".lua") for p in files("aggregator.store").joinpath("lua").iterdir())
+    assert on_disk == sorted(scripts.NAMES)
+    for name in scripts.NAMES:
+        assert redis_client.script_load(scripts.source(name))
+    with pytest.raises(ValueError):
+        scripts.source("../settings")
+
+
+def test_index_write(redis_client: redis.Redis) -> None:
+    write = scripts.register(redis_client, "index_write")
+    keys = ["df", "docs", "c:s1", "r:a1", "b:1", "b:2", "r:a2", "b:2"]
+    args = [60, 2, 2, 1, '{"w":1.0}', "a1", "rec1", 2, "a2", "rec2", 1, 2, "x", "y", "x"]
+    assert write(keys=keys, args=args) == 2
+    assert redis_client.get("c:s1") == '{"w":1.0}' and redis_client.get("r:a2") == "rec2"
+    assert redis_client.lrange("b:2", 0, -1) == ["a2", "a1"]  # newest first
+    assert redis_client.hgetall("df") == {"x": "2", "y": "1"} and redis_client.get("docs") == "2"
+    assert 0 < redis_client.ttl("b:1") <= 60 and 0 < redis_client.ttl("r:a1") <= 60
+    # Writing a1 again moves it to the front instead of listing it twice; the cap drops the oldest.
+    write(
+        keys=["df", "docs", "r:a3", "b:2", "r:a1", "b:2"], args=[60, 2, 2, 0, "a3", "r", 1, "a1", "r", 1, 0]
+    )
+    assert redis_client.lrange("b:2", 0, -1) == ["a1", "a3"]
+    assert redis_client.get("docs") == "2"  # no new documents counted
+
+
+def test_index_candidates(redis_client: redis.Redis) -> None:
+    def record(aid: str, sid: str) -> str:
+        return json.dumps({"a": aid, "s": sid, "h": [2**57 + 1], "b": [1], "at": 0})
+
+    redis_client.rpush("b:1", "x", "y", "z")
+    redis_client.rpush("b:2", "y", "gone")
+    redis_client.mset({"r:x": record("x", "s1"), "r:y": record("y", "s1"), "r:z": record("z", "s2")})
+    redis_client.set("c:s1", '{"w":1.0}')
+    candidates = scripts.register(redis_client, "index_candidates")
+    first, second, centroids = candidates(keys=["b:1", "b:2", "b:2"], args=[2, "r:", "c:", 2, 1])
+    # y shares both bands; "gone" has no record and gives its place to the next; ties go by id.
+    assert first == [record("y", "s1"), 2, record("x", "s1"), 1]
+    assert second == [record("y", "s1"), 1]
+    assert centroids == ["s1", '{"w":1.0}']  # s2 has no centroid kept: not returned
+
+
+def test_host_acquire(redis_client: redis.Redis) -> None:
+    acquire = scripts.register(redis_client, "host_acquire")
+    keys = ["inflight", "last"]
+    assert acquire(keys=keys, args=["t1", 1000, 2, 100, 5000]) == 0
+    assert acquire(keys=keys, args=["t2", 1040, 2, 100, 5000]) == 60  # the gap: wait 60 ms more
+    assert acquire(keys=keys, args=["t2", 1100, 2, 100, 5000]) == 0
+    assert acquire(keys=keys, args=["t3", 1300, 2, 100, 5000]) == 20  # two in flight: the limit
+    assert redis_client.zrange("inflight", 0, -1) == ["t1", "t2"]
+    assert acquire(keys=keys, args=["t3", 6101, 2, 100, 5000]) == 0  # both leases ran out
+    assert redis_client.zrange("inflight", 0, -1) == ["t3"]
+
+
+def test_subscription_resume(redis_client: redis.Redis) -> None:
+    resume = scripts.register(redis_client, "subscription_resume")
+    assert resume(keys=["sub"], args=["active"]) == 0
+    assert not redis_client.exists("sub")  # nothing half-made for a deleted subscription
+    redis_client.hset("sub", mapping={"state": "paused", "failures": 8, "last_error": "500", "url": "u"})
+    assert resume(keys=["sub"], args=["active"]) == 1
+    assert redis_client.hgetall("sub") == {"state": "active", "failures": "0", "last_error": "", "url": "u"}
+
+
+def test_lock_release(redis_client: redis.Redis) -> None:
+    release = scripts.register(redis_client, "lock_release")
+    redis_client.set("lock", "mine")
+    assert release(keys=["lock"], args=["theirs"]) == 0 and redis_client.get("lock") == "mine"
+    assert release(keys=["lock"], args=["mine"]) == 1 and not redis_client.exists("lock")
