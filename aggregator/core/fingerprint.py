@@ -32,11 +32,11 @@ def _hash32(data: bytes) -> int:
 
 
 # The IDF counts this many documents more than were seen, documents that held none of the terms: it
-# adds log((n + 11) / (n + 1)) to every IDF, 1.4 after two documents, 0.1 after a hundred. In a young
-# stream the counts say little: after two articles about one event, a word both had would weigh half
-# of one only the newcomer has, the newcomer's keywords would be all its own, and the LSH search would
-# miss its story (the five seed articles fed one at a time came out as two stories; now one). Kept
-# small: a prior of 1,000 flattened the IDF for hundreds of documents and merged unrelated ones.
+# adds log((n + 11) / (n + 1)) to every IDF, much after two documents, little after a hundred. In a
+# young stream the counts say little: after two articles about one event, a word both had would weigh
+# half of one only the newcomer has, the newcomer's keywords would be all its own, and the LSH search
+# would miss its story. Kept small: a large prior flattens the IDF for hundreds of documents and
+# merges unrelated ones.
 IDF_PRIOR_DOCS = 10
 
 

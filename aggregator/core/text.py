@@ -103,7 +103,7 @@ def tokens(text: str) -> list[str]:
     """Word tokens as written (case kept): runs of letters and digits, with one inner apostrophe."""
     if not text.isascii():
         return _WORD.findall(text)
-    # ASCII text, most news: a byte-table pass and a split in C, the same tokens as the regex in a
+    # ASCII text, most news: a byte-table pass and a split, the same tokens as the regex in a
     # fraction of its time. An apostrophe stays only between two word characters.
     data = text.encode().translate(_ASCII_SEPARATORS)
     if b"'" in data:
