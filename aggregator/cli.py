@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--memory", action="store_true", help="in-process index, no Redis")
     ev.add_argument("--assignments", help="write {id, story} lines to this file")
+    ev.add_argument(
+        "--syndicate", type=int, default=0, metavar="K",
+        help="republish every article K times as other outlets would (verbatim, trimmed, retitled, "
+        "credited), each copy in its source's cluster",
+    )  # fmt: skip
+    ev.add_argument("--seed", type=int, default=0, help="seed of the syndicated copies")
+    ev.add_argument("--shuffle", type=int, metavar="SEED", help="stream the corpus in a seeded random order")
     return p
 
 

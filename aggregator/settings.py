@@ -9,6 +9,7 @@ are built from here, so each default is written once.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -87,6 +88,11 @@ class Settings(BaseSettings):
     copy_threshold: float = Field(
         0.50, description="Shingle Jaccard with a candidate at which an article joins its story as a `copy`."
     )
+    copy_containment: float = Field(
+        0.80,
+        description="Share of the shorter text's shingles the other holds at which it joins as a `copy` "
+        "(a copy trimmed to its first paragraphs).",
+    )
     split_separation: float = Field(
         0.22,
         description="How much closer (mean cosine) each part of a story's members must be to its own part "
@@ -139,7 +145,10 @@ class Settings(BaseSettings):
     # --- the core's parameters
     def thresholds(self) -> Thresholds:
         return Thresholds(
-            join=self.join_threshold, copy=self.copy_threshold, max_candidates=self.max_candidates
+            join=self.join_threshold,
+            copy=self.copy_threshold,
+            contained=self.copy_containment,
+            max_candidates=self.max_candidates,
         )
 
     def split_rule(self) -> SplitRule:
@@ -193,3 +202,26 @@ def load_feeds(path: Path) -> list[tuple[str, str | None]]:
     if not isinstance(feeds, list) or not all(isinstance(f, dict) and "url" in f for f in feeds):
         raise InvalidInput(f"feeds file {path}: expected [[feeds]] tables each with a url")
     return [(str(f["url"]), f.get("title")) for f in feeds]
+
+
+def example_env() -> str:
+    """`config/settings.example.env`: every setting with its meaning and default. Regenerate it with
+    `python -m aggregator.settings > config/settings.example.env` (a test holds the file to this)."""
+    head = (
+        "# Every setting, with its default. Copy to .env and point AGGREGATOR_ENV_FILE at it, or export them."
+    )
+    lines = [head, ""]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, Path) and default.is_relative_to(PROJECT_ROOT):
+            default = default.relative_to(PROJECT_ROOT)
+        if isinstance(default, list):  # comma-separated where parsed here (NoDecode), else JSON
+            shown = ",".join(default) if any(m is NoDecode for m in field.metadata) else json.dumps(default)
+        else:
+            shown = {None: "", True: "true", False: "false"}.get(default, default)
+        lines += [f"# {field.description}", f"# AGGREGATOR_{name.upper()}={shown}"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(example_env(), end="")

@@ -1,6 +1,8 @@
 """Which variant of a story readers see first.
 
-The policy, in order, each step only breaking the ties of the one before:
+A copy is never canonical over the article it copies: each group of copies (a member and its copies,
+copies of copies too) puts forward only its source, the one that is the credited wire, else the earliest.
+Among those, in order, each step only breaking the ties of the one before:
 1. a feed named earlier in the configured priority list (an operator's trust in a source);
 2. the wire original, where credits show it: an article whose source *is* a credited wire
    ("Reuters" publishing "(Reuters)") beats one that only credits it, which beats one crediting none;
@@ -10,8 +12,11 @@ The policy, in order, each step only breaking the ties of the one before:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from aggregator.core.copies import copy_groups
 
 
 @dataclass(frozen=True)
@@ -23,13 +28,24 @@ class Candidate:
     from_page: bool
     length: int
     time: float
+    copy_of: str | None = None  # the article it joined the story as a copy of
 
 
 def _wire_rank(c: Candidate) -> int:
-    source = c.source.lower()
-    if any(credit.lower() in source for credit in c.credits):
+    """0: the credited wire itself ("Reuters" running "(Reuters)"), 1: crediting one, 2: crediting none.
+    Credits match whole words of the source: "AP" is not in "Capital"."""
+    if any(re.search(rf"\b{re.escape(credit)}\b", c.source, re.IGNORECASE) for credit in c.credits):
         return 0
     return 1 if c.credits else 2
+
+
+def sources(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Each group of copies' source: the credited wire, else the earliest, else the smallest id."""
+    group = copy_groups({c.article_id: c.copy_of for c in candidates})
+    best: dict[str, Candidate] = {}
+    for c in sorted(candidates, key=lambda c: (_wire_rank(c), c.time, c.article_id)):
+        best.setdefault(group[c.article_id], c)
+    return list(best.values())
 
 
 def choose(candidates: Sequence[Candidate], feed_priority: Sequence[str] = ()) -> str:
@@ -47,4 +63,4 @@ def choose(candidates: Sequence[Candidate], feed_priority: Sequence[str] = ()) -
             c.article_id,
         )
 
-    return min(candidates, key=key).article_id
+    return min(sources(candidates), key=key).article_id

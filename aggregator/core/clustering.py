@@ -3,8 +3,9 @@
 The LSH index only proposes candidates (articles sharing a band of their distinctive keywords'
 MinHash). Two signals confirm one:
 
-- a copy: the bodies share most 3-word shingles (bottom-k sketch Jaccard >= `copy`). Verbatim,
-  trimmed and retitled copies are caught here, whatever their wording around.
+- a copy: the bodies share most 3-word shingles (bottom-k sketch Jaccard >= `copy`), or one body holds
+  nearly all of the other's (containment >= `contained`: a copy trimmed to its first paragraphs).
+  Verbatim, trimmed and retitled copies are caught here, whatever their wording around.
 - a rewrite: the TF-IDF cosine with the candidate's *story centroid* (the sum of its variants' unit
   vectors) clears `join`. Comparing with the whole story, not its nearest article, is what joins a
   rewrite that shares a little with each variant, and resists one loose variant chaining two stories.
@@ -20,8 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aggregator.core.centroid import add_to_centroid, cosine, norm, story_id_for
-from aggregator.core.fingerprint import sketch_jaccard, sketch_jaccard_at_most
+from aggregator.core.fingerprint import sketch_containment, sketch_jaccard, sketch_jaccard_at_most
 from aggregator.core.models import Assignment, Centroid, Decision, Features, Lookup, Record, Relation
+
+CONTAINMENT_SAMPLES = 8  # shingles of the shorter text a containment estimate needs
+Sketch = tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Thresholds:
 
     join: float  # TF-IDF cosine with a story centroid that joins it as a rewrite
     copy: float  # shingle-sketch Jaccard that joins a candidate's story as a copy
+    contained: float  # share of the shorter text's shingles the other holds that makes it a copy
     max_candidates: int  # candidates confirmed per article, those sharing the most LSH bands first
     centroid_terms: int = 150  # terms a story centroid keeps: its heaviest, enough for the cosine
     min_sketch: int = 16  # shingles an article needs before a shingle match alone may call it a copy
@@ -70,6 +75,24 @@ class Clusterer:
             out.append(Assignment(decision, record, known[sid]))
         return out
 
+    def _copy_overlap(self, mine: Sketch, mine_set: set[int], theirs: Sketch) -> tuple[float, str]:
+        """How much of a copy of `theirs` `mine` is: (Jaccard, "shingles") when it reaches `copy`, else
+        (containment, "contained") when that reaches `contained`, else (0.0, ""). Cheap bounds rule most
+        candidates out before either estimate."""
+        th = self.thresholds
+        if (
+            sketch_jaccard_at_most(mine_set, theirs) >= th.copy
+            and (j := sketch_jaccard(mine, theirs)) >= th.copy
+        ):
+            return j, "shingles"
+        if (
+            len(theirs) >= th.min_sketch
+            and len(mine_set.intersection(theirs)) >= th.contained * CONTAINMENT_SAMPLES
+            and (c := sketch_containment(mine, theirs, CONTAINMENT_SAMPLES)) >= th.contained
+        ):
+            return c, "contained"
+        return 0.0, ""
+
     def decide(
         self,
         aid: str,
@@ -86,15 +109,13 @@ class Clusterer:
         if len(f.shingle_sig) >= th.min_sketch:
             # Copies share nearly all keywords, so they rank first: the top few are enough to check.
             mine = set(f.shingle_sig)
-            overlaps = [
-                (sketch_jaccard(f.shingle_sig, r.shingle_sig), r)
-                for r in pool[: th.copy_checks]
-                if sketch_jaccard_at_most(mine, r.shingle_sig) >= th.copy
+            found = [
+                (self._copy_overlap(f.shingle_sig, mine, r.shingle_sig), r) for r in pool[: th.copy_checks]
             ]
-            overlap, copied = max(overlaps, key=lambda o: o[0], default=(0.0, None))
-            if copied is not None and overlap >= th.copy:
+            (overlap, kind), copied = max(found, key=lambda o: o[0][0], default=((0.0, ""), None))
+            if copied is not None and overlap > 0.0:
                 score = cosine(f.vector, centroids.get(copied.story_id, {}))
-                signals = ("shingles", f"shingles={overlap:.2f}", f"tfidf={score:.2f}")
+                signals = ("shingles", f"{kind}={overlap:.2f}", f"tfidf={score:.2f}")
                 return Decision(copied.story_id, Relation.COPY, round(overlap, 4), copied.article_id, signals)
         best_sid, best_score = None, 0.0
         for sid in dict.fromkeys(r.story_id for r in pool):  # candidates' stories, best-ranked first

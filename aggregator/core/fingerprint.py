@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -272,6 +273,21 @@ def sketch_jaccard(a: Sequence[int], b: Sequence[int], size: int = SKETCH_SIZE) 
     sa, sb = set(a), set(b)
     union = sorted(sa | sb)[:size]
     return sum(1 for x in union if x in sa and x in sb) / len(union)
+
+
+def sketch_containment(a: Sequence[int], b: Sequence[int], min_samples: int = 8) -> float:
+    """Estimated share of the smaller text's shingles that the other text holds (a trimmed copy is
+    contained in its source), from two sorted bottom-k sketches: below the smaller of their largest
+    hashes each sketch holds every hash its text has, so there the hashes are exact samples of both
+    texts. 0.0 when the smaller text gives fewer than `min_samples` samples there."""
+    if not a or not b:
+        return 0.0
+    cut = min(a[-1], b[-1])
+    sa, sb = a[: bisect_right(a, cut)], b[: bisect_right(b, cut)]
+    small = min(len(sa), len(sb))
+    if small < min_samples:
+        return 0.0
+    return len(set(sa).intersection(sb)) / small
 
 
 def sketch_jaccard_at_most(a: set[int], b: Sequence[int], size: int = SKETCH_SIZE) -> float:

@@ -121,6 +121,27 @@ class MemberVector:
     time: float
     length: int  # body words
     vector: Mapping[str, float]  # the article's TF-IDF vector (`Features.vector`)
+    matched: str | None = None  # the article it joined through (None: it started its story)
+    copy: bool = False  # it joined as a copy of `matched`
+
+    @property
+    def copy_of(self) -> str | None:
+        return self.matched if self.copy else None
+
+
+@dataclass(frozen=True)
+class Split:
+    """A story whose members showed two events, as an index applies it."""
+
+    story_id: str
+    parts: Mapping[str, Sequence[MemberVector]]  # story id -> its members, `story_id`'s included
+    centroids: Mapping[str, Centroid]  # each part's, rebuilt from its members
+    # Members whose relation changed: each new story's founder, and rewrites whose match went elsewhere.
+    relations: Mapping[str, Decision]
+
+    def moved(self) -> dict[str, str]:
+        """Article id -> its new story, for the members that left `story_id`."""
+        return {m.article_id: sid for sid, ms in self.parts.items() if sid != self.story_id for m in ms}
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from typing import Protocol
 from aggregator.core.centroid import centroid_of
 from aggregator.core.clustering import Clusterer, Thresholds
 from aggregator.core.fingerprint import DocFrequencies, FeatureParams, features_batch, prepare_batch
-from aggregator.core.models import Article, Assignment, Centroid, Features, Lookup, MemberVector
-from aggregator.core.splitting import SplitRule, due_stories, split_plans
+from aggregator.core.models import Article, Assignment, Features, Lookup, MemberVector, Relation, Split
+from aggregator.core.splitting import SplitRule, due_stories, relations_after, split_plans
 from aggregator.core.terms import TermTable, Vocabulary
 
 
@@ -33,12 +33,21 @@ class Batch:
     assignments: Sequence[Assignment]
     table: TermTable  # the batch's term counts: the document frequencies it adds
 
+    def documents(self) -> list[bool]:
+        """Which articles count as new documents in the document frequencies: not copies. A story
+        republished by ten outlets is one document; counted ten times, its own words would weigh as
+        little as the commonest, and its next rewrite would not find it."""
+        return [x.decision.relation != Relation.COPY for x in self.assignments]
+
     def members(self) -> list[MemberVector]:
         """The batch's articles as the split check compares them."""
         return [
-            MemberVector(a.id, x.record.time, f.length, f.vector)
+            MemberVector(
+                a.id, x.record.time, f.length, f.vector, x.decision.matched_article,
+                x.decision.relation == Relation.COPY,
+            )
             for a, f, x in zip(self.articles, self.features, self.assignments, strict=True)
-        ]
+        ]  # fmt: skip
 
 
 class Index(Protocol):
@@ -56,32 +65,30 @@ class Index(Protocol):
 
     def commit(self, batch: Batch) -> Mapping[str, int]:
         """Keep the batch: records in their buckets (each bucket its newest `bucket_cap`), each story's
-        latest centroid, the members, one document more in each df slot of each article. Returns each
-        story the batch touched -> its number of variants now."""
+        latest centroid, the members, one document more in each df slot of each of its `documents`.
+        Returns each story the batch touched -> its number of variants now."""
         ...
 
     def members(self, story_ids: Sequence[str]) -> Mapping[str, Sequence[MemberVector]]:
         """Each story's members still in the window, in the order they joined."""
         ...
 
-    def split(
-        self, story_id: str, parts: Mapping[str, Sequence[MemberVector]], centroids: Mapping[str, Centroid]
-    ) -> None:
-        """Make `story_id` the stories `parts` (story id -> members, `story_id`'s included), each with
-        its centroid: later candidates name the part their record moved to."""
+    def split(self, split: Split) -> None:
+        """Make `split.story_id` the stories of `split.parts`, each with its centroid, and store the
+        changed relations: later candidates name the part their record moved to."""
         ...
 
 
 @dataclass(frozen=True)
 class Outcome:
     assignments: list[Assignment]
-    splits: dict[str, dict[str, list[MemberVector]]]  # story -> the stories it became, with their members
+    splits: list[Split]
 
     def stories(self) -> dict[str, str]:
         """Article id -> story id: the batch's, then those of earlier articles a split moved."""
         out = {x.record.article_id: x.decision.story_id for x in self.assignments}
-        for parts in self.splits.values():
-            out.update((m.article_id, sid) for sid, ms in parts.items() for m in ms)
+        for split in self.splits:
+            out.update(split.moved())
         return out
 
 
@@ -106,7 +113,7 @@ class ClusterPipeline:
     def run(self, articles: Sequence[Article], index: Index) -> Outcome:
         """Cluster one batch, in order, as if its articles had come one at a time."""
         if not articles:
-            return Outcome([], {})
+            return Outcome([], [])
         table = self._count(articles)
         feats = features_batch(table, index.doc_freq(table), self.features)
         lookup = index.candidates([f.bands for f in feats], self.thresholds.max_candidates)
@@ -121,16 +128,17 @@ class ClusterPipeline:
                 self._vocabulary = Vocabulary(self._vocabulary.limit)
             return prepare_batch(articles, self._vocabulary)
 
-    def _split(
-        self, assigned: Sequence[Assignment], sizes: Mapping[str, int], index: Index
-    ) -> dict[str, dict[str, list[MemberVector]]]:
+    def _split(self, assigned: Sequence[Assignment], sizes: Mapping[str, int], index: Index) -> list[Split]:
         """Split the stories the batch grew whose members now show two events (`core/splitting.py`)."""
         grown = Counter(x.decision.story_id for x in assigned)
         due = due_stories({sid: (n - grown[sid], n) for sid, n in sizes.items()}, self.split_rule)
         if not due:
-            return {}
-        plans = split_plans(index.members(due), self.split_rule)
+            return []
         keep = self.thresholds.centroid_terms
-        for sid, parts in plans.items():
-            index.split(sid, parts, {s: centroid_of(ms, keep) for s, ms in parts.items()})
-        return plans
+        done = []
+        for sid, parts in split_plans(index.members(due), self.split_rule).items():
+            centroids = {s: centroid_of(ms, keep) for s, ms in parts.items()}
+            split = Split(sid, parts, centroids, relations_after(sid, parts, centroids))
+            index.split(split)
+            done.append(split)
+        return done

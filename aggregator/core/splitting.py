@@ -12,6 +12,10 @@ part minus its cosine with the other part) reaches `separation`. It needs full t
 alone, a dozen words each, genuine stories fall apart as readily, so a story whose median member is
 shorter than `min_words` is never split. The part holding the story's first article keeps the story
 id; the other becomes a story named after its own first article. Both parts are checked again.
+
+A member and its copies (copies of copies too) are one unit of the check and always stay together: a
+wire story republished word for word by five outlets is one voice, not a tight cluster of five that
+the check would cut off from the story's rewrites.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from itertools import chain, count
 import numpy as np
 import xxhash
 
-from aggregator.core.centroid import story_id_for
-from aggregator.core.models import MemberVector
+from aggregator.core.centroid import cosine, story_id_for
+from aggregator.core.copies import copy_groups
+from aggregator.core.models import Centroid, Decision, MemberVector, Relation
 
 
 @dataclass(frozen=True)
@@ -87,24 +92,67 @@ def plan(story_id: str, members: Sequence[MemberVector], rule: SplitRule) -> dic
 def bisect(
     group: Sequence[MemberVector], rule: SplitRule
 ) -> tuple[list[MemberVector], list[MemberVector]] | None:
-    """(kept, moved), kept holding `group[0]`; None when the group is one story."""
-    n = len(group)
-    if n < 2 * rule.min_part or sorted(m.length for m in group)[n // 2] < rule.min_words:
+    """(kept, moved), kept holding `group[0]`, each in `group`'s order; None when the group is one
+    story. `group` is in (time, article id) order."""
+    units = copy_units(group)
+    n = len(units)
+    if n < 2 * rule.min_part or sorted(max(m.length for m in u) for u in units)[n // 2] < rule.min_words:
         return None
-    vectors = _Vectors(group)
+    vectors = _Vectors([u[0] if len(u) == 1 else _merged(u) for u in units])
     # Seeded by the members: the same group splits the same way in every worker and run.
     rng = np.random.default_rng(xxhash.xxh64_intdigest(",".join(m.article_id for m in group).encode()))
     first = rng.integers(0, n, rule.restarts)
     second = rng.integers(0, n - 1, rule.restarts)
-    second += second >= first  # two different members
+    second += second >= first  # two different units
     labels = vectors.best_bisection(first, second, rule.iterations)
     if labels is None:
         return None
     if min(np.bincount(labels, minlength=2)) < rule.min_part or vectors.silhouette(labels) < rule.separation:
         return None
-    kept = [m for m, k in zip(group, labels, strict=True) if k == labels[0]]
-    moved = [m for m, k in zip(group, labels, strict=True) if k != labels[0]]
-    return kept, moved
+    side = {m.article_id: k == labels[0] for u, k in zip(units, labels, strict=True) for m in u}
+    return [m for m in group if side[m.article_id]], [m for m in group if not side[m.article_id]]
+
+
+def copy_units(group: Sequence[MemberVector]) -> list[list[MemberVector]]:
+    """The members grouped with their copies, in the order of each unit's first member."""
+    unit_of = copy_groups({m.article_id: m.copy_of for m in group})
+    units: dict[str, list[MemberVector]] = {}
+    for m in group:
+        units.setdefault(unit_of[m.article_id], []).append(m)
+    return list(units.values())
+
+
+def _merged(unit: Sequence[MemberVector]) -> MemberVector:
+    """A unit of copies as one member: its summed vectors, its longest text."""
+    summed: dict[str, float] = {}
+    for m in unit:
+        for t, w in m.vector.items():
+            summed[t] = summed.get(t, 0.0) + w
+    return MemberVector(unit[0].article_id, unit[0].time, max(m.length for m in unit), summed)
+
+
+def relations_after(
+    story_id: str, parts: Mapping[str, Sequence[MemberVector]], centroids: Mapping[str, Centroid]
+) -> dict[str, Decision]:
+    """The members whose relation a split changes: each new story's founder (its first member) starts
+    it; a member that joined through an article now in another story is a rewrite of its own part,
+    scored against that part's centroid. Copies stay with their originals, so they stay copies."""
+    out = {}
+    for sid, members in parts.items():
+        ids = {m.article_id for m in members}
+        founder = members[0]
+        for m in members:
+            if sid != story_id and m is founder:
+                if m.copy_of not in ids:
+                    out[m.article_id] = Decision(sid, Relation.CANONICAL, 1.0, None, ())
+            elif m.matched in ids or (m.matched is None and sid == story_id):
+                continue  # unchanged: it joined through a member of its own part, or started the story
+            else:
+                score = cosine(m.vector, centroids[sid])
+                signals = ("split", f"tfidf={score:.2f}")
+                matched = founder.article_id
+                out[m.article_id] = Decision(sid, Relation.REWRITE, round(score, 4), matched, signals)
+    return out
 
 
 def _parts(labels: np.ndarray) -> np.ndarray:

@@ -167,12 +167,13 @@ class SlotCounts:
         """The counts of these terms' slots."""
         return self.slots[vocab.term_hash[terms] % DF_SLOTS].astype(np.float64)
 
-    def add(self, table: TermTable) -> None:
-        """Count the batch's articles: one in each slot an article's terms fall in."""
-        term = table.term[table.df_rows()]
+    def add(self, table: TermTable, counted: Sequence[bool]) -> None:
+        """Count the batch's `counted` articles: one in each slot an article's terms fall in."""
+        rows = table.df_rows()
+        term = table.term[rows[np.asarray(counted, bool)[table.article[rows]]]]
         # The one as the array's own type: a Python int sends `add.at` down numpy's slow generic path.
         np.add.at(self.slots, table.vocabulary.term_hash[term] % DF_SLOTS, np.uint32(1))
-        self.docs += table.articles
+        self.docs += sum(counted)
 
 
 def count_terms(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -12,35 +14,48 @@ from aggregator.errors import InvalidInput
 
 
 def read_corpus(path: Path) -> list[tuple[Article, str]]:
-    """Articles in `published` order (file order where null), each with its true cluster."""
+    """Articles in `published` order (file order where null), each with its true cluster. An article
+    is seen when it is published; an undated one when the last dated one before it in the stream was,
+    so the story window never expires it against its dated neighbours."""
     rows = []
-    # An undated article arrives "now" in the stream: at the time of the last dated one before it, so
-    # the story window never expires it against its dated neighbours.
-    clock = 0.0
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh):
             if not line.strip():
                 continue
             try:
                 d = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"{path}:{n + 1}: not JSON: {exc}") from exc
-            published = _time(d.get("published"))
-            clock = max(clock, published or clock)
-            article = Article(
-                id=str(d["id"]), url=d.get("url") or "", feed_id="", title=d.get("title") or "",
-                text=d.get("text") or "", source=d.get("source") or "", published=published,
-                fetched=clock, extraction=Extraction.PAGE, credits=credits(d.get("text") or ""),
-            )  # fmt: skip
-            rows.append((n, article, str(d["cluster"])))
+                rows.append((n, d, _time(d.get("published")), str(d["cluster"])))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise InvalidInput(f"{path}:{n + 1}: not a corpus row: {exc!r}") from exc
     # Dated articles in date order; an undated one keeps its file position relative to its neighbours.
-    rows.sort(key=lambda r: (r[1].published if r[1].published is not None else float("-inf"), r[0]))
-    if any(r[1].published is None for r in rows) and any(r[1].published is not None for r in rows):
-        rows.sort(key=lambda r: r[0])
-    return [(a, c) for _, a, c in rows]
+    if all(r[2] is not None for r in rows):
+        rows.sort(key=lambda r: (r[2], r[0]))
+    out = []
+    clock = 0.0
+    for _, d, published, cluster in rows:
+        clock = max(clock, published or clock)
+        text = d.get("text") or ""
+        article = Article(
+            id=str(d["id"]), url=d.get("url") or "", feed_id=d.get("source") or "",
+            title=d.get("title") or "", text=text, source=d.get("source") or "", published=published,
+            fetched=clock, extraction=Extraction.PAGE, credits=credits(text),
+        )  # fmt: skip
+        out.append((article, cluster))
+    return out
 
 
 def _time(value: str | None) -> float | None:
     if not value:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def shuffled(rows: list[tuple[Article, str]], seed: int) -> list[tuple[Article, str]]:
+    """The same articles in a seeded random order. A dated corpus keeps its times in order, handed out
+    along the new order, so the stream still moves forward in time."""
+    order = list(rows)
+    random.Random(seed).shuffle(order)
+    times = sorted((a.published, a.fetched) for a, _ in rows if a.published is not None)
+    if len(times) != len(rows):
+        return order
+    return [(replace(a, published=p, fetched=f), c) for (a, c), (p, f) in zip(order, times, strict=True)]

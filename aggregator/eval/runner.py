@@ -16,8 +16,9 @@ from typing import Any
 
 from aggregator.core.models import Article
 from aggregator.core.pipeline import ClusterPipeline, Outcome
-from aggregator.eval.corpus import read_corpus
+from aggregator.eval.corpus import read_corpus, shuffled
 from aggregator.eval.scoring import score
+from aggregator.eval.syndicate import syndicate
 from aggregator.settings import Settings
 from aggregator.store.memory_index import MemoryIndex
 from aggregator.wiring import Wiring, pipeline_from
@@ -73,6 +74,9 @@ def cluster_in_redis(articles: Sequence[Article], settings: Settings) -> dict[st
 
 def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     rows = read_corpus(Path(args.corpus))
+    if args.shuffle is not None:
+        rows = shuffled(rows, args.shuffle)
+    rows = syndicate(rows, args.syndicate, args.seed)
     articles = [a for a, _ in rows]
     truth = {a.id: c for a, c in rows}
     started = time.perf_counter()

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 
 from aggregator.core.fingerprint import DocFreq
-from aggregator.core.models import Candidate, Centroid, Lookup, MemberVector, Record
+from aggregator.core.models import Candidate, Centroid, Lookup, MemberVector, Record, Relation, Split
 from aggregator.core.pipeline import Batch
 from aggregator.core.terms import TermTable
 from aggregator.errors import StorageError
@@ -41,6 +41,16 @@ def load_record(raw: str | bytes) -> Record:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def _dump_member(m: MemberVector) -> str:
+    return _dumps([m.time, m.length, m.vector, m.matched, m.copy])
+
+
+def _load_member(article_id: str, raw: str) -> MemberVector:
+    t, n, vector, *links = json.loads(raw)  # a vector stored without its links reads as unlinked
+    matched, copy = links if links else (None, False)
+    return MemberVector(article_id, float(t), int(n), vector, matched, bool(copy))
 
 
 class RedisIndex:
@@ -107,7 +117,8 @@ class RedisIndex:
         )
         records = [x.record for x in batch.assignments]
         centroids = {x.decision.story_id: x.centroid for x in batch.assignments}  # each story's last
-        self._queue_writes(pipe, records, centroids, batch.table.df_keys, batch.members())
+        new = [keys for keys, counted in zip(batch.table.df_keys, batch.documents(), strict=True) if counted]
+        self._queue_writes(pipe, records, centroids, new, batch.members())
         pipe.execute()
         return counts
 
@@ -132,7 +143,7 @@ class RedisIndex:
             args.extend(slots)
         self._write(keys=keys, args=args, client=pipe)
         for m in members:
-            pipe.set(self.keys.vector(m.article_id), _dumps([m.time, m.length, m.vector]), ex=self.ttl_s)
+            pipe.set(self.keys.vector(m.article_id), _dump_member(m), ex=self.ttl_s)
 
     @converts_errors
     def members(self, story_ids: Sequence[str]) -> dict[str, list[MemberVector]]:
@@ -143,24 +154,27 @@ class RedisIndex:
             pipe.mget([self.keys.vector(a) for a in aids])
         out: dict[str, list[MemberVector]] = {sid: [] for sid in story_ids}
         for (sid, aids), raw in zip(wanted.items(), pipe.execute(), strict=True):
-            found = [(a, json.loads(v)) for a, v in zip(aids, raw, strict=True) if v]
-            out[sid] = [MemberVector(a, float(t), int(n), vec) for a, (t, n, vec) in found]
+            out[sid] = [_load_member(a, v) for a, v in zip(aids, raw, strict=True) if v]
         return out
 
     @converts_errors
-    def split(
-        self, story_id: str, parts: Mapping[str, Sequence[MemberVector]], centroids: Mapping[str, Centroid]
-    ) -> None:
+    def split(self, split: Split) -> None:
         """The split stories and their index entries in one MULTI: moved records name their new story
-        (an expired record stays expired), and each part gets its centroid."""
+        (an expired record stays expired), each part gets its centroid, and each member whose relation
+        changed its links."""
         pipe = self.r.pipeline(transaction=True)
-        moved = self.stories.queue_split(pipe, story_id, parts, self.clock())
+        self.stories.queue_split(pipe, split, self.clock())
+        moved = split.moved()
         aids = list(moved)
         raw = self.r.mget([self.keys.record(a) for a in aids]) if aids else []
         for aid, value in zip(aids, raw, strict=True):
             if value is not None:
                 r = load_record(value)
                 pipe.set(self.keys.record(aid), dump_record(replace(r, story_id=moved[aid])), keepttl=True)
-        for sid, c in centroids.items():
+        for sid, c in split.centroids.items():
             pipe.set(self.keys.centroid(sid), _dumps(c), ex=self.ttl_s)
+        for m in (m for ms in split.parts.values() for m in ms if m.article_id in split.relations):
+            d = split.relations[m.article_id]
+            relinked = replace(m, matched=d.matched_article, copy=d.relation == Relation.COPY)
+            pipe.set(self.keys.vector(m.article_id), _dump_member(relinked), keepttl=True)
         pipe.execute()

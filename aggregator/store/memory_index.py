@@ -14,7 +14,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import chain, repeat
 
-from aggregator.core.models import Candidate, Centroid, Lookup, MemberVector, Record
+from aggregator.core.models import (
+    Candidate,
+    Centroid,
+    Decision,
+    Lookup,
+    MemberVector,
+    Record,
+    Relation,
+    Split,
+)
 from aggregator.core.pipeline import Batch
 from aggregator.core.terms import SlotCounts, TermTable
 
@@ -47,7 +56,7 @@ class MemoryIndex:
         return Lookup(found, {s: self.centroids[s] for s in sids if s in self.centroids}, self.norms)
 
     def commit(self, batch: Batch) -> dict[str, int]:
-        self.df.add(batch.table)
+        self.df.add(batch.table, batch.documents())
         sizes: dict[str, int] = {}
         for x, member in zip(batch.assignments, batch.members(), strict=True):
             self.add(x.record, x.centroid, member)
@@ -57,13 +66,14 @@ class MemoryIndex:
     def members(self, story_ids: Sequence[str]) -> dict[str, list[MemberVector]]:
         return {sid: list(self.story_members.get(sid, ())) for sid in story_ids}
 
-    def split(
-        self, story_id: str, parts: Mapping[str, Sequence[MemberVector]], centroids: Mapping[str, Centroid]
-    ) -> None:
-        moved = 0
-        for sid, part in parts.items():
-            self.story_members[sid] = list(part)
-            self.centroids[sid] = centroids[sid]
+    def split(self, split: Split) -> None:
+        story_id, moved = split.story_id, 0
+        relations = split.relations
+        for sid, part in split.parts.items():
+            self.story_members[sid] = [
+                m if m.article_id not in relations else _relinked(m, relations[m.article_id]) for m in part
+            ]
+            self.centroids[sid] = split.centroids[sid]
             self.norms.pop(sid, None)
             self.story_time[sid] = self.story_time.get(story_id, 0.0)
             if sid != story_id:
@@ -146,3 +156,8 @@ class MemoryIndex:
             del self.story_time[s]
             for kept in (self.centroids, self.norms, self.story_members, self.sizes):
                 kept.pop(s, None)
+
+
+def _relinked(m: MemberVector, d: Decision) -> MemberVector:
+    """The member as its new relation links it."""
+    return replace(m, matched=d.matched_article, copy=d.relation == Relation.COPY)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import redis
 
 from aggregator.core import canonical
-from aggregator.core.models import Article, Assignment, Features, MemberVector
+from aggregator.core.models import Article, Assignment, Decision, Features, Relation, Split
 from aggregator.store import events
 from aggregator.store.articles import CLUSTERED
 from aggregator.store.connection import converts_errors
@@ -33,7 +33,7 @@ _MEMBER_FIELDS = (
     "title",
     "url",
 )
-_RELATION = ("relation", "score", "signals")
+_RELATION = ("relation", "score", "signals", "matched")
 
 
 @dataclass
@@ -41,13 +41,17 @@ class Member:
     """A story's article as the canonical policy and the events see it."""
 
     candidate: canonical.Candidate
-    relation: list[str]  # relation, score, signals as stored
+    relation: list[str]  # relation, score, signals, matched as stored
     brief: dict[str, Any]  # id, title, url, source, feed_id
 
     def variant(self) -> dict[str, Any]:
         """The brief with its relation, as `story.variant_added` carries it."""
-        rel, score, signals = self.relation
+        rel, score, signals, _ = self.relation
         return {**self.brief, "relation": rel, "score": float(score), "signals": json.loads(signals)}
+
+    def relink(self, d: Decision) -> None:
+        self.relation = _stored_relation(d)
+        self.candidate = replace(self.candidate, copy_of=_copy_of(*self.relation))
 
 
 @dataclass
@@ -62,14 +66,23 @@ class StoryState:
         return self.members[self.chosen].brief
 
 
+def _stored_relation(d: Decision) -> list[str]:
+    return [d.relation.value, str(d.score), json.dumps(d.signals), d.matched_article or ""]
+
+
+def _copy_of(relation: str | None, score: str | None, signals: str | None, matched: str | None) -> str | None:
+    return matched or None if relation == Relation.COPY.value else None
+
+
 def _member(a: Article, x: Assignment, length: int) -> Member:
     d = x.decision
     return Member(
         canonical.Candidate(
             article_id=a.id, feed_id=a.feed_id, source=a.source, credits=a.credits,
             from_page=a.extraction.value == "page", length=length, time=x.record.time,
+            copy_of=d.matched_article if d.relation == Relation.COPY else None,
         ),
-        [d.relation.value, str(d.score), json.dumps(d.signals)],
+        _stored_relation(d),
         {"id": a.id, "title": a.title, "url": a.url, "source": a.source, "feed_id": a.feed_id},
     )  # fmt: skip
 
@@ -154,24 +167,20 @@ class StoryStore:
             rel = st.members[st.chosen].relation
             if st.current and st.current in st.members and rel[0] and rel[0] != "canonical":
                 # The old canonical now relates to the new one as the new one related to the story.
-                pipe.hset(self.keys.article(st.current), mapping=dict(zip(_RELATION, rel, strict=True)))
+                stored = [*rel[:3], st.chosen]  # matched: the new canonical
+                pipe.hset(self.keys.article(st.current), mapping=dict(zip(_RELATION, stored, strict=True)))
                 previous = st.members[st.current].brief
                 out.append(events.canonical_changed(sid, now, st.canonical, previous, len(st.members)))
         return out
 
-    def queue_split(
-        self,
-        pipe: redis.client.Pipeline,
-        story_id: str,
-        parts: Mapping[str, Sequence[MemberVector]],
-        now: float,
-    ) -> dict[str, str]:
-        """Queue on `pipe` making `story_id` the stories of `parts` (story id -> members, `story_id`'s
-        included; each new story's first member founded it). Its articles no part names (their vectors
-        left the index) stay with `story_id`. Returns the moved articles -> their new story."""
+    def queue_split(self, pipe: redis.client.Pipeline, split: Split, now: float) -> None:
+        """Queue on `pipe` making `split.story_id` the stories of its parts, with their canonicals, the
+        changed relations and the events. Its articles no part names (their vectors left the index)
+        stay with `split.story_id`."""
+        story_id = split.story_id
         old = self.read_stories([story_id])[story_id]
         joined = dict(self.r.zrange(self.keys.story_variants(story_id), 0, -1, withscores=True))
-        moved = {m.article_id: sid for sid, ms in parts.items() if sid != story_id for m in ms}
+        moved = split.moved()
         states = {story_id: StoryState(old.current, old.history)}
         for aid, member in old.members.items():
             states.setdefault(moved.get(aid, story_id), StoryState(None, None)).members[aid] = member
@@ -179,14 +188,11 @@ class StoryStore:
             pipe.zrem(self.keys.story_variants(story_id), aid)
             pipe.zadd(self.keys.story_variants(sid), {aid: joined.get(aid, now)})
             pipe.hset(self.keys.article(aid), "story_id", sid)
+        for aid, d in split.relations.items():
+            states[d.story_id].members[aid].relink(d)
+            pipe.hset(self.keys.article(aid), mapping=dict(zip(_RELATION, _stored_relation(d), strict=True)))
         for sid, st in states.items():
             if sid != story_id:
-                founder = parts[sid][0].article_id
-                pipe.hset(
-                    self.keys.article(founder),
-                    mapping={"relation": "canonical", "score": 1.0, "signals": "[]", "matched": ""},
-                )
-                st.members[founder].relation = ["canonical", "1.0", "[]"]
                 first = min(joined.get(a, now) for a in st.members)
                 pipe.hset(self.keys.story(sid), mapping={"first_seen": first, "updated": now})
             else:
@@ -203,7 +209,6 @@ class StoryStore:
                 feed = st.members[st.chosen].candidate.feed_id
                 new.append(events.created(sid, now, feed, st.canonical, len(st.members), split_from=story_id))
         self.events.append(pipe, new + changed, now)
-        return moved
 
     @converts_errors
     def variant_ids(self, story_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -233,6 +238,7 @@ class StoryStore:
                         article_id=aid, feed_id=feed or "", source=source or "",
                         credits=tuple(json.loads(creds or "[]")), from_page=extraction == "page",
                         length=int(length or 0), time=float(published or fetched or 0),
+                        copy_of=_copy_of(*rel),
                     ),
                     rel,
                     {"id": aid, "title": title or "", "url": url or "", "source": source or "",

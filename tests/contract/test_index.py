@@ -21,6 +21,7 @@ from aggregator.core.models import (
     MemberVector,
     Record,
     Relation,
+    Split,
 )
 from aggregator.core.pipeline import Batch, Index
 from aggregator.core.terms import Vocabulary
@@ -161,7 +162,7 @@ def test_a_split_moves_records_centroids_and_members(harness: Harness) -> None:
     harness.index.commit(_batch(items))
     members = harness.index.members(["sn0"])["sn0"]
     parts = {"sn0": list(members[:3]), "ss0": list(members[3:])}
-    harness.index.split("sn0", parts, {"sn0": {"north": 3.0}, "ss0": {"south": 3.0}})
+    harness.index.split(Split("sn0", parts, {"sn0": {"north": 3.0}, "ss0": {"south": 3.0}}, {}))
     lookup = harness.index.candidates([list(range(6))], 10)
     assert {c.record.article_id: c.record.story_id for c in lookup.found[0]} == {
         **{f"n{i}": "sn0" for i in range(3)},

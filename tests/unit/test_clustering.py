@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aggregator.core import canonical
 from aggregator.core.centroid import norm
-from aggregator.core.models import Article, Relation
+from aggregator.core.models import Article, Relation, Split
 from aggregator.core.pipeline import ClusterPipeline
 from aggregator.eval.runner import memory_index
 from aggregator.settings import defaults
@@ -119,7 +119,7 @@ def test_centroid_norms_kept_between_batches_match_the_centroids() -> None:
     assert kept  # norms were kept between batches
     sid = index.records["wire"].story_id
     assert sid in index.norms and index.records["other"].story_id != sid
-    index.split(sid, {sid: []}, {sid: {"other": 1.0}})
+    index.split(Split(sid, {sid: []}, {sid: {"other": 1.0}}, {}))
     assert sid not in index.norms
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from aggregator.cli import COMMANDS, build_parser
-from aggregator.settings import Settings
+from aggregator.settings import Settings, example_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +49,8 @@ def test_example_env_documents_every_setting() -> None:
     missing = [n for n in Settings.model_fields if f"AGGREGATOR_{n.upper()}=" not in text]
     assert missing == []
     assert all(f.description for f in Settings.model_fields.values())
+    # The file is generated: `python -m aggregator.settings > config/settings.example.env`.
+    assert text == example_env()
 
 
 def test_redis_needs_a_password_and_is_not_published() -> None:

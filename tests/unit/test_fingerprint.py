@@ -147,7 +147,7 @@ def test_an_article_counts_once_in_a_slot_two_of_its_terms_share() -> None:
     table = count_terms([([], [*pair, "ferry"]), ([], ["ferry", *pair])], LEAD_WORDS, Vocabulary())
     assert [sorted(keys) for keys in table.df_keys] == [sorted({slot, df_key("ferry")})] * 2
     counts = SlotCounts()
-    counts.add(table)
+    counts.add(table, [True] * table.articles)
     assert counts.docs == 2 and int(counts.slots.sum()) == 4  # two slots, each counted once per article
 
 
@@ -156,7 +156,7 @@ def test_slot_counts_read_as_a_store_read_the_same_keys() -> None:
     counts, stored = SlotCounts(), Counter[str]()
     for a in [*arts, _article("c", *UNRELATED["chess"])]:
         table = prepare_batch([a], Vocabulary())
-        counts.add(table)
+        counts.add(table, [True] * table.articles)
         stored.update(table.df_keys[0])
     table = prepare_batch(arts, Vocabulary())
     terms = np.unique(table.term)
