@@ -121,6 +121,24 @@ class Settings(BaseSettings):
         default_factory=list, description="Feed URLs, most trusted first: their article is the canonical."
     )
     story_window_h: float = Field(72.0, description="Hours after its last variant that a story stays open.")
+    archive_horizon_h: float = Field(
+        720.0,
+        description="Hours a story's summary stays searchable after its last variant, so that a follow-up "
+        "after the story window still joins it (capped at story_retention_h).",
+    )
+    archive_max_stories: int = Field(
+        200_000, description="Story summaries kept for follow-ups at most; the oldest go first."
+    )
+    followup_threshold: float = Field(
+        0.30,
+        description="TF-IDF cosine with a closed story's summary that an article which joined no live "
+        "story needs to join it as a follow-up (stricter than join_threshold).",
+    )
+    published_skew_h: float = Field(
+        48.0,
+        description="Hours `published` may be from when an article was first seen; further, in the future "
+        "or missing, the story window counts from when it was first seen.",
+    )
     story_retention_h: float = Field(
         720.0,
         description="Hours after its last change that a story, its variants and their articles are kept "
@@ -148,6 +166,7 @@ class Settings(BaseSettings):
             join=self.join_threshold,
             copy=self.copy_threshold,
             contained=self.copy_containment,
+            followup=self.followup_threshold,
             max_candidates=self.max_candidates,
         )
 
@@ -160,6 +179,12 @@ class Settings(BaseSettings):
     @property
     def window_s(self) -> float:
         return self.story_window_h * 3600
+
+    @property
+    def archive_s(self) -> float:
+        """The archive's horizon, never past the retention: a follow-up must not revive a deleted story."""
+        hours = self.archive_horizon_h
+        return (min(hours, self.story_retention_h) if self.story_retention_h > 0 else hours) * 3600
 
     @property
     def retention_s(self) -> int:

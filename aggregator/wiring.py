@@ -33,7 +33,8 @@ from aggregator.usecases.webhooks import Deliveries, Subscriptions
 
 
 def pipeline_from(settings: Settings) -> ClusterPipeline:
-    return ClusterPipeline(settings.thresholds(), settings.split_rule(), settings.feature_params())
+    s = settings
+    return ClusterPipeline(s.thresholds(), s.split_rule(), s.feature_params(), s.published_skew_h * 3600)
 
 
 class Wiring:
@@ -99,8 +100,9 @@ class Wiring:
 
     @cached_property
     def index(self) -> RedisIndex:
+        s = self.settings
         return RedisIndex(
-            self.redis, self.keys, self.stories, self.settings.bucket_cap, self.settings.window_s
+            self.redis, self.keys, self.stories, s.bucket_cap, s.window_s, s.archive_s, s.archive_max_stories
         )
 
     @cached_property

@@ -40,10 +40,16 @@ def _wire_rank(c: Candidate) -> int:
 
 
 def sources(candidates: Sequence[Candidate]) -> list[Candidate]:
-    """Each group of copies' source: the credited wire, else the earliest, else the smallest id."""
+    """Each group of copies' source: the credited wire, else the earliest, else the one not copied from
+    another, else the smallest id."""
     group = copy_groups({c.article_id: c.copy_of for c in candidates})
     best: dict[str, Candidate] = {}
-    for c in sorted(candidates, key=lambda c: (_wire_rank(c), c.time, c.article_id)):
+    # Crediting a wire does not make a copy its source: only being the wire does. At equal times, the
+    # article the others were copied from.
+    linked = {c.article_id: c.copy_of in group for c in candidates}
+    for c in sorted(
+        candidates, key=lambda c: (_wire_rank(c) > 0, c.time, linked[c.article_id], c.article_id)
+    ):
         best.setdefault(group[c.article_id], c)
     return list(best.values())
 

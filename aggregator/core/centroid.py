@@ -12,7 +12,13 @@ import operator
 from collections.abc import Mapping, Sequence
 from operator import itemgetter
 
-from aggregator.core.models import Centroid, MemberVector
+from aggregator.core.models import Centroid, MemberVector, Summary
+
+# A closed story is kept by its heaviest terms (enough for a follow-up's cosine), and found by its
+# heaviest few: a follow-up names the event's people, places and things as the story did.
+SUMMARY_TERMS = 48
+SUMMARY_KEYS = 12
+FOLLOWUP_MIN_SHARED = 2  # key terms an article's keywords must share with a summary to be compared
 
 
 def story_id_for(article_id: str) -> str:
@@ -56,3 +62,14 @@ def cosine(vector: Mapping[str, float], centroid: Centroid, known_norm: float | 
     """Cosine of a unit vector with a centroid, whose norm may be given when known."""
     n = norm(centroid) if known_norm is None else known_norm
     return dot(vector, centroid) / n if n else 0.0
+
+
+def summary(story_id: str, centroid: Centroid, latest: str, time: float) -> Summary:
+    """The story as the archive keeps it: its centroid's `SUMMARY_TERMS` heaviest terms, heaviest first."""
+    heaviest = sorted(centroid.items(), key=itemgetter(1), reverse=True)[:SUMMARY_TERMS]
+    return Summary(story_id, dict(heaviest), latest, time)
+
+
+def summary_keys(s: Summary) -> list[str]:
+    """The terms a summary is found by: its heaviest `SUMMARY_KEYS`."""
+    return list(s.terms)[:SUMMARY_KEYS]

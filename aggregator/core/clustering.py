@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from aggregator.core.centroid import add_to_centroid, cosine, norm, story_id_for
 from aggregator.core.fingerprint import sketch_containment, sketch_jaccard, sketch_jaccard_at_most
-from aggregator.core.models import Assignment, Centroid, Decision, Features, Lookup, Record, Relation
+from aggregator.core.models import Assignment, Centroid, Decision, Features, Lookup, Record, Relation, Summary
 
 CONTAINMENT_SAMPLES = 8  # shingles of the shorter text a containment estimate needs
 Sketch = tuple[int, ...]
@@ -35,11 +35,13 @@ class Thresholds:
     join: float  # TF-IDF cosine with a story centroid that joins it as a rewrite
     copy: float  # shingle-sketch Jaccard that joins a candidate's story as a copy
     contained: float  # share of the shorter text's shingles the other holds that makes it a copy
+    followup: float  # TF-IDF cosine with an archived story's summary that joins it as a follow-up
     max_candidates: int  # candidates confirmed per article, those sharing the most LSH bands first
     centroid_terms: int = 150  # terms a story centroid keeps: its heaviest, enough for the cosine
     min_sketch: int = 16  # shingles an article needs before a shingle match alone may call it a copy
     # Best-ranked candidates checked for a copy: a copy shares nearly every keyword, so it ranks first.
     copy_checks: int = 4
+    archive_checks: int = 4  # archived stories a follow-up is compared with, those sharing most key terms
 
 
 class Clusterer:
@@ -56,7 +58,8 @@ class Clusterer:
         known: dict[str, Centroid] = dict(lookup.centroids)
         norms = lookup.norms  # each computed once until its story grows
         out: list[Assignment] = []
-        for aid, f, t, found in zip(ids, feats, times, lookup.found, strict=True):
+        archived = lookup.archived or [()] * len(ids)
+        for aid, f, t, found, closed in zip(ids, feats, times, lookup.found, archived, strict=True):
             mine = frozenset(f.bands)
             # Ranked by bands shared, most first, ties by id: the index counted its own candidates'.
             pool = {c.record.article_id: (-c.shared, c.record.article_id, c.record) for c in found}
@@ -67,8 +70,11 @@ class Clusterer:
             pool.pop(aid, None)
             ranked = [r for _, _, r in sorted(pool.values())]  # ids are unique: records never compared
             decision = self.decide(aid, f, ranked[: self.thresholds.max_candidates], known, norms)
+            if decision.new_story and closed:
+                decision = self.follow_up(f, closed, lookup.summaries, known) or decision
             sid = decision.story_id
-            known[sid] = add_to_centroid(known.get(sid), f.vector, self.thresholds.centroid_terms)
+            base = known.get(sid) or (lookup.summaries[sid].terms if sid in lookup.summaries else None)
+            known[sid] = add_to_centroid(base, f.vector, self.thresholds.centroid_terms)
             norms.pop(sid, None)
             record = Record(aid, sid, f.shingle_sig, f.bands, t)
             earlier.append((record, mine))
@@ -92,6 +98,30 @@ class Clusterer:
         ):
             return c, "contained"
         return 0.0, ""
+
+    def follow_up(
+        self,
+        f: Features,
+        closed: Sequence[str],
+        summaries: Mapping[str, Summary],
+        known: Mapping[str, Centroid],
+    ) -> Decision | None:
+        """The archived story (`closed`: story ids, most key terms shared first) that an article which
+        joined no live story follows up, if its summary is close enough; a story this batch revived is
+        compared by its centroid."""
+        best: tuple[float, Summary] | None = None
+        for sid in closed[: self.thresholds.archive_checks]:
+            if (s := summaries.get(sid)) is None:
+                continue
+            score = cosine(f.vector, known.get(sid) or s.terms)
+            if score >= self.thresholds.followup and (best is None or score > best[0]):
+                best = (score, s)
+        if best is None:
+            return None
+        score, s = best
+        return Decision(
+            s.story_id, Relation.REWRITE, round(score, 4), s.latest, ("followup", f"tfidf={score:.2f}")
+        )
 
     def decide(
         self,

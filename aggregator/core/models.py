@@ -102,15 +102,29 @@ class Candidate(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Summary:
+    """A story as the archive of long-running stories keeps it, for follow-ups that come after its
+    window closed: the heaviest terms of its centroid, bounded in number."""
+
+    story_id: str
+    terms: Mapping[str, float]
+    latest: str  # its newest article: what a follow-up is matched to
+    time: float  # when that article came
+
+
+@dataclass(frozen=True)
 class Lookup:
     """What an index proposes for a batch: per article its candidates, most shared bands first, and the
-    centroids of their stories."""
+    centroids of their stories; and per article the archived stories sharing its key terms, most
+    shared first, with their summaries."""
 
     found: Sequence[Sequence[Candidate]]
     centroids: Mapping[str, Centroid]
     # Centroid norms the clusterer fills as it computes them; an index that keeps them between batches
     # hands in its own and drops a story's when its centroid changes.
     norms: dict[str, float] = field(default_factory=dict)
+    archived: Sequence[Sequence[str]] = ()
+    summaries: Mapping[str, Summary] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,6 +152,7 @@ class Split:
     centroids: Mapping[str, Centroid]  # each part's, rebuilt from its members
     # Members whose relation changed: each new story's founder, and rewrites whose match went elsewhere.
     relations: Mapping[str, Decision]
+    summaries: Sequence[Summary] = ()  # each part's, for the archive
 
     def moved(self) -> dict[str, str]:
         """Article id -> its new story, for the members that left `story_id`."""

@@ -16,10 +16,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from aggregator.core.centroid import centroid_of
+from aggregator.core.centroid import centroid_of, summary
 from aggregator.core.clustering import Clusterer, Thresholds
 from aggregator.core.fingerprint import DocFrequencies, FeatureParams, features_batch, prepare_batch
-from aggregator.core.models import Article, Assignment, Features, Lookup, MemberVector, Relation, Split
+from aggregator.core.models import (
+    Article,
+    Assignment,
+    Features,
+    Lookup,
+    MemberVector,
+    Relation,
+    Split,
+    Summary,
+)
 from aggregator.core.splitting import SplitRule, due_stories, relations_after, split_plans
 from aggregator.core.terms import TermTable, Vocabulary
 
@@ -38,6 +47,11 @@ class Batch:
         republished by ten outlets is one document; counted ten times, its own words would weigh as
         little as the commonest, and its next rewrite would not find it."""
         return [x.decision.relation != Relation.COPY for x in self.assignments]
+
+    def summaries(self) -> list[Summary]:
+        """Each story the batch touched, as the archive keeps it after this batch."""
+        last = {x.decision.story_id: x for x in self.assignments}
+        return [summary(sid, x.centroid, x.record.article_id, x.record.time) for sid, x in last.items()]
 
     def members(self) -> list[MemberVector]:
         """The batch's articles as the split check compares them."""
@@ -58,15 +72,18 @@ class Index(Protocol):
         """The document frequencies of the batch's terms."""
         ...
 
-    def candidates(self, band_lists: Sequence[Sequence[int]], limit: int) -> Lookup:
-        """Per article (its band keys), up to `limit` live records sharing the most bands, ties by
-        article id, and the centroids of their stories."""
+    def candidates(self, features: Sequence[Features], limit: int, now: float) -> Lookup:
+        """Per article, up to `limit` live records sharing the most of its bands, ties by article id,
+        and the centroids of their stories; and the archived stories whose key terms (`summary_keys`)
+        its keywords share, the most shared first, ties by story id, with their summaries. Live and
+        archived count back from `now`, the batch's latest time (the Redis index's entries expire on
+        its own clock)."""
         ...
 
     def commit(self, batch: Batch) -> Mapping[str, int]:
         """Keep the batch: records in their buckets (each bucket its newest `bucket_cap`), each story's
-        latest centroid, the members, one document more in each df slot of each of its `documents`.
-        Returns each story the batch touched -> its number of variants now."""
+        latest centroid and summary, the members, one document more in each df slot of each of its
+        `documents`. Returns each story the batch touched -> its number of variants now."""
         ...
 
     def members(self, story_ids: Sequence[str]) -> Mapping[str, Sequence[MemberVector]]:
@@ -74,15 +91,19 @@ class Index(Protocol):
         ...
 
     def split(self, split: Split) -> None:
-        """Make `split.story_id` the stories of `split.parts`, each with its centroid, and store the
-        changed relations: later candidates name the part their record moved to."""
+        """Make `split.story_id` the stories of `split.parts`, each with its centroid and summary, and
+        store the changed relations: later candidates name the part their record moved to."""
         ...
 
 
 @dataclass(frozen=True)
 class Outcome:
-    assignments: list[Assignment]
+    batch: Batch
     splits: list[Split]
+
+    @property
+    def assignments(self) -> Sequence[Assignment]:
+        return self.batch.assignments
 
     def stories(self) -> dict[str, str]:
         """Article id -> story id: the batch's, then those of earlier articles a split moved."""
@@ -101,11 +122,13 @@ class ClusterPipeline:
         thresholds: Thresholds,
         split_rule: SplitRule,
         features: FeatureParams,
+        published_skew_s: float = float("inf"),
         vocabulary: int = 500_000,
     ) -> None:
         self.thresholds = thresholds
         self.split_rule = split_rule
         self.features = features
+        self.published_skew_s = published_skew_s
         self.clusterer = Clusterer(thresholds)
         self._vocabulary = Vocabulary(vocabulary)
         self._counting = threading.Lock()
@@ -113,14 +136,22 @@ class ClusterPipeline:
     def run(self, articles: Sequence[Article], index: Index) -> Outcome:
         """Cluster one batch, in order, as if its articles had come one at a time."""
         if not articles:
-            return Outcome([], [])
+            return Outcome(Batch([], [], [], self._count([])), [])
         table = self._count(articles)
         feats = features_batch(table, index.doc_freq(table), self.features)
-        lookup = index.candidates([f.bands for f in feats], self.thresholds.max_candidates)
-        times = [a.published or a.fetched for a in articles]
+        times = [self.event_time(a) for a in articles]
+        lookup = index.candidates(feats, self.thresholds.max_candidates, max(times))
         assigned = self.clusterer.assign([a.id for a in articles], feats, times, lookup)
-        sizes = index.commit(Batch(articles, feats, assigned, table))
-        return Outcome(assigned, self._split(assigned, sizes, index))
+        batch = Batch(articles, feats, assigned, table)
+        sizes = index.commit(batch)
+        return Outcome(batch, self._split(assigned, sizes, index))
+
+    def event_time(self, a: Article) -> float:
+        """The story window's clock for an article: when it was published, unless that is missing, in
+        the future or further than `published_skew_s` from when it was first seen (some outlets give a
+        crawl or update time); then when it was first seen."""
+        p = a.published
+        return p if p is not None and a.fetched - self.published_skew_s <= p <= a.fetched + 60 else a.fetched
 
     def _count(self, articles: Sequence[Article]) -> TermTable:
         with self._counting:
@@ -138,7 +169,8 @@ class ClusterPipeline:
         done = []
         for sid, parts in split_plans(index.members(due), self.split_rule).items():
             centroids = {s: centroid_of(ms, keep) for s, ms in parts.items()}
-            split = Split(sid, parts, centroids, relations_after(sid, parts, centroids))
+            summaries = [summary(s, centroids[s], ms[-1].article_id, ms[-1].time) for s, ms in parts.items()]
+            split = Split(sid, parts, centroids, relations_after(sid, parts, centroids), summaries)
             index.split(split)
             done.append(split)
         return done

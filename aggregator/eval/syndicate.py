@@ -31,6 +31,7 @@ RETITLE = (
 )
 BYLINES = ("By Staff Reporter", "By {outlet} Desk", "By a correspondent", "{outlet} News Service")
 MIN_DELAY_S, MAX_DELAY_S = 5 * 60, 12 * 3600
+COPY_MARK = "~"  # a copy's id is its source's, this mark and the outlet's
 UNDATED_SPACING_S = 60.0
 
 
@@ -73,8 +74,8 @@ def _copy(a: Article, k: int, outlet: str, rng: random.Random) -> Article:
     t = (a.published or 0.0) + rng.uniform(MIN_DELAY_S, MAX_DELAY_S)
     slug = outlet.lower().replace(" ", "-")
     return replace(
-        a, id=f"{a.id}~{slug}", url=f"https://{slug}.example/{a.id}", feed_id=slug, title=title, text=text,
-        source=outlet, published=t, fetched=t, credits=credits(text),
+        a, id=f"{a.id}{COPY_MARK}{slug}", url=f"https://{slug}.example/{a.id}", feed_id=slug, title=title,
+        text=text, source=outlet, published=t, fetched=t, credits=credits(text),
     )  # fmt: skip
 
 
@@ -87,3 +88,9 @@ def _trimmed(text: str, rng: random.Random) -> str:
     if len(sentences) > 2:
         return ". ".join(sentences[: max(2, round(len(sentences) * rng.uniform(0.4, 0.7)))]) + "."
     return text
+
+
+def syndicated_from(article_id: str) -> str | None:
+    """The source of a copy `syndicate` made, from its id; None for an article of the corpus."""
+    source, mark, _ = article_id.rpartition(COPY_MARK)
+    return source if mark else None

@@ -18,8 +18,19 @@ from typing import Any
 
 import redis
 
+from aggregator.core.centroid import FOLLOWUP_MIN_SHARED, summary_keys
 from aggregator.core.fingerprint import DocFreq
-from aggregator.core.models import Candidate, Centroid, Lookup, MemberVector, Record, Relation, Split
+from aggregator.core.models import (
+    Candidate,
+    Centroid,
+    Features,
+    Lookup,
+    MemberVector,
+    Record,
+    Relation,
+    Split,
+    Summary,
+)
 from aggregator.core.pipeline import Batch
 from aggregator.core.terms import TermTable
 from aggregator.errors import StorageError
@@ -37,6 +48,15 @@ def dump_record(r: Record) -> str:
 def load_record(raw: str | bytes) -> Record:
     d = json.loads(raw)
     return Record(d["a"], d["s"], tuple(d["h"]), tuple(d["b"]), float(d["at"]))
+
+
+def dump_summary(s: Summary) -> str:
+    return _dumps({"t": s.terms, "a": s.latest, "at": s.time})
+
+
+def load_summary(story_id: str, raw: str) -> Summary:
+    d = json.loads(raw)
+    return Summary(story_id, d["t"], d["a"], float(d["at"]))
 
 
 def _dumps(value: Any) -> str:
@@ -61,6 +81,8 @@ class RedisIndex:
         stories: StoryStore,
         bucket_cap: int,
         window_s: float,
+        archive_s: float,
+        archive_max: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
         # redis-py's stubs type replies as unions of bytes/str/awaitables; with decode_responses=True
@@ -70,9 +92,13 @@ class RedisIndex:
         self.stories = stories
         self.bucket_cap = bucket_cap
         self.ttl_s = max(1, int(window_s))
+        self.archive_ttl_s = max(1, int(archive_s))
+        self.archive_max = archive_max
         self.clock = clock
         self._write = scripts.register(client, "index_write")
         self._candidates = scripts.register(client, "index_candidates")
+        self._archive = scripts.register(client, "archive_write")
+        self._archived = scripts.register(client, "archive_candidates")
 
     @contextlib.contextmanager
     def lock(self, wait_s: float = 60.0) -> Iterator[None]:
@@ -95,17 +121,25 @@ class RedisIndex:
         return DocFreq(int(res[0] or 0), {t: int(c) for t, c in zip(wanted, counts, strict=True) if c})
 
     @converts_errors
-    def candidates(self, band_lists: Sequence[Sequence[int]], limit: int) -> Lookup:
-        if not band_lists:
+    def candidates(self, features: Sequence[Features], limit: int, now: float) -> Lookup:
+        """Live candidates and archived stories in one round trip: one script for each."""
+        if not features:
             return Lookup([], {})
-        keys = [self.keys.bucket(b) for bands in band_lists for b in bands]
+        pipe = self.r.pipeline(transaction=False)
+        keys = [self.keys.bucket(b) for f in features for b in f.bands]
         args: list[str | int] = [limit, self.keys.record(""), self.keys.centroid("")]
-        args += [len(bands) for bands in band_lists]
-        *found, flat = self._candidates(keys=keys, args=args)
+        self._candidates(keys=keys, args=[*args, *(len(f.bands) for f in features)], client=pipe)
+        keys = [self.keys.archive_term(t) for f in features for t in f.keywords]
+        args = [limit, FOLLOWUP_MIN_SHARED, self.keys.summary("")]
+        self._archived(keys=keys, args=[*args, *(len(f.keywords) for f in features)], client=pipe)
+        (*found, flat), (*archived, stored) = pipe.execute()
         centroids = {flat[i]: json.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
+        summaries = {stored[i]: load_summary(stored[i], stored[i + 1]) for i in range(0, len(stored), 2)}
         return Lookup(
             [[Candidate(load_record(rs[i]), int(rs[i + 1])) for i in range(0, len(rs), 2)] for rs in found],
             centroids,
+            archived=[ids[::2] for ids in archived],
+            summaries=summaries,
         )
 
     @converts_errors
@@ -119,8 +153,21 @@ class RedisIndex:
         centroids = {x.decision.story_id: x.centroid for x in batch.assignments}  # each story's last
         new = [keys for keys, counted in zip(batch.table.df_keys, batch.documents(), strict=True) if counted]
         self._queue_writes(pipe, records, centroids, new, batch.members())
+        self._queue_archive(pipe, batch.summaries())
         pipe.execute()
         return counts
+
+    def _queue_archive(self, pipe: redis.client.Pipeline, summaries: Sequence[Summary]) -> None:
+        keys = [self.keys.archive]
+        args: list[str | int | float] = [
+            self.archive_ttl_s, self.bucket_cap, self.archive_max, self.keys.summary(""), len(summaries)
+        ]  # fmt: skip
+        for s in summaries:
+            terms = summary_keys(s)
+            keys.append(self.keys.summary(s.story_id))
+            keys.extend(self.keys.archive_term(t) for t in terms)
+            args += [s.story_id, s.time, dump_summary(s), len(terms)]
+        self._archive(keys=keys, args=args, client=pipe)
 
     def _queue_writes(
         self,
@@ -177,4 +224,5 @@ class RedisIndex:
             d = split.relations[m.article_id]
             relinked = replace(m, matched=d.matched_article, copy=d.relation == Relation.COPY)
             pipe.set(self.keys.vector(m.article_id), _dump_member(relinked), keepttl=True)
+        self._queue_archive(pipe, split.summaries)
         pipe.execute()

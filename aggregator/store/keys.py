@@ -15,7 +15,9 @@ from dataclasses import dataclass
 # (settings.story_retention_h) after the story's last change, then deleted by `store/retention.py`; each
 # article leaves a tombstone (state=expired, TTL: the retention). Index entries only exist to
 # find candidates for new articles; they expire with the story window (settings.story_window_h), which
-# keeps the index's memory flat on an endless stream.
+# keeps the index's memory flat on an endless stream. The archive of story summaries, which finds the
+# follow-ups of stories whose window closed, lives longer (settings.archive_horizon_h) and is capped in
+# number of stories (settings.archive_max_stories).
 LOCK_TTL_MS = 30_000  # longest a crashed worker can hold the assignment lock
 HOST_LEASE_MS = 60_000  # a request slot a crashed worker held frees itself after this
 FANOUT_LOCK_MS = 30_000  # longest a crashed worker can hold the webhook fan-out
@@ -117,6 +119,20 @@ class Keys:
     def centroid(self, story_id: str) -> str:
         """string: JSON of the story's centroid (term -> summed TF-IDF weight of its variants)"""
         return f"{self.prefix}:{{idx}}:c:{story_id}"
+
+    # --- the archive of long-running stories (TTL: settings.archive_horizon_h)
+    def summary(self, story_id: str) -> str:
+        """string: JSON of the story's summary (its centroid's heaviest terms, newest article, time)"""
+        return f"{self.prefix}:{{idx}}:sum:{story_id}"
+
+    def archive_term(self, term: str) -> str:
+        """list: newest story ids whose summary has this key term (capped at the bucket cap)"""
+        return f"{self.prefix}:{{idx}}:at:{term}"
+
+    @property
+    def archive(self) -> str:
+        """sorted set: archived story id by time; the oldest past settings.archive_max_stories go"""
+        return f"{self.prefix}:{{idx}}:archive"
 
     @property
     def doc_freq(self) -> str:

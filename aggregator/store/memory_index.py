@@ -4,7 +4,8 @@ benchmarks and the unit tests. It keeps what the Redis index keeps (`store/index
 Buckets keep only their newest `bucket_cap` entries, so a query costs the same whether 10k or 10M
 articles were indexed. Records older than `window_s` before the newest are ignored, and dropped with
 their buckets, centroids and members every `prune_every` additions, so memory stays flat on an endless
-stream, as the Redis index's keys expire.
+stream, as the Redis index's keys expire. The archive of story summaries keeps at most
+`archive_max` stories, none older than `archive_s`, each found through lists capped like buckets.
 """
 
 from __future__ import annotations
@@ -12,26 +13,38 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from itertools import chain, repeat
+from itertools import chain, islice, repeat
 
+from aggregator.core.centroid import FOLLOWUP_MIN_SHARED, summary_keys
 from aggregator.core.models import (
     Candidate,
     Centroid,
     Decision,
+    Features,
     Lookup,
     MemberVector,
     Record,
     Relation,
     Split,
+    Summary,
 )
 from aggregator.core.pipeline import Batch
 from aggregator.core.terms import SlotCounts, TermTable
 
 
 class MemoryIndex:
-    def __init__(self, bucket_cap: int, window_s: float | None = None, prune_every: int = 5000) -> None:
+    def __init__(
+        self,
+        bucket_cap: int,
+        window_s: float | None = None,
+        archive_s: float | None = None,
+        archive_max: int = 200_000,
+        prune_every: int = 5000,
+    ) -> None:
         self.bucket_cap = bucket_cap
         self.window_s = window_s
+        self.archive_s = archive_s
+        self.archive_max = archive_max
         self.prune_every = prune_every
         self.buckets: dict[int, list[str]] = {}  # newest first; a list inserts at the front cheaply here
         self.records: dict[str, Record] = {}
@@ -43,6 +56,8 @@ class MemoryIndex:
         self.sizes: dict[str, int] = {}  # story -> its variants
         self.story_members: dict[str, list[MemberVector]] = {}  # story -> its members in the window
         self.df = SlotCounts()
+        self.summaries: dict[str, Summary] = {}  # least recently written first
+        self.archive_keys: dict[str, list[str]] = {}  # key term -> story ids, newest first (capped)
         self.newest = 0.0
         self._added = 0
 
@@ -50,10 +65,14 @@ class MemoryIndex:
     def doc_freq(self, table: TermTable) -> SlotCounts:
         return self.df
 
-    def candidates(self, band_lists: Sequence[Sequence[int]], limit: int) -> Lookup:
-        found = [self.query(bands, limit) for bands in band_lists]
+    def candidates(self, features: Sequence[Features], limit: int, now: float) -> Lookup:
+        self.newest = max(self.newest, now)
+        found = [self.query(f.bands, limit) for f in features]
         sids = {c.record.story_id for cands in found for c in cands}
-        return Lookup(found, {s: self.centroids[s] for s in sids if s in self.centroids}, self.norms)
+        archived = [self.archived(f.keywords, limit) for f in features]
+        summaries = {s: self.summaries[s] for ids in archived for s in ids}
+        centroids = {s: self.centroids[s] for s in sids if s in self.centroids}
+        return Lookup(found, centroids, self.norms, archived, summaries)
 
     def commit(self, batch: Batch) -> dict[str, int]:
         self.df.add(batch.table, batch.documents())
@@ -61,6 +80,8 @@ class MemoryIndex:
         for x, member in zip(batch.assignments, batch.members(), strict=True):
             self.add(x.record, x.centroid, member)
             sizes[x.record.story_id] = self.sizes[x.record.story_id]
+        for s in batch.summaries():
+            self.archive(s)
         return sizes
 
     def members(self, story_ids: Sequence[str]) -> dict[str, list[MemberVector]]:
@@ -84,8 +105,52 @@ class MemoryIndex:
                 if r is not None and r.story_id != sid:
                     self.records[m.article_id] = replace(r, story_id=sid)
         self.sizes[story_id] -= moved
+        for s in split.summaries:
+            self.archive(s)
 
     # --- in-memory mechanics
+    def archived(self, keywords: Sequence[str], limit: int) -> list[str]:
+        """Archived stories sharing at least `FOLLOWUP_MIN_SHARED` key terms with `keywords`, the most
+        shared first, ties by id; none past the archive's horizon."""
+        horizon = self.newest - self.archive_s if self.archive_s is not None else float("-inf")
+        hits = Counter(chain.from_iterable(map(self.archive_keys.get, keywords, repeat(()))))
+        ranked = sorted(sorted(hits), key=hits.__getitem__, reverse=True)
+        kept = self.summaries.get
+        # A story forgotten since it was listed is skipped, as its expired key is in Redis.
+        live = (
+            sid
+            for sid in ranked
+            if hits[sid] >= FOLLOWUP_MIN_SHARED and (s := kept(sid)) and s.time >= horizon
+        )
+        return list(islice(live, limit))
+
+    def archive(self, s: Summary) -> None:
+        """Keep the story's summary, found by its key terms (and by its earlier ones until newer
+        stories push it out of their lists, as in Redis); the oldest go past the cap."""
+        self.summaries.pop(s.story_id, None)  # re-inserted: the newest last
+        self.summaries[s.story_id] = s
+        for term in summary_keys(s):
+            listed = self.archive_keys.setdefault(term, [])
+            if s.story_id in listed:
+                listed.remove(s.story_id)
+            listed.insert(0, s.story_id)
+            if len(listed) > self.bucket_cap:
+                del listed[self.bucket_cap :]
+        while len(self.summaries) > self.archive_max:
+            self._forget(next(iter(self.summaries)))
+
+    def _forget(self, sid: str) -> None:
+        self._unlist(self.summaries.pop(sid))
+        self.sizes.pop(sid, None)
+
+    def _unlist(self, s: Summary) -> None:
+        for term in summary_keys(s):
+            listed = self.archive_keys.get(term)
+            if listed is not None and s.story_id in listed:
+                listed.remove(s.story_id)
+                if not listed:
+                    del self.archive_keys[term]
+
     def query(self, bands: Iterable[int], limit: int | None = None) -> list[Candidate]:
         """Records sharing a bucket with `bands`, those sharing the most first (ties by id)."""
         get = self.buckets.get
@@ -154,8 +219,12 @@ class MemoryIndex:
                 self.story_members[sid] = [m for m in self.story_members[sid] if m.time >= horizon]
         for s in [s for s, t in self.story_time.items() if t < horizon]:
             del self.story_time[s]
-            for kept in (self.centroids, self.norms, self.story_members, self.sizes):
+            for kept in (self.centroids, self.norms, self.story_members):
                 kept.pop(s, None)
+        if self.archive_s is not None:
+            gone = self.newest - self.archive_s
+            for sid in [sid for sid, s in self.summaries.items() if s.time < gone]:
+                self._forget(sid)
 
 
 def _relinked(m: MemberVector, d: Decision) -> MemberVector:

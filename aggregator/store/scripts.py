@@ -12,7 +12,10 @@ from typing import Any
 
 import redis
 
-NAMES = ("index_write", "index_candidates", "host_acquire", "subscription_resume", "lock_release")
+NAMES = (
+    "index_write", "index_candidates", "archive_write", "archive_candidates", "host_acquire",
+    "subscription_resume", "lock_release",
+)  # fmt: skip
 
 
 @functools.cache

@@ -58,6 +58,14 @@ class StoryViews:
         return {aid: sid for aid, sid in zip(aids, pipe.execute(), strict=True) if sid}
 
     @converts_errors
+    def canonicals(self, story_ids: list[str]) -> dict[str, str]:
+        """Story id -> its canonical article's id."""
+        pipe = self.r.pipeline(transaction=False)
+        for sid in story_ids:
+            pipe.hget(self.keys.story(sid), "canonical")
+        return {sid: aid for sid, aid in zip(story_ids, pipe.execute(), strict=True) if aid}
+
+    @converts_errors
     def story(self, sid: str, variants_limit: int) -> dict[str, Any]:
         """A story with its canonical and the first page of its variants, oldest first: two trips."""
         pipe = self.r.pipeline(transaction=False)

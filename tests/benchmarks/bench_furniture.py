@@ -75,7 +75,7 @@ def main() -> None:
     articles = [a for a, _ in rows]
     settings = get_settings()
     for name, stream in (("bare", articles), ("with furniture", wrapped(articles, outlets(args.seeds)))):
-        s = score(cluster_in_memory(stream, settings), truth)
+        s = score(cluster_in_memory(stream, settings).stories, truth)
         print(
             f"{name:15} B-cubed P {s.bcubed_precision:.3f} R {s.bcubed_recall:.3f} F1 {s.bcubed_f1:.3f}"
             f"  stories {s.stories}"

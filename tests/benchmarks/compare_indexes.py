@@ -33,9 +33,9 @@ def main() -> int:
         for path in args.corpora:
             articles = [a for a, _ in read_corpus(path)]
             t0 = time.perf_counter()
-            memory = cluster_in_memory(articles, settings)
+            memory = cluster_in_memory(articles, settings).stories
             t1 = time.perf_counter()
-            stored = cluster_in_redis(articles, settings)
+            stored = cluster_in_redis(articles, settings).stories
             t2 = time.perf_counter()
             n = sum(1 for a in articles if memory[a.id] != stored.get(a.id))
             differ += n

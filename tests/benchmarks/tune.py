@@ -33,7 +33,7 @@ Rows = list[tuple[Article, str]]
 
 
 def f1(rows: Rows, settings: Settings) -> float:
-    predicted = cluster_in_memory([a for a, _ in rows], settings)
+    predicted = cluster_in_memory([a for a, _ in rows], settings).stories
     return score(predicted, {a.id: c for a, c in rows}).bcubed_f1
 
 
@@ -41,7 +41,7 @@ def seeds_whole(seeds: Rows, ecb: Rows, settings: Settings) -> bool:
     """The seeds alone with 0, 3, 10 copies: one story; inside ecbplus: one story of exactly the 5."""
     for k in (0, 3, 10):
         stream = syndicate(seeds, k, seed=k)
-        if len(set(cluster_in_memory([a for a, _ in stream], settings).values())) != 1:
+        if len(set(cluster_in_memory([a for a, _ in stream], settings).stories.values())) != 1:
             return False
     ids = {a.id for a, _ in seeds}
     for position_seed in range(5):
@@ -49,7 +49,7 @@ def seeds_whole(seeds: Rows, ecb: Rows, settings: Settings) -> bool:
         stream = list(ecb)
         for a, c in sorted(seeds, key=lambda r: r[0].published or 0.0):
             stream.insert(rng.randrange(len(stream) + 1), (a, c))
-        predicted = cluster_in_memory([a for a, _ in stream], settings)
+        predicted = cluster_in_memory([a for a, _ in stream], settings).stories
         stories = {predicted[i] for i in ids}
         if len(stories) != 1 or sum(1 for s in predicted.values() if s in stories) != len(ids):
             return False

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +31,8 @@ from aggregator.store.memory_index import MemoryIndex
 from aggregator.wiring import Wiring
 
 WINDOW_S = 1.0  # the Redis index's shortest lifetime (its TTLs count whole seconds)
+ARCHIVE_S = 2.0
+NOW = 0.0  # the stream's time a search asks at; the in-memory index takes its newest record's when later
 
 
 class Harness:
@@ -41,14 +43,21 @@ class Harness:
     def let_window_pass(self) -> None:
         raise NotImplementedError
 
+    def let_archive_pass(self) -> None:
+        raise NotImplementedError
+
 
 class MemoryHarness(Harness):
     def __init__(self, settings: Settings) -> None:
-        self.index = self.memory = MemoryIndex(settings.bucket_cap, settings.window_s)
+        s = settings
+        self.index = self.memory = MemoryIndex(s.bucket_cap, s.window_s, s.archive_s, s.archive_max_stories)
 
     def let_window_pass(self) -> None:
         # The in-memory index reads time from the stream: its newest record is "now".
         self.memory.newest += WINDOW_S + 1
+
+    def let_archive_pass(self) -> None:
+        self.memory.newest += ARCHIVE_S + 1
 
 
 class RedisHarness(Harness):
@@ -59,10 +68,16 @@ class RedisHarness(Harness):
     def let_window_pass(self) -> None:
         time.sleep(WINDOW_S + 0.1)  # the keys' TTLs run out
 
+    def let_archive_pass(self) -> None:
+        time.sleep(ARCHIVE_S + 0.1)
+
 
 @pytest.fixture(params=["memory", "redis"])
 def harness(request: pytest.FixtureRequest, redis_server: EmbeddedRedis) -> Iterator[Harness]:
-    settings = defaults(redis_url=redis_server.url, bucket_cap=3, story_window_h=WINDOW_S / 3600)
+    settings = defaults(
+        redis_url=redis_server.url, bucket_cap=3, story_window_h=WINDOW_S / 3600,
+        archive_horizon_h=ARCHIVE_S / 3600, archive_max_stories=3,
+    )  # fmt: skip
     h: Harness = MemoryHarness(settings) if request.param == "memory" else RedisHarness(settings)
     yield h
     if isinstance(h, RedisHarness):
@@ -96,8 +111,13 @@ def _batch(items: Sequence[Item], t: float = 0.0, centroid: dict[str, float] | N
     return Batch(articles, features, assignments, prepare_batch(articles, Vocabulary()))
 
 
+def _probe(bands: Iterable[int] = (), keywords: Sequence[str] = ()) -> Features:
+    """An article as a search sees it: its band keys and its keywords."""
+    return Features({}, tuple(keywords), tuple(bands), (), 0)
+
+
 def _found(h: Harness, bands: Sequence[int], limit: int = 10) -> list[tuple[str, int]]:
-    (found,) = h.index.candidates([bands], limit).found
+    (found,) = h.index.candidates([_probe(bands)], limit, NOW).found
     return [(c.record.article_id, c.shared) for c in found]
 
 
@@ -121,7 +141,7 @@ def test_expired_records_give_their_places_to_live_ones(harness: Harness) -> Non
     harness.let_window_pass()
     new = [Item(f"new{i}", f"s-new{i}", (7,)) for i in range(2)]
     harness.index.commit(_batch(new, t=WINDOW_S + 1))
-    lookup = harness.index.candidates([[7, 9]], 2)
+    lookup = harness.index.candidates([_probe([7, 9])], 2, NOW)
     assert [(c.record.article_id, c.shared) for c in lookup.found[0]] == [("new0", 1), ("new1", 1)]
     assert set(lookup.centroids) == {"s-new0", "s-new1"}
 
@@ -129,7 +149,7 @@ def test_expired_records_give_their_places_to_live_ones(harness: Harness) -> Non
 def test_a_story_s_latest_centroid_comes_with_its_candidates(harness: Harness) -> None:
     harness.index.commit(_batch([Item("a", "sa", (1,))], centroid={"bridge": 1.0}))
     harness.index.commit(_batch([Item("b", "sa", (2,))], centroid={"bridge": 1.5, "ferry": 0.5}))
-    lookup = harness.index.candidates([[1], [3]], 5)
+    lookup = harness.index.candidates([_probe([1]), _probe([3])], 5, NOW)
     assert lookup.centroids == {"sa": {"bridge": 1.5, "ferry": 0.5}}
     assert [list(f) for f in lookup.found][1] == []
 
@@ -163,7 +183,7 @@ def test_a_split_moves_records_centroids_and_members(harness: Harness) -> None:
     members = harness.index.members(["sn0"])["sn0"]
     parts = {"sn0": list(members[:3]), "ss0": list(members[3:])}
     harness.index.split(Split("sn0", parts, {"sn0": {"north": 3.0}, "ss0": {"south": 3.0}}, {}))
-    lookup = harness.index.candidates([list(range(6))], 10)
+    lookup = harness.index.candidates([_probe(range(6))], 10, NOW)
     assert {c.record.article_id: c.record.story_id for c in lookup.found[0]} == {
         **{f"n{i}": "sn0" for i in range(3)},
         **{f"s{i}": "ss0" for i in range(3)},
@@ -174,3 +194,50 @@ def test_a_split_moves_records_centroids_and_members(harness: Harness) -> None:
     assert [m.article_id for m in after["sn0"]] == ["n0", "n1", "n2"]
     # The next article of each part counts against its own story.
     assert dict(harness.index.commit(_batch([Item("s3", "ss0", (9,))]))) == {"ss0": 4}
+
+
+def _archived(h: Harness, keywords: Sequence[str]) -> list[str]:
+    lookup = h.index.candidates([_probe(keywords=keywords)], 10, NOW)
+    assert set(lookup.summaries) == set(lookup.archived[0])
+    return list(lookup.archived[0])
+
+
+def test_stories_are_archived_and_found_by_their_key_terms(harness: Harness) -> None:
+    bridge = {"kestrel": 3.0, "bridge": 2.0, "norvale": 1.5, "crack": 1.0, "ferry": 0.5}
+    harness.index.commit(_batch([Item("a", "sa", (1,))], t=5.0, centroid=bridge))
+    harness.index.commit(_batch([Item("b", "sb", (2,))], t=6.0, centroid={"kestrel": 1.0, "chess": 2.0}))
+    assert _archived(harness, ["norvale", "bridge", "kestrel"]) == ["sa"]  # sb shares one: too few
+    found = harness.index.candidates([_probe(keywords=["kestrel", "chess", "norvale"])], 10, NOW)
+    assert list(found.archived[0]) == ["sa", "sb"]  # two each: ties by id
+    s = found.summaries["sa"]
+    assert (s.story_id, s.latest, s.time, dict(s.terms)) == ("sa", "a", 5.0, bridge)
+    assert _archived(harness, ["kestrel", "zebra"]) == []  # one key term shared is not enough
+
+
+def test_a_story_s_summary_follows_its_latest_centroid(harness: Harness) -> None:
+    harness.index.commit(_batch([Item("a", "sa", (1,))], centroid={"kestrel": 2.0, "bridge": 1.0}))
+    harness.index.commit(_batch([Item("b", "sa", (1,))], t=9.0, centroid={"ferry": 3.0, "dock": 2.0}))
+    found = harness.index.candidates([_probe(keywords=["ferry", "dock"])], 10, NOW)
+    assert list(found.archived[0]) == ["sa"] and found.summaries["sa"].latest == "b"
+    # Found by its earlier key terms too, until newer stories push it out: it is its latest summary.
+    assert dict(
+        harness.index.candidates([_probe(keywords=["kestrel", "bridge"])], 10, NOW).summaries["sa"].terms
+    ) == {"ferry": 3.0, "dock": 2.0}
+
+
+def test_the_archive_forgets_what_is_past_its_horizon(harness: Harness) -> None:
+    harness.index.commit(_batch([Item("a", "sa", (1,))], centroid={"kestrel": 2.0, "bridge": 1.0}))
+    harness.let_archive_pass()
+    harness.index.commit(
+        _batch([Item("b", "sb", (2,))], t=ARCHIVE_S + 1, centroid={"chess": 2.0, "rook": 1.0})
+    )
+    assert _archived(harness, ["kestrel", "bridge"]) == []
+    assert _archived(harness, ["chess", "rook"]) == ["sb"]
+
+
+def test_the_archive_keeps_at_most_its_cap_the_newest(harness: Harness) -> None:  # archive_max = 3
+    for i in range(5):
+        harness.index.commit(
+            _batch([Item(f"a{i}", f"s{i}", (i,))], t=float(i), centroid={"kestrel": 1.0, "bridge": 1.0})
+        )
+    assert sorted(_archived(harness, ["kestrel", "bridge"])) == ["s2", "s3", "s4"]

@@ -30,9 +30,11 @@ def test_memory_and_redis_give_the_same_stories(settings: Settings, tmp_path: Pa
     small_batches = settings.model_copy(update={"ingest_batch_size": 3})
     memory = cluster_in_memory(articles, small_batches)
     redis = cluster_in_redis(articles, small_batches)
-    assert memory == redis
-    assert len({memory[a] for a in ("wire", "copy0", "copy1", "copy2")}) == 1
-    assert len(set(memory.values())) == 1 + len(UNRELATED)
+    assert memory.stories == redis.stories and memory.canonicals == redis.canonicals
+    stories = memory.stories
+    assert len({stories[a] for a in ("wire", "copy0", "copy1", "copy2")}) == 1
+    assert len(set(stories.values())) == 1 + len(UNRELATED)
+    assert memory.canonicals[stories["wire"]] == "wire"  # a copy is never canonical over its source
 
 
 def test_eval_cli_prints_scores_and_assignments(
@@ -66,5 +68,5 @@ def test_undated_articles_after_dated_ones_are_not_expired(settings: Settings, t
     }
     path.write_text("".join(json.dumps(r) + "\n" for r in [dated, *rows]))
     articles = [a for a, _ in read_corpus(path)]
-    assigned = cluster_in_memory(articles, settings.model_copy(update={"ingest_batch_size": 1}))
+    assigned = cluster_in_memory(articles, settings.model_copy(update={"ingest_batch_size": 1})).stories
     assert len({assigned[a] for a in ("wire", "copy0", "copy1", "copy2")}) == 1

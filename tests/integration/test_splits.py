@@ -53,6 +53,6 @@ def test_a_story_of_two_events_splits_in_redis(settings: Settings, redis_client:
 def test_memory_and_redis_split_alike(settings: Settings) -> None:
     articles = twin_events(8)
     small = settings.model_copy(update={"ingest_batch_size": 3})
-    memory = cluster_in_memory(articles, small)
-    assert memory == cluster_in_redis(articles, small)
+    memory = cluster_in_memory(articles, small).stories
+    assert memory == cluster_in_redis(articles, small).stories
     assert len(set(memory.values())) == 2

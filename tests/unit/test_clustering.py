@@ -3,6 +3,8 @@ join their story, other stories and a second event of the same kind stay apart; 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aggregator.core import canonical
 from aggregator.core.centroid import norm
 from aggregator.core.models import Article, Relation, Split
@@ -12,8 +14,12 @@ from aggregator.settings import defaults
 from aggregator.store.memory_index import MemoryIndex
 from aggregator.wiring import pipeline_from
 from tests.fixtures.stories import (
+    FOLLOWUP_BODY,
+    FOLLOWUP_TITLE,
     OTHER_BRIDGE_BODY,
     OTHER_BRIDGE_TITLE,
+    OTHER_FOLLOWUP_BODY,
+    OTHER_FOLLOWUP_TITLE,
     REWRITE_BODY,
     REWRITE_TITLE,
     UNRELATED,
@@ -140,3 +146,52 @@ def test_canonical_policy_order() -> None:
     assert canonical.choose([longer, credited, wire]) == "e"
     assert canonical.choose([longer, wire, cand("z", feed_id="trusted")], ["trusted"]) == "z"
     assert canonical.choose([cand("s", from_page=False, length=999), plain]) == "a"
+
+
+DAY = 86400.0
+THIRD_BRIDGE_TITLE = "Port Aldine shuts Sable Creek bridge after floods scour its piers"
+THIRD_BRIDGE_BODY = """\
+PORT ALDINE - Engineers closed the Sable Creek bridge on Monday after last week's floods scoured the \
+riverbed around two of its concrete piers, harbour master Lena Okafor said. The bridge carries the coast \
+road to Wenlow and about 6,000 vehicles a day; traffic will be sent over the old quarry road while divers \
+inspect the foundations.
+"""
+
+
+def test_a_follow_up_after_the_window_joins_its_story_and_a_look_alike_does_not() -> None:
+    # The Kestrel story and the Marrick one on day 0; both followed up on day 10, long after the 72 h
+    # window closed, when nothing of either is live.
+    arts = [*_others(), *_wire_and_rewrite(), _article("other", OTHER_BRIDGE_TITLE, OTHER_BRIDGE_BODY)]
+    later = [
+        _article("followup", FOLLOWUP_TITLE, FOLLOWUP_BODY, 10 * DAY),
+        _article("other-followup", OTHER_FOLLOWUP_TITLE, OTHER_FOLLOWUP_BODY, 10 * DAY + 60),
+        _article("third", THIRD_BRIDGE_TITLE, THIRD_BRIDGE_BODY, 10 * DAY + 120),
+    ]
+    pipeline, index = pipeline_from(SETTINGS), memory_index(SETTINGS)
+    for a in arts:
+        pipeline.run([a], index)
+    decided = {x.record.article_id: x.decision for a in later for x in pipeline.run([a], index).assignments}
+    follow = decided["followup"]
+    assert (follow.story_id, follow.relation, follow.signals[0]) == ("swire", Relation.REWRITE, "followup")
+    assert decided["other-followup"].story_id == "sother"  # its own story's follow-up, not Kestrel's
+    assert decided["third"].new_story  # a bridge never reported before starts its own story
+    # Without the archive the same follow-up starts a story of its own.
+    no_archive = defaults(archive_horizon_h=0.01)
+    pipeline, index = pipeline_from(no_archive), memory_index(no_archive)
+    for a in arts:
+        pipeline.run([a], index)
+    (alone,) = pipeline.run([later[0]], index).assignments
+    assert alone.decision.new_story
+
+
+def test_the_window_counts_from_first_seen_when_published_is_missing_wrong_or_far() -> None:
+    pipeline = pipeline_from(defaults(published_skew_h=48))
+    seen = 100 * DAY
+
+    def at(published: float | None) -> float:
+        return pipeline.event_time(replace(_article("a", "t", "b"), published=published, fetched=seen))
+
+    assert at(seen - DAY) == seen - DAY  # within the skew: the outlet's own time
+    assert at(None) == seen
+    assert at(seen + 3600) == seen  # in the future
+    assert at(seen - 10 * DAY) == seen  # far from when it was first seen: an update or crawl time

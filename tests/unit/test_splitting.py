@@ -115,9 +115,9 @@ def test_rebuilt_centroids() -> None:
 def test_streamed_twin_events_end_as_two_stories() -> None:
     articles = twin_events(8)
     small = defaults(ingest_batch_size=4)
-    merged = cluster_in_memory(articles, small.model_copy(update={"split_separation": 0.0}))
+    merged = cluster_in_memory(articles, small.model_copy(update={"split_separation": 0.0})).stories
     assert len(set(merged.values())) == 1  # what the split check is for: one story of both events
-    split = cluster_in_memory(articles, small)
+    split = cluster_in_memory(articles, small).stories
     assert {sid: sorted(a for a, s in split.items() if s == sid) for sid in set(split.values())} == {
         "snorth00": [f"north{i:02d}" for i in range(8)],
         "ssouth00": [f"south{i:02d}" for i in range(8)],
