@@ -12,14 +12,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from aggregator.core.clustering import Thresholds
-from aggregator.core.fingerprint import FeatureParams
-from aggregator.core.splitting import SplitRule
+if TYPE_CHECKING:  # built by the methods below, imported there: reading settings stays light
+    from aggregator.core.clustering import Thresholds
+    from aggregator.core.fingerprint import FeatureParams
+    from aggregator.core.splitting import SplitRule
+    from aggregator.ingest.extract import PageRules
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +65,11 @@ class Settings(BaseSettings):
     max_page_bytes: int = Field(3_000_000, description="Cap on a decoded article page.")
     max_page_elements: int = Field(
         100_000, description="Tags a page may have before it is not parsed (the feed summary stands in)."
+    )
+    min_page_words: int = Field(
+        50,
+        description="Words of page text below which the page is not taken for the article (a teaser, a "
+        "paywall): it is marked extraction=failed and the feed's title and summary stand in.",
     )
     host_concurrency: int = Field(2, description="Requests in flight to one host, across all workers.")
     host_gap_s: float = Field(0.5, description="Least time between the starts of two requests to one host.")
@@ -162,6 +169,8 @@ class Settings(BaseSettings):
 
     # --- the core's parameters
     def thresholds(self) -> Thresholds:
+        from aggregator.core.clustering import Thresholds
+
         return Thresholds(
             join=self.join_threshold,
             copy=self.copy_threshold,
@@ -171,9 +180,18 @@ class Settings(BaseSettings):
         )
 
     def split_rule(self) -> SplitRule:
+        from aggregator.core.splitting import SplitRule
+
         return SplitRule(separation=self.split_separation, min_words=self.split_min_words)
 
+    def page_rules(self) -> PageRules:
+        from aggregator.ingest.extract import PageRules
+
+        return PageRules(self.max_page_bytes, self.max_page_elements, self.min_page_words)
+
     def feature_params(self) -> FeatureParams:
+        from aggregator.core.fingerprint import FeatureParams
+
         return FeatureParams(keywords=self.keywords, num_perm=self.num_perm, bands=self.lsh_bands)
 
     @property

@@ -127,7 +127,7 @@ class Wiring:
         s = self.settings
         return Ingest(
             self.articles, self.stories, self.index, self.pipeline, self.fetcher, self.dispatch,
-            s.max_page_bytes, s.max_page_elements,
+            s.page_rules(),
         )  # fmt: skip
 
     @cached_property

@@ -20,6 +20,7 @@ class Relation(StrEnum):
 class Extraction(StrEnum):
     PAGE = "page"  # text extracted from the article page
     SUMMARY = "summary"  # page unavailable or empty: the feed entry's summary stands in
+    FAILED = "failed"  # the page gave text that is not the article (the site's name as title, too short)
 
 
 @dataclass(frozen=True)

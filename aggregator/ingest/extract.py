@@ -28,6 +28,15 @@ class Extracted:
 
 
 @dataclass(frozen=True)
+class PageRules:
+    """What a page may cost and must give. `Settings.page_rules()` gives the production values."""
+
+    max_bytes: int  # decoded body cap
+    max_elements: int  # tags a page may have before it is not parsed
+    min_words: int  # words of text below which a page is not the article
+
+
+@dataclass(frozen=True)
 class NoText:
     """Why a page gave no usable text: the feed summary stands in."""
 
@@ -76,14 +85,45 @@ def source_name(url: str, site_name: str | None) -> str:
     return site_name or (urlsplit(url).hostname or "").removeprefix("www.")
 
 
-def build_article(entry: Entry, feed_id: str, extracted: Extracted | NoText) -> Article:
-    """Merge what the feed said with what the page gave; mark the article when the summary stands in."""
-    page = extracted if isinstance(extracted, Extracted) else None
-    if page is None:
-        body, extraction = entry.summary, Extraction.SUMMARY
+def unreliable(page: Extracted, url: str, min_words: int) -> str | None:
+    """Why a page that gave text is still not the article, or None: its title is the site's name (a
+    search, login or landing page), or its text is under `min_words` words (a teaser, a paywall)."""
+    words = len(page.text.split())
+    if words < min_words:
+        return f"the page's text has {words} words, under the floor of {min_words}"
+    if page.title and _is_site_name(page.title, page.site_name, url):
+        return f"the page's title {page.title!r} is the site's name"
+    return None
+
+
+def _folded(text: str) -> str:
+    return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
+def _is_site_name(title: str, site_name: str | None, url: str) -> bool:
+    """The title is the site's name, or the site's name and a word or two ("NPR Search")."""
+    label = (urlsplit(url).hostname or "").removeprefix("www.").split(".")[0]
+    names = {_folded(site_name or ""), _folded(label)} - {""}
+    t = _folded(title)
+    return any(t == n or (t.startswith(n + " ") and len(t.split()) <= len(n.split()) + 2) for n in names)
+
+
+def build_article(entry: Entry, feed_id: str, extracted: Extracted | NoText, min_words: int = 0) -> Article:
+    """Merge what the feed said with what the page gave. When the page is unavailable or its text is not
+    the article, the feed's title and summary stand in and the article says why (`extraction_error`)."""
+    page: Extracted | None
+    problem: str | None
+    if isinstance(extracted, NoText):
+        page, problem = None, extracted.reason
     else:
-        body, extraction = page.text, Extraction.PAGE
-    title = entry.title or plain_line(page.title or "" if page else "")
+        page, problem = extracted, unreliable(extracted, entry.url, min_words)
+    if problem is None and page is not None:
+        body, extraction, trusted = page.text, Extraction.PAGE, page
+    else:
+        body, trusted = entry.summary, None
+        extraction = Extraction.SUMMARY if page is None else Extraction.FAILED
+        log.info("article %s clusters on its feed summary: %s", entry.url, problem)
+    title = entry.title or plain_line(trusted.title or "" if trusted else "")
     body = plain_text(body)  # feed summaries are plain already; page text may carry escaped markup
     return Article(
         id=entry.article_id,
@@ -92,10 +132,10 @@ def build_article(entry: Entry, feed_id: str, extracted: Extracted | NoText) -> 
         title=title,
         text=body,
         source=source_name(entry.url, page.site_name if page else None),
-        published=entry.published or (page.date if page else None),
+        published=entry.published or (trusted.date if trusted else None),
         fetched=time.time(),
-        author=entry.author or (plain_line(page.author or "") or None if page else None),
+        author=entry.author or (plain_line(trusted.author or "") or None if trusted else None),
         extraction=extraction,
-        extraction_error=extracted.reason if isinstance(extracted, NoText) else None,
+        extraction_error=problem,
         credits=credits(body, entry.source_name),
     )

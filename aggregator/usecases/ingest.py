@@ -11,7 +11,7 @@ from aggregator.core.models import Article, Entry
 from aggregator.core.pipeline import ClusterPipeline
 from aggregator.dispatch import Dispatcher
 from aggregator.errors import FetchError
-from aggregator.ingest.extract import Extracted, NoText, build_article, extract_page
+from aggregator.ingest.extract import Extracted, NoText, PageRules, build_article, extract_page
 from aggregator.ingest.fetch import Fetched, Fetcher
 from aggregator.store.articles import ArticleStore
 from aggregator.store.index import RedisIndex
@@ -31,8 +31,7 @@ class Ingest:
         pipeline: ClusterPipeline,
         fetcher: Fetcher,
         dispatch: Dispatcher,
-        max_page_bytes: int,
-        max_page_elements: int,
+        pages: PageRules,
     ) -> None:
         self.articles = articles
         self.stories = stories
@@ -40,8 +39,7 @@ class Ingest:
         self.pipeline = pipeline
         self.fetcher = fetcher
         self.dispatch = dispatch
-        self.max_page_bytes = max_page_bytes
-        self.max_page_elements = max_page_elements
+        self.pages = pages
 
     def ingest_articles(self, article_ids: Sequence[str]) -> int:
         """Fetch, extract and cluster pending articles; returns how many joined stories. Articles
@@ -82,13 +80,13 @@ class Ingest:
     def _article(self, entry: Entry, feed_id: str) -> Article:
         extracted: Extracted | NoText
         try:
-            fetched = self.fetcher.get(entry.url, self.max_page_bytes)
+            fetched = self.fetcher.get(entry.url, self.pages.max_bytes)
         except FetchError as exc:
             log.warning("page %s not fetched; the feed summary stands in: %s", entry.url, exc)
             extracted = NoText(f"page not fetched: {exc}")
         else:
             if isinstance(fetched, Fetched):
-                extracted = extract_page(fetched.body, fetched.url, self.max_page_elements)
+                extracted = extract_page(fetched.body, fetched.url, self.pages.max_elements)
             else:  # no validators were sent: a 304 here is the server's mistake
                 extracted = NoText("the server answered 304 Not Modified to a plain GET")
-        return build_article(entry, feed_id, extracted)
+        return build_article(entry, feed_id, extracted, self.pages.min_words)

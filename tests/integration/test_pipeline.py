@@ -124,7 +124,20 @@ def test_page_failure_falls_back_to_summary(api: Api, site: Site, worker: Any) -
     orchard = next(s for s in items if "strawberry" in s["title"])
     story = api.get(f"/v1/stories/{orchard['id']}").json()
     assert story["canonical"]["extraction"] == "summary"
+    assert "410" in story["canonical"]["extraction_error"]
     assert story["canonical"]["text"].startswith("Growers in the Tarrow valley")
+
+
+def test_a_page_that_is_not_the_article_is_marked_failed(api: Api, site: Site, worker: Any) -> None:
+    site.publish_news()
+    search = "<html><head><title>Gazette Search</title></head><body><p>Search the archive.</p></body></html>"
+    site.set("/gazette/orchard.html", search)
+    api.post("/v1/feeds", json={"url": site.feed_url("gazette")})
+    items = wait_for(lambda: _settled(api, 2))
+    orchard = next(s for s in items if "strawberry" in s["title"])
+    canonical = api.get(f"/v1/stories/{orchard['id']}").json()["canonical"]
+    assert canonical["extraction"] in ("failed", "summary") and canonical["extraction_error"]
+    assert canonical["text"].startswith("Growers in the Tarrow valley")  # the feed's summary stands in
 
 
 def test_changed_article_becomes_a_revision(api: Api, site: Site, worker: Any, celery_app: Any) -> None:
