@@ -14,8 +14,14 @@ class ArticleOut(BaseModel):
     author: str | None = None
     published: float | None = Field(None, description="Unix time the outlet gives, if any")
     fetched: float | None = Field(None, description="Unix time the page was fetched")
-    extraction: str | None = Field(None, description="`page`, or `summary` when the page failed")
-    extraction_error: str | None = Field(None, description="Why the page gave no text, when `summary`")
+    extraction: str | None = Field(
+        None,
+        description="`page`; `summary` when the page was unavailable, `failed` when it was not the article",
+    )
+    extraction_error: str | None = Field(
+        None, description="Why the page's text was not taken, when `summary` or `failed`"
+    )
+    language: str | None = Field(None, description="ISO 639-1 code of the article's language")
     credits: list[str] = Field(default_factory=list, description="Wire services the text credits")
     text: str = Field("", description="Clean plain text")
     revision: int = Field(0, description="0 as first fetched; +1 each time the outlet changed it")

@@ -98,7 +98,7 @@ def prepare(article: Article) -> tuple[list[str], list[str]]:
 
 def prepare_batch(articles: Sequence[Article], vocab: Vocabulary) -> TermTable:
     """A batch's term counts: computed once, before the IDF statistics are fetched."""
-    return count_terms([prepare(a) for a in articles], LEAD_WORDS, vocab)
+    return count_terms([prepare(a) for a in articles], LEAD_WORDS, vocab, [a.language for a in articles])
 
 
 def features_batch(table: TermTable, freq: DocFrequencies, params: FeatureParams) -> list[Features]:

@@ -35,6 +35,7 @@ class Entry:
     published: float | None
     author: str | None
     source_name: str | None  # RSS <source>: the outlet a syndicated item credits
+    language: str | None = None  # the feed's declared language, ISO 639-1
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Article:
     extraction: Extraction = Extraction.PAGE
     extraction_error: str | None = None  # why the page gave no text, when the summary stands in
     credits: tuple[str, ...] = ()
+    language: str = "en"  # ISO 639-1: which stop words it has
 
 
 @dataclass(frozen=True)

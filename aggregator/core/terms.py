@@ -58,6 +58,11 @@ class Vocabulary:
         self.terms: list[str] = []  # term id -> term
         self.term_ids: dict[str, int] = {}
         self.term_hash = np.zeros(1024, np.uint32)  # term id -> xxh32 of it: the keyword MinHash's
+        self.words: list[str] = []  # id -> the word as written
+        # Filled only when an article in another language than English is counted, for the words seen
+        # by then: the term of each word whatever its language, and each language's stop words.
+        self._any = np.zeros(0, np.int64)
+        self._stops: dict[str, np.ndarray] = {}
 
     @property
     def full(self) -> bool:
@@ -82,19 +87,13 @@ class Vocabulary:
         fresh = [w for w in dict.fromkeys(chain(map(str.lower, words), words)) if w not in self.ids]
         start, end = self.size, self.size + len(fresh)
         self.ids.update(zip(fresh, range(start, end), strict=True))
+        self.words += fresh
         lowered = [w.lower() for w in fresh]
         terms = text.terms(lowered)
-        known = len(self.terms)
-        new_terms = [t for t in dict.fromkeys(terms) if t and t not in self.term_ids]
-        self.term_ids.update(zip(new_terms, range(known, known + len(new_terms)), strict=True))
-        self.terms += new_terms
-        # One xxh32 per term serves both its MinHash input and its df slot (`df_key`).
-        hashes = list(map(xxhash.xxh32_intdigest, map(str.encode, new_terms)))
+        self._add_terms(terms)
         if end > len(self.term):
             for name in ("term", "lowered", "capital", "small", "hash"):
                 setattr(self, name, np.resize(getattr(self, name), 2 * end))
-        if len(self.terms) > len(self.term_hash):
-            self.term_hash = np.resize(self.term_hash, 2 * len(self.terms))
         # fromiter with the dtype given: assigning a list makes numpy discover each element's type.
         n = end - start
         self.term[start:end] = np.fromiter(map(self.term_ids.get, terms, repeat(-1)), np.int64, n)  # "": -1
@@ -104,8 +103,40 @@ class Vocabulary:
         self.small[start:end] = np.fromiter(map(str.islower, initials), bool, n)
         hashed = map(xxhash.xxh64_intdigest, map(str.encode, lowered))
         self.hash[start:end] = np.fromiter(hashed, np.uint64, n)
-        self.term_hash[known : len(self.terms)] = np.fromiter(hashes, np.uint32, len(hashes))
         self.size = end
+
+    def _add_terms(self, terms: Sequence[str]) -> None:
+        known = len(self.terms)
+        new_terms = [t for t in dict.fromkeys(terms) if t and t not in self.term_ids]
+        self.term_ids.update(zip(new_terms, range(known, known + len(new_terms)), strict=True))
+        self.terms += new_terms
+        if len(self.terms) > len(self.term_hash):
+            self.term_hash = np.resize(self.term_hash, 2 * len(self.terms))
+        # One xxh32 per term serves both its MinHash input and its df slot (`df_key`).
+        hashes = map(xxhash.xxh32_intdigest, map(str.encode, new_terms))
+        self.term_hash[known : len(self.terms)] = np.fromiter(hashes, np.uint32, len(new_terms))
+
+    def any_terms(self) -> np.ndarray:
+        """Word id -> its term whatever its language (`text.any_term`; -1 for numbers, single letters)."""
+        done = len(self._any)
+        if done < self.size:
+            lowered = [self.words[i] for i in self.lowered[done : self.size].tolist()]
+            anys = list(map(text.any_term, lowered))
+            self._add_terms(anys)
+            found = np.fromiter(map(self.term_ids.get, anys, repeat(-1)), np.int64, len(anys))
+            self._any = np.concatenate([self._any, found])
+        return self._any
+
+    def stops(self, language: str) -> np.ndarray:
+        """Word id -> whether the word, lower-cased, is one of `language`'s stop words."""
+        known = self._stops.get(language, np.zeros(0, bool))
+        done = len(known)
+        if done < self.size:
+            words = text.stop_words(language)
+            lowered = (self.words[i] for i in self.lowered[done : self.size].tolist())
+            fresh = np.fromiter((w in words for w in lowered), bool, self.size - done)
+            known = self._stops[language] = np.concatenate([known, fresh])
+        return known
 
 
 _INITIAL = itemgetter(slice(0, 1))  # a word's first letter ("" for "")
@@ -180,6 +211,7 @@ def count_terms(
     docs: Sequence[tuple[list[str], list[str]]],
     lead_words: int,
     vocab: Vocabulary,
+    languages: Sequence[str] = (),
     title_weight: int = 2,
     name_weight: int = 3,
 ) -> TermTable:
@@ -188,6 +220,7 @@ def count_terms(
     Title words count `title_weight` times: headlines name the event. Names (words written capitalised
     and never lower-case in the article) count `name_weight` times: two stories of the same kind on the
     same day (two earthquakes, two coaches fired) share their vocabulary and differ in who and where.
+    `languages` gives each article's (ISO 639-1; English where not given): its stop words are dropped.
     """
     ids = vocab.ids_of(list(chain.from_iterable(chain(body, title) for title, body in docs)))
     n = len(docs)
@@ -197,6 +230,11 @@ def count_terms(
     pos = np.arange(len(ids)) - np.repeat(np.cumsum(body_n + title_n) - body_n - title_n, body_n + title_n)
     in_title = pos >= body_n[art]
     term = vocab.term[ids]
+    for language in set(languages) - {"en"}:
+        rows = np.flatnonzero(np.isin(art, [i for i, lang in enumerate(languages) if lang == language]))
+        chosen = vocab.any_terms()[ids[rows]]
+        chosen[vocab.stops(language)[ids[rows]]] = -1
+        term[rows] = chosen
     kept = term >= 0
     # A capitalised content word is a name unless the article also writes it lower-case. Only the
     # lower-case words that some capitalised one lowers to are searched: a fraction of the batch.
@@ -209,7 +247,7 @@ def count_terms(
     name = np.zeros(len(ids), bool)
     name[capital] = ~_within(art[capital] * width + lowered, art[small] * width + ids[small])
     weight = np.where(in_title, title_weight, 1) * np.where(name, name_weight, 1)
-    terms = max(1, len(vocab.terms))
+    terms = max(1, len(vocab.terms))  # read after the other languages' terms were added
     keys = art[kept] * terms + term[kept]
     pairs, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")  # first mention order, article by article

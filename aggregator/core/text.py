@@ -8,6 +8,7 @@ import functools
 import html
 import re
 import unicodedata
+from itertools import chain
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
@@ -27,6 +28,18 @@ STOPWORDS = frozenset(
     tomorrow week day time
     """.split()  # noqa: SIM905
 )
+
+
+@functools.cache
+def stop_words(language: str) -> frozenset[str]:
+    """A language's stop words (ISO 639-1 code): the list above for English, stopwords-iso's for the
+    others it has, none for a language it lacks."""
+    if language == "en":
+        return STOPWORDS
+    import stopwordsiso  # only when another language is first met: it reads its lists at import
+
+    return frozenset(stopwordsiso.stopwords(language)) if stopwordsiso.has_lang(language) else frozenset()
+
 
 # Credits that name the wire an outlet copied: the canonical policy prefers the original.
 _CREDIT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -92,6 +105,12 @@ def term(word: str) -> str:
     return "" if s in STOPWORDS else s
 
 
+def any_term(word: str) -> str:
+    """The stemmed word for a lower-cased word in any language, or "" for numbers and single letters:
+    stop words are left to each language's list (`terms.Vocabulary.stops`)."""
+    return "" if len(word) < 2 or word.isdigit() else stem(word)
+
+
 def terms(words: list[str]) -> list[str]:
     """`term` of each lower-cased word. Only a word ending in "s" can be stemmed, so the others, most
     words, are decided inline, with no call per word: a new batch's thousands of new words."""
@@ -100,9 +119,12 @@ def terms(words: list[str]) -> list[str]:
 
 
 def tokens(text: str) -> list[str]:
-    """Word tokens as written (case kept): runs of letters and digits, with one inner apostrophe."""
+    """Word tokens as written (case kept): runs of letters and digits, with one inner apostrophe. Scripts
+    written without spaces between words (Chinese, Japanese, Thai...) give overlapping character pairs:
+    a word segmentation that needs no dictionary, and what most search engines index them by."""
     if not text.isascii():
-        return _WORD.findall(text)
+        found = _WORD.findall(text)
+        return list(chain.from_iterable(map(_segmented, found))) if _UNSPACED.search(text) else found
     # ASCII text, most news: a byte-table pass and a split, the same tokens as the regex in a
     # fraction of its time. An apostrophe stays only between two word characters.
     data = text.encode().translate(_ASCII_SEPARATORS)
@@ -116,6 +138,27 @@ def tokens(text: str) -> list[str]:
         if _TWO_APOSTROPHES.search(data):  # "rock'n'roll": the regex's own split, rare enough
             return _WORD.findall(text)
     return data.decode().split()
+
+
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
+)  # Thai, Lao, Myanmar, Khmer, kana, CJK ideographs
+
+
+def _segmented(token: str) -> list[str]:
+    """A token with runs of an unspaced script cut into character pairs (a lone character stays)."""
+    if not _UNSPACED.search(token):
+        return [token]
+    out, pos = [], 0
+    for m in _UNSPACED.finditer(token):
+        if m.start() > pos:
+            out.append(token[pos : m.start()])
+        run = m.group()
+        out += [run[i : i + 2] for i in range(len(run) - 1)] or [run]
+        pos = m.end()
+    if pos < len(token):
+        out.append(token[pos:])
+    return out
 
 
 _TWO_APOSTROPHES = re.compile(rb"'[A-Za-z0-9]+'")

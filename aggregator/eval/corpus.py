@@ -11,6 +11,7 @@ from pathlib import Path
 from aggregator.core.models import Article, Extraction
 from aggregator.core.text import credits
 from aggregator.errors import InvalidInput
+from aggregator.ingest.language import detect
 
 
 def read_corpus(path: Path) -> list[tuple[Article, str]]:
@@ -39,6 +40,7 @@ def read_corpus(path: Path) -> list[tuple[Article, str]]:
             id=str(d["id"]), url=d.get("url") or "", feed_id=d.get("source") or "",
             title=d.get("title") or "", text=text, source=d.get("source") or "", published=published,
             fetched=clock, extraction=Extraction.PAGE, credits=credits(text),
+            language=detect(d.get("title") or "", text),
         )  # fmt: skip
         out.append((article, cluster))
     return out

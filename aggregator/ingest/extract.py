@@ -13,6 +13,7 @@ import trafilatura
 
 from aggregator.core.models import Article, Entry, Extraction
 from aggregator.core.text import credits, plain_line, plain_text
+from aggregator.ingest.language import detect
 
 log = logging.getLogger(__name__)
 MIN_TEXT_CHARS = 40  # less is a cookie banner or a caption, not an article
@@ -138,4 +139,5 @@ def build_article(entry: Entry, feed_id: str, extracted: Extracted | NoText, min
         extraction=extraction,
         extraction_error=problem,
         credits=credits(body, entry.source_name),
+        language=detect(title, body, entry.language),
     )

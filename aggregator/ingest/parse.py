@@ -14,6 +14,7 @@ from aggregator.core.identity import article_id
 from aggregator.core.models import Entry
 from aggregator.core.text import plain_line, plain_text
 from aggregator.errors import InvalidInput, ParseError
+from aggregator.ingest.language import declared
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
         raise ParseError(f"broken feed: {problem}")
     # A well-formed feed with no entries is an empty feed, not an error.
     entries = []
+    feed_language = declared(parsed.feed.get("language"))
     for raw in parsed.entries:
         link = _link(raw)
         if link is None:
@@ -90,6 +92,7 @@ def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
                 published=_time(raw),
                 author=plain_line(raw.get("author") or "") or None,
                 source_name=plain_line(source_title or "") or None,
+                language=feed_language,
             )
         )
     return ParsedFeed(title=plain_line(parsed.feed.get("title", "")), entries=entries)

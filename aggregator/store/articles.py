@@ -36,7 +36,7 @@ def stored_float(value: str | None) -> float | None:
 def _entry_fields(e: Entry) -> dict[str, Any]:
     return {
         "url": e.url, "guid": e.guid, "title": e.title, "summary": e.summary, "published": e.published,
-        "author": e.author, "source_name": e.source_name,
+        "author": e.author, "source_name": e.source_name, "language": e.language,
     }  # fmt: skip
 
 
@@ -83,6 +83,7 @@ class ArticleStore:
                         "title": e.title, "entry_title": e.title, "summary": e.summary,
                         "published": e.published or "",
                         "author": e.author or "", "source_name": e.source_name or "", "first_seen": now,
+                        "language": e.language or "",
                     },
                 )  # fmt: skip
         pipe.execute()
@@ -102,6 +103,7 @@ class ArticleStore:
                 article_id=aid, url=h["url"], guid=h.get("guid") or None, title=h.get("title", ""),
                 summary=h.get("summary", ""), published=stored_float(h.get("published")),
                 author=h.get("author") or None, source_name=h.get("source_name") or None,
+                language=h.get("language") or None,
             )  # fmt: skip
             out.append((entry, h["feed_id"]))
         return out
@@ -156,7 +158,7 @@ class ArticleStore:
                 mapping={
                     "title": article.title, "text": article.text, "fetched": article.fetched,
                     "extraction": article.extraction.value, "credits": json.dumps(article.credits),
-                    "extraction_error": article.extraction_error or "",
+                    "extraction_error": article.extraction_error or "", "language": article.language,
                     "length": len(article.text.split()), "revision": number + 1,
                     "revisions": json.dumps(history[-MAX_REVISIONS:]),
                 },

@@ -116,7 +116,7 @@ class StoryStore:
                     "state": CLUSTERED, "url": a.url, "feed_id": a.feed_id, "title": a.title, "text": a.text,
                     "source": a.source, "published": a.published or "", "fetched": a.fetched,
                     "author": a.author or "", "extraction": a.extraction.value,
-                    "extraction_error": a.extraction_error or "",
+                    "extraction_error": a.extraction_error or "", "language": a.language,
                     "credits": json.dumps(a.credits), "length": f.length, "story_id": d.story_id,
                     "relation": d.relation.value, "score": d.score, "signals": json.dumps(d.signals),
                     "matched": d.matched_article or "",

@@ -26,6 +26,7 @@ def article_view(aid: str, h: dict[str, str]) -> dict[str, Any]:
         "fetched": stored_float(h.get("fetched")),
         "extraction": h.get("extraction") or None,
         "extraction_error": h.get("extraction_error") or None,
+        "language": h.get("language") or None,
         "credits": json.loads(h.get("credits") or "[]"),
         "story_id": h.get("story_id") or None,
         "relation": h.get("relation") or None,
