@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     max_candidates: int = Field(16, description="Candidates confirmed per article, most shared bands first.")
     keywords: int = Field(24, description="Distinctive words per article fed to the LSH candidate search.")
     join_threshold: float = Field(
-        0.22, description="TF-IDF cosine with a candidate story's centroid needed to join it as a rewrite."
+        0.14, description="TF-IDF cosine with a candidate story's centroid needed to join it as a rewrite."
     )
     copy_threshold: float = Field(
         0.50, description="Shingle Jaccard with a candidate at which an article joins its story as a `copy`."
@@ -101,7 +101,7 @@ class Settings(BaseSettings):
         "(a copy trimmed to its first paragraphs).",
     )
     split_separation: float = Field(
-        0.22,
+        0.20,
         description="How much closer (mean cosine) each part of a story's members must be to its own part "
         "than to the other for the story to be split in two; 0 never splits.",
     )
