@@ -39,8 +39,9 @@ class Thresholds:
     max_candidates: int  # candidates confirmed per article, those sharing the most LSH bands first
     centroid_terms: int = 150  # terms a story centroid keeps: its heaviest, enough for the cosine
     min_sketch: int = 16  # shingles an article needs before a shingle match alone may call it a copy
-    # Best-ranked candidates checked for a copy: a copy shares nearly every keyword, so it ranks first.
-    copy_checks: int = 4
+    # Best-ranked candidates checked for a copy. A story's rewrites share most of a copy's keywords too,
+    # and a retitled copy has other headline words, so in a large story a copy need not rank first.
+    copy_checks: int = 16
     archive_checks: int = 4  # archived stories a follow-up is compared with, those sharing most key terms
 
 
@@ -137,7 +138,6 @@ class Clusterer:
         signals: tuple[str, ...]
         # A copy of a candidate joins its story whatever the rest of the story says.
         if len(f.shingle_sig) >= th.min_sketch:
-            # Copies share nearly all keywords, so they rank first: the top few are enough to check.
             mine = set(f.shingle_sig)
             found = [
                 (self._copy_overlap(f.shingle_sig, mine, r.shingle_sig), r) for r in pool[: th.copy_checks]

@@ -8,7 +8,8 @@ For every combination of the `--set` values (settings field names), prints B-cub
 ecbplus in file order, the mean and worst of `--shuffles` shuffled orders, ecbplus with `--syndicate`
 copies (file order, and the worst of three shuffled orders), uci_headlines in file order and the worst of
 three shuffled orders, and whether the seeds stay one story: alone with 0, 3 and 10 copies, and streamed
-inside ecbplus (at five seeded positions) as exactly one story of their own 5 articles.
+inside ecbplus (at five seeded positions, with 3 copies each at two of them) as exactly one story of
+their own articles.
 """
 
 from __future__ import annotations
@@ -37,18 +38,26 @@ def f1(rows: Rows, settings: Settings) -> float:
     return score(predicted, {a.id: c for a, c in rows}).bcubed_f1
 
 
+def inserted(stream: Rows, rows: Rows, rng: random.Random) -> Rows:
+    """`rows` at random places in `stream`, in their own (time) order."""
+    out = list(stream)
+    places = sorted(rng.sample(range(len(stream) + len(rows)), len(rows)))
+    for place, row in zip(places, sorted(rows, key=lambda r: r[0].published or 0.0), strict=True):
+        out.insert(place, row)
+    return out
+
+
 def seeds_whole(seeds: Rows, ecb: Rows, settings: Settings) -> bool:
     """The seeds alone with 0, 3, 10 copies: one story; inside ecbplus: one story of exactly the 5."""
     for k in (0, 3, 10):
         stream = syndicate(seeds, k, seed=k)
         if len(set(cluster_in_memory([a for a, _ in stream], settings).stories.values())) != 1:
             return False
-    ids = {a.id for a, _ in seeds}
     for position_seed in range(5):
         rng = random.Random(position_seed)
-        stream = list(ecb)
-        for a, c in sorted(seeds, key=lambda r: r[0].published or 0.0):
-            stream.insert(rng.randrange(len(stream) + 1), (a, c))
+        mine = syndicate(seeds, 3 if position_seed % 2 else 0, seed=position_seed)
+        ids = {a.id for a, _ in mine}
+        stream = inserted(ecb, mine, rng)
         predicted = cluster_in_memory([a for a, _ in stream], settings).stories
         stories = {predicted[i] for i in ids}
         if len(stories) != 1 or sum(1 for s in predicted.values() if s in stories) != len(ids):
