@@ -87,14 +87,15 @@ class Clusterer:
         (containment, "contained") when that reaches `contained`, else (0.0, ""). Cheap bounds rule most
         candidates out before either estimate."""
         th = self.thresholds
+        both = len(mine_set.intersection(theirs))  # hashes both sketches hold: bounds both estimates
         if (
-            sketch_jaccard_at_most(mine_set, theirs) >= th.copy
+            sketch_jaccard_at_most(both, len(mine), len(theirs)) >= th.copy
             and (j := sketch_jaccard(mine, theirs)) >= th.copy
         ):
             return j, "shingles"
         if (
-            len(theirs) >= th.min_sketch
-            and len(mine_set.intersection(theirs)) >= th.contained * CONTAINMENT_SAMPLES
+            both >= th.contained * CONTAINMENT_SAMPLES
+            and len(theirs) >= th.min_sketch
             and (c := sketch_containment(mine, theirs, CONTAINMENT_SAMPLES)) >= th.contained
         ):
             return c, "contained"

@@ -290,7 +290,7 @@ def sketch_containment(a: Sequence[int], b: Sequence[int], min_samples: int = 8)
     return len(set(sa).intersection(sb)) / small
 
 
-def sketch_jaccard_at_most(a: set[int], b: Sequence[int], size: int = SKETCH_SIZE) -> float:
-    """A cheap upper bound of `sketch_jaccard`: the estimate only counts hashes both sketches hold."""
-    both = len(a.intersection(b))
-    return both / max(1, min(size, len(a) + len(b) - both))
+def sketch_jaccard_at_most(both: int, a: int, b: int, size: int = SKETCH_SIZE) -> float:
+    """A cheap upper bound of `sketch_jaccard` of two sketches of `a` and `b` hashes holding `both` in
+    common: the estimate only counts hashes both sketches hold."""
+    return both / max(1, min(size, a + b - both))
