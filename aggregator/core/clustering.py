@@ -25,6 +25,9 @@ from aggregator.core.fingerprint import sketch_containment, sketch_jaccard, sket
 from aggregator.core.models import Assignment, Centroid, Decision, Features, Lookup, Record, Relation, Summary
 
 CONTAINMENT_SAMPLES = 8  # shingles of the shorter text a containment estimate needs
+# Sketch hashes a copy shares at least: a Jaccard of 0.5 with a newcomer of `min_sketch` (16) or more
+# needs 8, a containment of `contained` over 8 samples needs 7.
+COPY_MIN_SHARED = 7
 Sketch = tuple[int, ...]
 
 
@@ -82,12 +85,11 @@ class Clusterer:
             out.append(Assignment(decision, record, known[sid]))
         return out
 
-    def _copy_overlap(self, mine: Sketch, mine_set: set[int], theirs: Sketch) -> tuple[float, str]:
+    def _copy_overlap(self, mine: Sketch, both: int, theirs: Sketch) -> tuple[float, str]:
         """How much of a copy of `theirs` `mine` is: (Jaccard, "shingles") when it reaches `copy`, else
-        (containment, "contained") when that reaches `contained`, else (0.0, ""). Cheap bounds rule most
-        candidates out before either estimate."""
+        (containment, "contained") when that reaches `contained`, else (0.0, ""). `both`, the hashes both
+        sketches hold, bounds each estimate: cheap bounds rule most candidates out before either."""
         th = self.thresholds
-        both = len(mine_set.intersection(theirs))  # hashes both sketches hold: bounds both estimates
         if (
             sketch_jaccard_at_most(both, len(mine), len(theirs)) >= th.copy
             and (j := sketch_jaccard(mine, theirs)) >= th.copy
@@ -140,8 +142,12 @@ class Clusterer:
         # A copy of a candidate joins its story whatever the rest of the story says.
         if len(f.shingle_sig) >= th.min_sketch:
             mine = set(f.shingle_sig)
+            # A copy shares at least COPY_MIN_SHARED sketch hashes: counting them, in C, rules out most.
+            shared = ((len(mine.intersection(r.shingle_sig)), r) for r in pool[: th.copy_checks])
             found = [
-                (self._copy_overlap(f.shingle_sig, mine, r.shingle_sig), r) for r in pool[: th.copy_checks]
+                (self._copy_overlap(f.shingle_sig, both, r.shingle_sig), r)
+                for both, r in shared
+                if both >= COPY_MIN_SHARED
             ]
             (overlap, kind), copied = max(found, key=lambda o: o[0][0], default=((0.0, ""), None))
             if copied is not None and overlap > 0.0:

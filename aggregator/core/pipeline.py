@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from aggregator.core.centroid import centroid_of, summary
@@ -53,6 +54,7 @@ class Batch:
         last = {x.decision.story_id: x for x in self.assignments}
         return [summary(sid, x.centroid, x.record.article_id, x.record.time) for sid, x in last.items()]
 
+    @cached_property
     def members(self) -> list[MemberVector]:
         """The batch's articles as the split check compares them."""
         return [

@@ -53,7 +53,7 @@ class InMemory:
 
     def add(self, batch: Sequence[Article]) -> Outcome:
         outcome = self.pipeline.run(batch, self.index)
-        for a, m in zip(batch, outcome.batch.members(), strict=True):
+        for a, m in zip(batch, outcome.batch.members, strict=True):
             self.candidates[a.id] = canonical.Candidate(
                 a.id,
                 a.feed_id,

@@ -152,7 +152,7 @@ class RedisIndex:
         records = [x.record for x in batch.assignments]
         centroids = {x.decision.story_id: x.centroid for x in batch.assignments}  # each story's last
         new = [keys for keys, counted in zip(batch.table.df_keys, batch.documents(), strict=True) if counted]
-        self._queue_writes(pipe, records, centroids, new, batch.members())
+        self._queue_writes(pipe, records, centroids, new, batch.members)
         self._queue_archive(pipe, batch.summaries())
         pipe.execute()
         return counts

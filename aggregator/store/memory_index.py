@@ -77,7 +77,7 @@ class MemoryIndex:
     def commit(self, batch: Batch) -> dict[str, int]:
         self.df.add(batch.table, batch.documents())
         sizes: dict[str, int] = {}
-        for x, member in zip(batch.assignments, batch.members(), strict=True):
+        for x, member in zip(batch.assignments, batch.members, strict=True):
             self.add(x.record, x.centroid, member)
             sizes[x.record.story_id] = self.sizes[x.record.story_id]
         for s in batch.summaries():
