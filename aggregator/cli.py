@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from aggregator import logs
 from aggregator.settings import Settings, get_settings, load_feeds
 
 
@@ -136,6 +137,7 @@ COMMANDS = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "beat": cmd_beat
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logs.configure()
     return COMMANDS[args.command](get_settings(), args)
 
 

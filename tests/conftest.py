@@ -88,8 +88,9 @@ def worker(celery_app: Any) -> Iterator[Any]:
 class Api:
     """The API on a real port, with an httpx client pointed at it."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, app: Any = None) -> None:
         self.base = base
+        self.app = app  # the FastAPI app served
         self.http = httpx.Client(base_url=base, timeout=10)
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
@@ -106,16 +107,15 @@ class Api:
 def serve_api(settings: Settings, sender: Any) -> Iterator[Api]:
     """The API app served by uvicorn in a thread on a free loopback port."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, sender=sender), host="127.0.0.1", port=port, log_level="warning"
-    )
+    app = create_app(settings, sender=sender)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
-    client = Api(f"http://127.0.0.1:{port}")
+    client = Api(f"http://127.0.0.1:{port}", app)
     try:
         yield client
     finally:

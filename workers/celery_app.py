@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
+from aggregator import logs
 from aggregator.dispatch import EXPIRE_STORIES, FAN_OUT_EVENTS, SCHEDULE_DUE
 from aggregator.settings import Settings, get_settings
 
@@ -15,6 +16,7 @@ def max_retry_countdown(settings: Settings) -> float:
 
 
 def make_celery(settings: Settings) -> Celery:
+    logs.configure()  # Celery leaves the root logger alone (worker_hijack_root_logger=False)
     if not settings.redis_url:
         raise RuntimeError("AGGREGATOR_REDIS_URL is not set (`aggregator up` sets it for embedded Redis)")
     app = Celery("aggregator", broker=settings.redis_url, include=["workers.tasks"])

@@ -11,10 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Collection, Iterator
 from dataclasses import dataclass, field
 
+import redis
+
 from aggregator.store.events import AsyncEventLog, Event, stream_id
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,14 +61,19 @@ class Hub:
                 await self._task
 
     async def _run(self, last: str) -> None:
+        away = False
         while True:
             try:
                 events = await self.log.wait(last, self.block_ms)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # Redis away: subscribers keep their ids; try again shortly
+            except (redis.RedisError, OSError) as exc:  # subscribers keep their ids; try again shortly
+                if not away:  # once per outage, not once a second
+                    log.warning("event stream reader lost Redis, retrying every second: %s", exc)
+                away = True
                 await asyncio.sleep(1.0)
                 continue
+            if away:
+                log.info("event stream reader reconnected")
+                away = False
             for e in events:
                 last = e.id
                 for sub in list(self.subscribers):

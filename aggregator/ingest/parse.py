@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,8 @@ from aggregator.core.models import Entry
 from aggregator.core.text import plain_line, plain_text
 from aggregator.errors import InvalidInput, ParseError
 from aggregator.ingest.language import declared
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,13 +76,15 @@ def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
     feed_language = declared(parsed.feed.get("language"))
     for raw in parsed.entries:
         link = _link(raw)
-        if link is None:
-            continue  # nothing to fetch and nothing a reader could follow; the feed's other entries go on
+        if link is None:  # nothing to fetch and nothing a reader could follow; the others go on
+            log.info("feed %s: entry %r skipped: no http(s) link", base_url, raw.get("title", "")[:80])
+            continue
         guid = raw.get("id")
         try:
             aid = article_id(link, guid)
-        except InvalidInput:
-            continue  # an entry we cannot name cannot be deduplicated; skipping it loses nothing else
+        except InvalidInput as exc:  # an entry we cannot name cannot be deduplicated; the others go on
+            log.info("feed %s: entry %r skipped: %s", base_url, raw.get("title", "")[:80], exc)
+            continue
         source = raw.get("source") or {}
         source_title = source.get("title") if isinstance(source, dict) else None
         entries.append(

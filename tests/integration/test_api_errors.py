@@ -6,6 +6,7 @@ from typing import Any
 
 from aggregator.settings import Settings, get_settings
 from tests.conftest import Api, serve_api
+from tests.fixtures.sender import Recorder
 
 
 def test_unknown_ids_are_404_with_json(api: Api) -> None:
@@ -57,3 +58,14 @@ def test_writes_need_an_api_key_when_keys_are_set(settings: Settings, celery_app
 def test_api_keys_setting_is_comma_separated(monkeypatch: Any) -> None:
     monkeypatch.setenv("AGGREGATOR_API_KEYS", " alpha, beta ,,")
     assert get_settings().api_keys == ["alpha", "beta"]
+
+
+def test_the_api_builds_only_what_its_routes_use(settings: Settings) -> None:
+    with serve_api(settings, Recorder()) as api:
+        assert api.get("/v1/stories").status_code == 200
+        assert api.post("/v1/feeds", json={"url": "http://127.0.0.1:9/feed.xml"}).status_code == 201
+        assert api.get("/v1/subscriptions").status_code == 200
+        assert api.get("/readyz").status_code == 200
+        built = set(api.app.state.wiring.__dict__)
+    assert {"views", "feeds", "feed_store"} <= built
+    assert not {"fetcher", "pipeline", "index", "ingest", "refresh", "deliveries"} & built
