@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from aggregator.api import deps
 from aggregator.api.routes import events, feeds, stories, subscriptions
-from aggregator.api.stream import Hub
+from aggregator.api.stream import BLOCK_MS, Hub
 from aggregator.dispatch import TaskSender
 from aggregator.errors import AggregatorError, InvalidInput, NotFound, StorageError, Unauthorized
 from aggregator.settings import Settings
@@ -31,9 +31,12 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
         wiring = app.state.wiring = Wiring(settings, sender)
         # Subscribers share a few connections and wait for a free one: hundreds of SSE clients
         # replaying at once must neither open hundreds of connections nor fail on a full pool.
+        # The hub's read blocks on the stream for BLOCK_MS: a socket timeout shorter than that (the
+        # client's default is 5 s) would cut every idle wait short as an error.
         pool = redis.asyncio.BlockingConnectionPool.from_url(
-            settings.redis_url or "", max_connections=32, timeout=None, decode_responses=True
-        )
+            settings.redis_url or "", max_connections=32, timeout=None, decode_responses=True,
+            socket_timeout=BLOCK_MS / 1000 + 10,
+        )  # fmt: skip
         reader = redis.asyncio.Redis(connection_pool=pool)
         app.state.hub = hub = Hub(AsyncEventLog(reader, wiring.keys), settings.sse_queue)
         await hub.start()

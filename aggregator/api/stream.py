@@ -20,6 +20,7 @@ import redis
 from aggregator.store.events import AsyncEventLog, Event, stream_id
 
 log = logging.getLogger(__name__)
+BLOCK_MS = 5000  # how long one read of the log waits for new events
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Subscriber:
 class Hub:
     log: AsyncEventLog
     queue_size: int
-    block_ms: int = 5000
+    block_ms: int = BLOCK_MS
     subscribers: set[Subscriber] = field(default_factory=set)
     _task: asyncio.Task[None] | None = None
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
 import httpx
+import pytest
 import redis
 
 from tests.conftest import Api, wait_for
@@ -120,3 +122,11 @@ def test_expired_id_gets_an_error_then_the_oldest(
                 break
     assert frames[0] == "event: error" and "events_expired" in frames[1]
     assert sum(1 for f in frames if f.startswith("id:")) == 2
+
+
+def test_an_idle_event_stream_is_not_taken_for_an_outage(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    # The reader blocks on the log 5 s at a time; a socket timeout as short as that made every idle wait
+    # an error, and live events waited a second for the retry.
+    caplog.set_level(logging.WARNING, logger="aggregator.api.stream")
+    time.sleep(6.5)  # longer than one blocking read: the passing of idle time is what is tested
+    assert [r.getMessage() for r in caplog.records if r.name == "aggregator.api.stream"] == []
