@@ -27,8 +27,9 @@ class Dispatcher:
     def refresh_feed(self, feed_id: str) -> None:
         self.sender.send_task(REFRESH_FEED, args=[feed_id])
 
-    def ingest_articles(self, article_ids: Sequence[str]) -> None:
-        self.sender.send_task(INGEST_ARTICLES, args=[list(article_ids)])
+    def ingest_articles(self, article_ids: Sequence[str], countdown: float | None = None) -> None:
+        options = {"countdown": countdown} if countdown else {}
+        self.sender.send_task(INGEST_ARTICLES, args=[list(article_ids)], **options)
 
     def fan_out_events(self) -> None:
         self.sender.send_task(FAN_OUT_EVENTS)

@@ -84,6 +84,12 @@ class FeedIn(BaseModel):
     title: str | None = Field(None, max_length=500)
 
 
+class SkippedItem(BaseModel):
+    title: str
+    link: str
+    reason: str
+
+
 class FeedOut(BaseModel):
     id: str
     url: str
@@ -94,6 +100,9 @@ class FeedOut(BaseModel):
     last_error: str | None
     errors: int
     next_due: float | None
+    skipped: list[SkippedItem] = Field(
+        default_factory=list, description="Items of the last fetch that could not be taken, and why"
+    )
 
 
 class FeedPage(BaseModel):

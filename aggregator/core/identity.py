@@ -12,14 +12,28 @@ _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "cmpid", "oci
 
 
 def normalise_url(url: str) -> str:
-    """Lower-case scheme and host, no fragment, no default port, no tracking parameters, sorted query."""
+    """Lower-case scheme and host, no fragment, no default port, no tracking parameters, sorted query.
+    InvalidInput, saying what is wrong, for anything that is not a fetchable http(s) URL."""
     url = url.strip()
-    parts = urlsplit(url)
+    if any(ord(c) < 32 or c == "\x7f" for c in url):
+        raise InvalidInput("a URL may not contain control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a port out of range or not a number, a broken IPv6 literal
+        raise InvalidInput(f"not a valid URL ({exc})") from exc
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"not an http(s) URL: {url!r}")
+        raise InvalidInput("not an http(s) URL")
     host = parts.hostname.lower()
+    try:
+        if ":" not in host:  # an IPv6 literal is no name to encode
+            host.encode("idna")
+    except UnicodeError as exc:  # an empty label, a label over 63 characters
+        raise InvalidInput(f"not a valid host name: {exc}") from exc
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     default = {"http": 80, "https": 443}[parts.scheme.lower()]
-    netloc = host if parts.port in (None, default) else f"{host}:{parts.port}"
+    netloc = host if port in (None, default) else f"{host}:{port}"
     query = sorted(
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -37,13 +51,7 @@ def feed_id(url: str) -> str:
     return "f" + _digest(normalise_url(url))
 
 
-def article_id(url: str | None, guid: str | None) -> str:
-    """An article is its normalised URL; a GUID stands in only where the entry has no usable link."""
-    if url:
-        try:
-            return "a" + _digest(normalise_url(url))
-        except InvalidInput:
-            pass
-    if guid:
-        return "a" + _digest("guid:" + guid.strip())
-    raise InvalidInput("entry has neither a link nor a guid")
+def article_id(url: str) -> str:
+    """An article is its normalised URL (InvalidInput for a link that is not a fetchable URL): two feeds
+    carrying one page give it one id whatever their GUIDs."""
+    return "a" + _digest(normalise_url(url))

@@ -184,3 +184,5 @@ class Feed:
     errors: int = 0  # consecutive failures: drives the backoff
     etag: str | None = None
     last_modified: str | None = None
+    # The items of the last fetch that could not be taken: {title, link, reason} each.
+    skipped: tuple[Mapping[str, str], ...] = ()

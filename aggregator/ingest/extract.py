@@ -42,6 +42,7 @@ class NoText:
     """Why a page gave no usable text: the feed summary stands in."""
 
     reason: str
+    temporary: bool = False  # worth fetching again later (a timeout, a 503, a busy host)
 
 
 def extract_page(html: bytes | str, url: str, max_elements: int = 100_000) -> Extracted | NoText:

@@ -101,7 +101,7 @@ class Fetcher:
                 raise TemporaryFetchError(f"timed out fetching {url}") from exc
             except httpx.TransportError as exc:
                 raise TemporaryFetchError(f"network error fetching {url}: {exc}") from exc
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
                 raise FetchError(f"cannot fetch {url}: {exc}") from exc
         raise FetchError(f"more than {self.settings.max_redirects} redirects from {url}")
 
@@ -116,6 +116,8 @@ class Fetcher:
             raise TemporaryFetchError(f"timed out posting to {url}") from exc
         except httpx.HTTPError as exc:
             raise TemporaryFetchError(f"network error posting to {url}: {exc}") from exc
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            raise FetchError(f"cannot post to {url}: {exc}") from exc
         return resp.status_code
 
 

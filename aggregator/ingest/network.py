@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from aggregator.errors import BlockedAddress, TemporaryFetchError
+from aggregator.errors import BlockedAddress, FetchError, TemporaryFetchError
 from aggregator.settings import Settings
 
 
@@ -26,16 +26,23 @@ def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 
 def check_address(url: str, allow_private: bool) -> None:
-    """Refuse URLs that are not http(s) or whose host resolves to a non-public address."""
-    parts = urlsplit(url)
+    """Refuse URLs that are not http(s) or whose host resolves to a non-public address. A URL that is
+    no valid URL (a port out of range, a host label too long) is a FetchError too: it will never work."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError(f"not a valid URL: {exc}") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BlockedAddress(f"only http and https URLs are fetched: {url!r}")
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise TemporaryFetchError(f"cannot resolve {parts.hostname}: {exc}") from exc
+    except UnicodeError as exc:  # the resolver's IDNA encoding: an empty or over-long label
+        raise FetchError(f"not a valid host name {parts.hostname!r}: {exc}") from exc
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])
         if not _is_public(ip):

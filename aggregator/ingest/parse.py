@@ -21,16 +21,37 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """An item of a feed that could not be taken, and why."""
+
+    title: str
+    link: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ParsedFeed:
     title: str
     entries: list[Entry]
+    skipped: list[Skipped]
 
 
-def _link(raw: Any) -> str | None:
-    """The entry's http(s) link (feedparser already takes a permalink GUID as the link); a `javascript:`
-    or `data:` link is no link: the API would hand it on."""
-    link = (raw.get("link") or "").strip()
-    return link if urlsplit(link).scheme in ("http", "https") else None
+def _link(raw: Any) -> str:
+    """The entry's link (feedparser already takes a permalink GUID as the link), or InvalidInput: a
+    `javascript:` or `data:` link is no link, as the API would hand it on."""
+    link = str(raw.get("link") or "").strip()
+    if not link:
+        raise InvalidInput("the item has no link")
+    if not _is_web(link):
+        raise InvalidInput("the item's link is not an http(s) URL")
+    return link
+
+
+def _is_web(link: str) -> bool:
+    try:
+        return urlsplit(link).scheme.lower() in ("http", "https")
+    except ValueError:  # a broken IPv6 literal
+        return False
 
 
 def _time(entry: Any) -> float | None:
@@ -72,18 +93,20 @@ def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
     if problem is not None and not parsed.entries:
         raise ParseError(f"broken feed: {problem}")
     # A well-formed feed with no entries is an empty feed, not an error.
-    entries = []
+    entries, skipped = [], []
     feed_language = declared(parsed.feed.get("language"))
     for raw in parsed.entries:
-        link = _link(raw)
-        if link is None:  # nothing to fetch and nothing a reader could follow; the others go on
-            log.info("feed %s: entry %r skipped: no http(s) link", base_url, raw.get("title", "")[:80])
-            continue
-        guid = raw.get("id")
+        title = plain_line(str(raw.get("title", "")))
         try:
-            aid = article_id(link, guid)
-        except InvalidInput as exc:  # an entry we cannot name cannot be deduplicated; the others go on
-            log.info("feed %s: entry %r skipped: %s", base_url, raw.get("title", "")[:80], exc)
+            link = _link(raw)
+            aid = article_id(link)  # a link that is no valid URL is refused here
+        except InvalidInput as exc:  # this item alone is skipped: the feed's other items go on
+            log.info("feed %s: item %r skipped: %s", base_url, title[:80], exc)
+            link = str(raw.get("link") or "")
+            shown = (
+                link[:500] if urlsplit(link).scheme.lower() in ("http", "https") else ""
+            )  # never hand on a script
+            skipped.append(Skipped(title[:200], shown, str(exc)))
             continue
         source = raw.get("source") or {}
         source_title = source.get("title") if isinstance(source, dict) else None
@@ -91,8 +114,8 @@ def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
             Entry(
                 article_id=aid,
                 url=link,
-                guid=guid,
-                title=plain_line(raw.get("title", "")),
+                guid=raw.get("id"),
+                title=title,
                 summary=plain_text(raw.get("summary", "")),
                 published=_time(raw),
                 author=plain_line(raw.get("author") or "") or None,
@@ -100,4 +123,4 @@ def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
                 language=feed_language,
             )
         )
-    return ParsedFeed(title=plain_line(parsed.feed.get("title", "")), entries=entries)
+    return ParsedFeed(title=plain_line(parsed.feed.get("title", "")), entries=entries, skipped=skipped)

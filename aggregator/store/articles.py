@@ -115,6 +115,17 @@ class ArticleStore:
             pipe.hget(self.keys.article(aid), "state")
         return {aid for aid, s in zip(aids, pipe.execute(), strict=True) if s == CLUSTERED}
 
+    @converts_errors
+    def mark_refetch(self, entry: Entry, max_attempts: int) -> int | None:
+        """Count one more attempt at an article's page and mark the article to be fetched again as a
+        revision of itself; None, and nothing marked, once `max_attempts` were made."""
+        key = self.keys.article(entry.article_id)
+        attempt = int(self.r.hincrby(key, "refetch", 1))
+        if attempt > max_attempts:
+            return None
+        self.r.hset(key, "revise", json.dumps(_entry_fields(entry)))
+        return attempt
+
     # --- revisions
     @converts_errors
     def pending_revisions(self, aids: Sequence[str]) -> list[tuple[Entry, str]]:

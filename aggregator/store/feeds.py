@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -15,6 +16,7 @@ from aggregator.store.connection import converts_errors
 from aggregator.store.keys import DISPATCH_LEASE_S, Keys
 
 _OPTIONAL_FLOATS = ("next_due", "last_fetched")
+MAX_SKIPPED = 20  # skipped items kept per feed: enough to see what is wrong
 _OPTIONAL_STRS = ("title", "last_status", "last_error", "etag", "last_modified")
 
 
@@ -24,6 +26,7 @@ def _feed(fid: str, h: dict[str, str]) -> Feed:
         url=h["url"],
         created=float(h["created"]),
         errors=int(h.get("errors") or 0),
+        skipped=tuple(json.loads(h.get("skipped") or "[]")),
         **{k: float(h[k]) if h.get(k) else None for k in _OPTIONAL_FLOATS},  # type: ignore[arg-type]
         **{k: h.get(k) or None for k in _OPTIONAL_STRS},  # type: ignore[arg-type]
     )
@@ -98,11 +101,13 @@ class FeedStore:
     @converts_errors
     def record_success(
         self, feed: Feed, status: str, next_due: float, etag: str | None, last_modified: str | None,
-        title: str | None, now: float,
+        title: str | None, now: float, skipped: Sequence[Mapping[str, str]] = (),
     ) -> None:  # fmt: skip
         mapping: dict[str, str | float] = {
             "last_fetched": now, "last_status": status, "last_error": "", "errors": 0, "next_due": next_due,
         }  # fmt: skip
+        if status == "ok":  # the skipped items of this fetch (a 304 brought no items)
+            mapping["skipped"] = json.dumps(list(skipped[:MAX_SKIPPED]))
         if status == "ok":  # a 304 carries no new validators: keep the old ones
             mapping.update(etag=etag or "", last_modified=last_modified or "")
         if title and not feed.title:

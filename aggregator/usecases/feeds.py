@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 
 from aggregator.core.models import Feed
 from aggregator.dispatch import Dispatcher
-from aggregator.errors import FetchError, ParseError, TemporaryFetchError
+from aggregator.errors import FetchError, ParseError, StorageError, TemporaryFetchError
 from aggregator.ingest.fetch import Fetched, Fetcher
 from aggregator.ingest.parse import parse_feed
 from aggregator.settings import Settings
@@ -82,16 +83,29 @@ class FeedRefresh:
             parsed = parse_feed(outcome.body, outcome.url)
         except (FetchError, ParseError) as exc:
             retry_after = exc.retry_after_s if isinstance(exc, TemporaryFetchError) else None
-            self.feeds.record_failure(feed, str(exc), self._backoff(feed, now, retry_after), now)
-            log.warning("feed %s (%s) failed: %s", feed_id, feed.url, exc)
-            return RefreshResult(feed_id, "error", error=str(exc))
+            return self._failed(feed, str(exc), now, retry_after)
+        except StorageError:
+            raise  # Redis is away: the task retries
+        except Exception as exc:  # a bug must not leave the feed refetched at once, forever, unexplained
+            log.exception("feed %s (%s): refresh crashed", feed_id, feed.url)
+            return self._failed(feed, f"internal error: {type(exc).__name__}: {exc}", now, None)
         todo = self.articles.add_entries(feed.id, parsed.entries, now, s.retention_s)
         for i in range(0, len(todo), s.ingest_batch_size):
             self.dispatch.ingest_articles(todo[i : i + s.ingest_batch_size])
+        skipped = [dataclasses.asdict(x) for x in parsed.skipped]
         self.feeds.record_success(
-            feed, "ok", self._next_due(now), outcome.etag, outcome.last_modified, parsed.title, now
+            feed, "ok", self._next_due(now), outcome.etag, outcome.last_modified, parsed.title, now, skipped
         )
+        log.info(
+            "feed %s (%s) refreshed: %d new, %d skipped, %.2f s",
+            feed_id, feed.url, len(todo), len(skipped), time.time() - now,
+        )  # fmt: skip
         return RefreshResult(feed_id, "ok", new_entries=len(todo))
+
+    def _failed(self, feed: Feed, error: str, now: float, retry_after: float | None) -> RefreshResult:
+        self.feeds.record_failure(feed, error, self._backoff(feed, now, retry_after), now)
+        log.warning("feed %s (%s) failed: %s", feed.id, feed.url, error)
+        return RefreshResult(feed.id, "error", error=error)
 
     def _next_due(self, now: float) -> float:
         return now + self.settings.poll_interval_s

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aggregator.core.models import Article, Entry
 from aggregator.core.pipeline import ClusterPipeline
 from aggregator.dispatch import Dispatcher
-from aggregator.errors import FetchError
+from aggregator.errors import FetchError, StorageError, TemporaryFetchError
 from aggregator.ingest.extract import Extracted, NoText, PageRules, build_article, extract_page
 from aggregator.ingest.fetch import Fetched, Fetcher
 from aggregator.store.articles import ArticleStore
@@ -20,6 +20,9 @@ from aggregator.store.stories import StoryStore
 log = logging.getLogger(__name__)
 
 PAGE_FETCH_THREADS = 8  # page fetches wait on the network: overlap them
+# When a page that failed for a temporary reason is fetched again (each under the task visibility
+# timeout's half, the longest a countdown may wait).
+REFETCH_DELAYS_S = (60, 300, 600)
 
 
 class Ingest:
@@ -48,12 +51,26 @@ class Ingest:
         changed = self.articles.pending_revisions(article_ids)
         if not pending and not changed:
             return 0
-        with ThreadPoolExecutor(min(PAGE_FETCH_THREADS, len(pending) + len(changed))) as pool:
-            articles = list(pool.map(lambda p: self._article(*p), [*pending, *changed]))
+        entries = [*pending, *changed]
+        with ThreadPoolExecutor(min(PAGE_FETCH_THREADS, len(entries))) as pool:
+            made = list(pool.map(lambda p: self._article(*p), entries))
+        articles = [a for a, _ in made]
         new = self.cluster(articles[: len(pending)])
         self.revise(articles[len(pending) :])
+        for (entry, _), (_, again) in zip(entries, made, strict=True):
+            if again:
+                self._refetch_later(entry)
         self.dispatch.fan_out_events()  # webhooks hear of the new events now, not at the next tick
         return new
+
+    def _refetch_later(self, entry: Entry) -> None:
+        """A page that failed for a temporary reason is fetched again later, a few times at growing
+        intervals; when it comes, the article's text becomes its next revision."""
+        attempt = self.articles.mark_refetch(entry, len(REFETCH_DELAYS_S))
+        if attempt is None:
+            log.warning("page %s: no more attempts; the feed summary stays", entry.url)
+            return
+        self.dispatch.ingest_articles([entry.article_id], countdown=REFETCH_DELAYS_S[attempt - 1])
 
     def cluster(self, articles: Sequence[Article]) -> int:
         """Assign each article to a story, atomically across workers. Returns how many were new."""
@@ -77,16 +94,24 @@ class Ingest:
             self.stories.choose_canonicals(revised, time.time())
         return revised
 
-    def _article(self, entry: Entry, feed_id: str) -> Article:
+    def _article(self, entry: Entry, feed_id: str) -> tuple[Article, bool]:
+        """The article of one entry, and whether its page is worth fetching again later. Whatever goes
+        wrong with its page goes no further than this article: the feed's summary stands in and the
+        article says why."""
         extracted: Extracted | NoText
         try:
             fetched = self.fetcher.get(entry.url, self.pages.max_bytes)
-        except FetchError as exc:
-            log.warning("page %s not fetched; the feed summary stands in: %s", entry.url, exc)
-            extracted = NoText(f"page not fetched: {exc}")
-        else:
             if isinstance(fetched, Fetched):
                 extracted = extract_page(fetched.body, fetched.url, self.pages.max_elements)
             else:  # no validators were sent: a 304 here is the server's mistake
                 extracted = NoText("the server answered 304 Not Modified to a plain GET")
-        return build_article(entry, feed_id, extracted, self.pages.min_words)
+        except FetchError as exc:
+            log.warning("page %s not fetched; the feed summary stands in: %s", entry.url, exc)
+            extracted = NoText(f"page not fetched: {exc}", isinstance(exc, TemporaryFetchError))
+        except StorageError:
+            raise  # Redis is away (the politeness gate): the task retries
+        except Exception as exc:  # a bug with one page must not lose its batch-mates
+            log.exception("page %s failed; the feed summary stands in", entry.url)
+            extracted = NoText(f"page failed: {type(exc).__name__}: {exc}")
+        again = isinstance(extracted, NoText) and extracted.temporary
+        return build_article(entry, feed_id, extracted, self.pages.min_words), again

@@ -112,7 +112,7 @@ def main() -> None:
             for f in range(args.feeds):
                 wiring.feeds.add(f"{site.base}/wire/feed{f}.xml")
             ids = [
-                article_id(f"{site.base}/wire/{f}-{i}.html", None)
+                article_id(f"{site.base}/wire/{f}-{i}.html")
                 for f in range(args.feeds)
                 for i in range(args.per_feed)
             ]

@@ -128,7 +128,7 @@ def publish(site: Site, articles: int, feeds: int, seed: int = 7) -> list[str]:
             slug = f"{f}-{i}"
             site.set(f"/wire/{slug}.html", page("wire", title, body))  # where rss() links
             items.append((slug, title, body[:100]))
-            ids.append(article_id(f"{site.base}/wire/{slug}.html", None))
+            ids.append(article_id(f"{site.base}/wire/{slug}.html"))
         site.set(f"/load/feed{f}.xml", rss(site.base, "wire", items, now - 3600), ctype="application/rss+xml")
     return ids
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from aggregator.dispatch import INGEST_ARTICLES
 from aggregator.settings import Settings
 from aggregator.wiring import Wiring
 from tests.fixtures.sender import Recorder
@@ -72,3 +73,92 @@ def test_each_bad_feed_gets_a_clear_error_and_the_rest_go_on(wiring: Wiring, sit
     charset_entry = wiring.articles.pending_entries(sender.ingested())[0][0]
     assert charset_entry.title == "Crème brûlée festival opens"
     assert wiring.feed_store.get(feeds["/empty.xml"]).title == "Quiet Times"
+
+
+def _poison_feed(site: Site) -> bytes:
+    """Ten items: seven good ones, and a port out of range, a host label over 63 characters and a
+    javascript: link."""
+    good = [f"{site.base}/wire/item{i}.html" for i in range(7)]
+    bad = [
+        "http://127.0.0.1:99999/port.html",
+        f"http://{'x' * 64}.example/label.html",
+        "javascript:alert(1)",
+    ]
+    items = "".join(
+        f"<item><title>Item {i}</title><link>{link}</link><description>Summary {i} of the day's news "
+        "about the harbour and the ferries.</description></item>"
+        for i, link in enumerate([*good[:3], bad[0], *good[3:5], bad[1], *good[5:], bad[2]])
+    )
+    channel = f"<channel><title>Poison</title>{items}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
+
+
+def test_poison_items_are_skipped_and_recorded_and_their_feed_mates_go_on(wiring: Wiring, site: Site) -> None:
+    site.routes["/poison.xml"] = (200, {"Content-Type": _RSS}, _poison_feed(site))
+    fid = wiring.feeds.add(site.base + "/poison.xml")[0].id
+    result = wiring.refresh.refresh(fid)
+    feed = wiring.feed_store.get(fid)
+    assert (result.status, result.new_entries, feed.last_status) == ("ok", 7, "ok")
+    reasons = " | ".join(s["reason"] for s in feed.skipped).lower()
+    assert len(feed.skipped) == 3, feed.skipped
+    assert "port" in reasons and "label" in reasons and "http" in reasons
+    sender = wiring.dispatch.sender
+    assert isinstance(sender, Recorder)
+    ids = sender.ingested()
+    assert len(ids) == 7
+    for i in range(0, len(ids), 4):  # the pages do not exist: summaries stand in, nothing is lost
+        wiring.ingest.ingest_articles(ids[i : i + 4])
+    assert wiring.articles.clustered(ids) == set(ids)
+
+
+def test_an_unexpected_failure_of_a_refresh_is_recorded_with_backoff(
+    wiring: Wiring, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fid = wiring.feeds.add(site.feed_url("gazette"))[0].id
+    site.publish_news()
+
+    def broken(body: bytes, url: str) -> None:
+        raise RuntimeError("a parser bug")
+
+    monkeypatch.setattr("aggregator.usecases.feeds.parse_feed", broken)
+    before = time.time()
+    result = wiring.refresh.refresh(fid)
+    feed = wiring.feed_store.get(fid)
+    assert (result.status, feed.last_status, feed.errors) == ("error", "error", 1)
+    assert "a parser bug" in (feed.last_error or "")
+    assert feed.next_due == pytest.approx(before + 300, abs=5)  # backed off, not refetched at once
+
+
+def test_a_page_that_failed_for_a_while_is_fetched_again_and_becomes_a_revision(
+    wiring: Wiring, site: Site
+) -> None:
+    site.publish_news()
+    served = {"n": 0}
+
+    def flaky(request: object) -> tuple[int, dict[str, str], bytes]:
+        served["n"] += 1
+        if served["n"] <= 2:
+            return 503, {"Retry-After": "30"}, b"busy"
+        return ok  # the real page, from the third request on
+
+    ok = site.routes["/gazette/orchard.html"]
+    assert isinstance(ok, tuple)
+    site.routes["/gazette/orchard.html"] = flaky
+    fid = wiring.feeds.add(site.feed_url("gazette"))[0].id
+    wiring.refresh.refresh(fid)
+    sender = wiring.dispatch.sender
+    assert isinstance(sender, Recorder)
+    ids = sender.ingested()
+    wiring.ingest.ingest_articles(ids)
+    orchard = next(a for a in ids if "strawberry" in wiring.views.article(a)["title"])
+    first = wiring.views.article(orchard)
+    assert first["extraction"] == "summary" and "503" in first["extraction_error"]
+    # Fetched again later (a delayed task each time), until the page comes: then a revision.
+    for attempt in (1, 2):
+        name, args, options = [t for t in sender.sent_with_options if t[0] == INGEST_ARTICLES][-1]
+        assert args == [[orchard]] and options["countdown"] > 0, attempt
+        wiring.ingest.ingest_articles(args[0])
+    now = wiring.views.article(orchard)
+    assert (now["extraction"], now["revision"]) == ("page", 1)
+    assert "Growers in the Tarrow valley" in now["text"] and len(now["text"]) > len(first["text"])
+    assert served["n"] == 3

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -49,16 +50,25 @@ def test_credits_find_wires() -> None:
 def test_url_normalisation_drops_tracking_and_fragment() -> None:
     a = normalise_url("HTTPS://Example.com:443/news/a?utm_source=x&b=2&a=1#top")
     assert a == "https://example.com/news/a?a=1&b=2"
-    assert article_id("https://example.com/news/a?a=1&b=2&fbclid=z", None) == article_id(a, "other-guid")
+    assert article_id("https://example.com/news/a?a=1&b=2&fbclid=z") == article_id(a)
     assert feed_id("http://example.com/feed") != feed_id("http://example.com/feed2")
 
 
-def test_article_id_falls_back_to_guid_and_rejects_nothing() -> None:
-    assert article_id(None, "urn:x:1") == article_id("", "urn:x:1")
-    with pytest.raises(InvalidInput):
-        article_id(None, None)
-    with pytest.raises(InvalidInput):
-        normalise_url("ftp://example.com/file")
+def test_a_url_that_cannot_be_fetched_is_refused_saying_why() -> None:
+    cases = {
+        "ftp://example.com/file": "http(s)",
+        "http://127.0.0.1:99999/x": "Port out of range",
+        "http://127.0.0.1:-1/x": "Port",
+        "http://example.com:abc/x": "Port",
+        "http://[::1/x": "IPv6",
+        f"http://{'x' * 64}.example/": "label",
+        "http://a..b/": "label",
+        "http://exa\x00mple.com/": "control characters",
+    }
+    for url, words in cases.items():
+        with pytest.raises(InvalidInput, match=re.escape(words)):
+            article_id(url)
+    assert normalise_url("http://[::1]:8080/feed") == "http://[::1]:8080/feed"  # brackets kept
 
 
 def test_plain_text_leaves_no_markup_even_escaped_but_keeps_the_words() -> None:
