@@ -82,7 +82,7 @@ class Wiring:
     # --- stores
     @cached_property
     def feed_store(self) -> FeedStore:
-        return FeedStore(self.redis, self.keys)
+        return FeedStore(self.redis, self.keys, 2 * self.settings.task_visibility_timeout_s)
 
     @cached_property
     def events(self) -> EventLog:

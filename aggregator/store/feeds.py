@@ -12,8 +12,9 @@ import redis
 from aggregator.core.identity import feed_id, normalise_url
 from aggregator.core.models import Feed
 from aggregator.errors import NotFound
+from aggregator.store import scripts
 from aggregator.store.connection import converts_errors
-from aggregator.store.keys import DISPATCH_LEASE_S, Keys
+from aggregator.store.keys import Keys
 
 _OPTIONAL_FLOATS = ("next_due", "last_fetched")
 MAX_SKIPPED = 20  # skipped items kept per feed: enough to see what is wrong
@@ -33,15 +34,22 @@ def _feed(fid: str, h: dict[str, str]) -> Feed:
 
 
 class FeedStore:
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    """`lease_s`: how long a feed handed to a worker for a refresh is not handed out again. Its refresh
+    records the next due time when it runs, so the lease only matters for a refresh that was lost: it
+    must outlast any wait in the queue, or a backlog fills the queue with copies of one refresh."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, lease_s: float) -> None:
         # redis-py's stubs type replies as unions of bytes/str/awaitables; with decode_responses=True
         # they are str, so the client is used untyped here rather than cast at every call.
         self.r: Any = client
         self.keys = keys
+        self.lease_s = lease_s
+        self._claim = scripts.register(client, "feeds_claim")
 
     @converts_errors
     def add(self, url: str, title: str | None = None, now: float | None = None) -> tuple[Feed, bool]:
-        """Add a feed, due at once. Returns the feed and whether it was new (adding twice is harmless)."""
+        """Add a feed, handed out at once (its caller dispatches its first refresh). Returns the feed and
+        whether it was new (adding twice is harmless)."""
         now = time.time() if now is None else now
         url = normalise_url(url)
         fid = feed_id(url)
@@ -51,18 +59,20 @@ class FeedStore:
             pipe = self.r.pipeline()
             pipe.hset(key, mapping={"created": now, "title": title or "", "errors": 0})
             pipe.zadd(self.keys.feeds, {fid: now})
-            pipe.zadd(self.keys.feeds_due, {fid: now})
+            pipe.zadd(self.keys.feeds_due, {fid: now + self.lease_s})
             pipe.execute()
         return self.get(fid), bool(created)
 
     @converts_errors
-    def import_file_feeds(self, feeds: Iterable[tuple[str, str | None]]) -> int:
-        """Add the feeds file's feeds once: a feed the user deleted is not brought back on restart."""
-        added = 0
+    def import_file_feeds(self, feeds: Iterable[tuple[str, str | None]]) -> list[Feed]:
+        """Add the feeds file's feeds once: a feed the user deleted is not brought back on restart.
+        Returns the feeds added now."""
+        added = []
         for url, title in feeds:
             if self.r.sadd(self.keys.feeds_imported, normalise_url(url)):
-                self.add(url, title)
-                added += 1
+                feed, created = self.add(url, title)
+                if created:
+                    added.append(feed)
         return added
 
     @converts_errors
@@ -91,11 +101,9 @@ class FeedStore:
 
     @converts_errors
     def claim_due(self, now: float | None = None, limit: int = 100) -> list[str]:
-        """Feeds due now, leased so the next tick does not hand them out again while they are fetched."""
+        """Feeds due now, each handed out once: leased until its refresh records the next due time."""
         now = time.time() if now is None else now
-        ids: list[str] = self.r.zrangebyscore(self.keys.feeds_due, "-inf", now, start=0, num=limit)
-        if ids:
-            self.r.zadd(self.keys.feeds_due, dict.fromkeys(ids, now + DISPATCH_LEASE_S), xx=True)
+        ids: list[str] = self._claim(keys=[self.keys.feeds_due], args=[now, self.lease_s, limit])
         return ids
 
     @converts_errors

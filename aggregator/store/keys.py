@@ -21,7 +21,6 @@ from dataclasses import dataclass
 LOCK_TTL_MS = 30_000  # longest a crashed worker can hold the assignment lock
 HOST_LEASE_MS = 60_000  # a request slot a crashed worker held frees itself after this
 FANOUT_LOCK_MS = 30_000  # longest a crashed worker can hold the webhook fan-out
-DISPATCH_LEASE_S = 120  # a feed handed to a worker is not handed out again before this, unless done
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,8 @@ class Keys:
 
     @property
     def feeds_due(self) -> str:
-        """sorted set: feed id by the time it is next due"""
+        """sorted set: feed id by the time it is next due; a feed handed to a worker is moved ahead by
+        the refresh lease (FeedStore.lease_s) until its refresh records when it is next due"""
         return f"{self.prefix}:feeds:due"
 
     @property

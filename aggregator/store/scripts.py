@@ -13,8 +13,8 @@ from typing import Any
 import redis
 
 NAMES = (
-    "index_write", "index_candidates", "archive_write", "archive_candidates", "host_acquire",
-    "subscription_resume", "lock_release",
+    "index_write", "index_candidates", "archive_write", "archive_candidates", "feeds_claim",
+    "host_acquire", "subscription_resume", "lock_release",
 )  # fmt: skip
 
 

@@ -43,8 +43,12 @@ class FeedCatalogue:
         return feed, created
 
     def import_once(self, feeds: Iterable[tuple[str, str | None]]) -> int:
-        """The feeds file's feeds, each added once ever: a feed the user deleted stays deleted."""
-        return self.store.import_file_feeds(feeds)
+        """The feeds file's feeds, each added once ever (a feed the user deleted stays deleted) and
+        fetched at once. Returns how many were added."""
+        added = self.store.import_file_feeds(feeds)
+        for feed in added:
+            self.dispatch.refresh_feed(feed.id)
+        return len(added)
 
 
 class FeedRefresh:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from aggregator.dispatch import INGEST_ARTICLES
+from aggregator.dispatch import INGEST_ARTICLES, REFRESH_FEED
 from aggregator.settings import Settings
 from aggregator.wiring import Wiring
 from tests.fixtures.sender import Recorder
@@ -162,3 +162,16 @@ def test_a_page_that_failed_for_a_while_is_fetched_again_and_becomes_a_revision(
     assert (now["extraction"], now["revision"]) == ("page", 1)
     assert "Growers in the Tarrow valley" in now["text"] and len(now["text"]) > len(first["text"])
     assert served["n"] == 3
+
+
+def test_a_feed_is_refreshed_once_for_one_due_time(wiring: Wiring, site: Site) -> None:
+    site.publish_news()
+    sender = wiring.dispatch.sender
+    assert isinstance(sender, Recorder)
+    fid = wiring.feeds.add(site.feed_url("gazette"))[0].id  # dispatched at once
+    assert wiring.refresh.schedule_due() == []  # ticks while that refresh waits add no other
+    assert wiring.refresh.schedule_due() == []
+    refreshes = [a for name, a in sender.sent if name == REFRESH_FEED]
+    assert refreshes == [[fid]]
+    wiring.refresh.refresh(fid)
+    assert wiring.feed_store.get(fid).next_due == pytest.approx(time.time() + 300, abs=5)

@@ -81,3 +81,12 @@ def test_lock_release(redis_client: redis.Redis) -> None:
     redis_client.set("lock", "mine")
     assert release(keys=["lock"], args=["theirs"]) == 0 and redis_client.get("lock") == "mine"
     assert release(keys=["lock"], args=["mine"]) == 1 and not redis_client.exists("lock")
+
+
+def test_feeds_claim(redis_client: redis.Redis) -> None:
+    claim = scripts.register(redis_client, "feeds_claim")
+    redis_client.zadd("due", {"f1": 10, "f2": 20, "f3": 30, "f4": 99})
+    assert claim(keys=["due"], args=[25, 100, 2]) == ["f1", "f2"]  # due by 25, at most 2
+    assert claim(keys=["due"], args=[25, 100, 10]) == []  # each once: leased to 125
+    assert redis_client.zscore("due", "f1") == 125.0 and redis_client.zscore("due", "f3") == 30.0
+    assert claim(keys=["due"], args=[130, 100, 10]) == ["f3", "f4", "f1", "f2"]  # lost leases come back
