@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 
 from aggregator import logs
+from aggregator.dispatch import CLUSTERING, FEEDS, PAGES, QUEUES, SCHEDULER, WEBHOOKS
 from aggregator.settings import Settings, get_settings, load_feeds
 
 
@@ -34,8 +35,26 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    _celery(settings, "worker", "--loglevel=INFO", f"--concurrency={args.concurrency}", "--without-gossip")
+    queues = args.queues.split(",")
+    if unknown := set(queues) - set(QUEUES):
+        raise SystemExit(f"unknown queues {sorted(unknown)}; the queues are {', '.join(QUEUES)}")
+    _celery(
+        settings, "worker", "--loglevel=INFO", f"--queues={args.queues}", f"--concurrency={args.concurrency}",
+        f"--pool={args.pool}", f"--hostname={args.name}@%h", "--without-gossip",
+    )  # fmt: skip
     return 0
+
+
+# `aggregator up`'s workers, one per kind of work: feeds, webhooks and the scheduler's ticks wait on the
+# network, so threads serve them; pages are parsed, so processes, one per core; clustering takes a lock,
+# so one at a time.
+def _workers(concurrency: int) -> list[list[str]]:
+    light = f"{SCHEDULER},{FEEDS},{WEBHOOKS}"
+    return [
+        ["--name=light", f"--queues={light}", "--pool=threads", "--concurrency=8"],
+        ["--name=pages", f"--queues={PAGES}", "--pool=prefork", f"--concurrency={concurrency}"],
+        ["--name=clustering", f"--queues={CLUSTERING}", "--pool=solo", "--concurrency=1"],
+    ]
 
 
 def cmd_beat(settings: Settings, _: argparse.Namespace) -> int:
@@ -72,7 +91,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     exe = [sys.executable, "-m", "aggregator.cli"]
     children = [
         subprocess.Popen([*exe, "beat"], env=env),
-        subprocess.Popen([*exe, "worker", f"--concurrency={args.concurrency}"], env=env),
+        *(subprocess.Popen([*exe, "worker", *flags], env=env) for flags in _workers(args.concurrency)),
         subprocess.Popen([*exe, "api"], env=env),
     ]
     print(f"serving on http://{settings.host}:{settings.port} (Ctrl-C stops everything)", flush=True)
@@ -111,11 +130,17 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="aggregator", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="run API, worker, beat (and embedded Redis) in the foreground")
-    up.add_argument("--concurrency", type=int, default=2)
+    up = sub.add_parser("up", help="run API, workers, beat (and embedded Redis) in the foreground")
+    up.add_argument("--concurrency", type=int, default=2, help="processes that fetch and parse pages")
     sub.add_parser("api", help="run the HTTP API")
     worker = sub.add_parser("worker", help="run a Celery worker")
-    worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument(
+        "--queues", default=",".join(QUEUES),
+        help=f"comma-separated queues to take work from (default: all of {', '.join(QUEUES)})",
+    )  # fmt: skip
+    worker.add_argument("--concurrency", type=int, default=2, help="tasks at once")
+    worker.add_argument("--pool", choices=("prefork", "threads", "solo"), default="prefork")
+    worker.add_argument("--name", default="worker", help="the worker's name, unique among the workers")
     sub.add_parser("beat", help="import the feeds file, then run the Celery beat scheduler")
     ev = sub.add_parser("eval", help="score the clustering on a labelled corpus")
     ev.add_argument("corpus")

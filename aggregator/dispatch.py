@@ -1,5 +1,9 @@
-"""Handing work to the workers. Task names live here so that `workers/` can import them and
-`aggregator/` never has to import `workers/`."""
+"""Handing work to the workers: task names, the queue each kind of work goes to, and sending. They
+live here so that `workers/` can import them and `aggregator/` never has to import `workers/`.
+
+One queue per kind of work, so that each has its own workers and none waits behind another's backlog:
+a new feed's first fetch or a webhook delivery never waits behind ten thousand pages.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,24 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 REFRESH_FEED = "aggregator.refresh_feed"
-INGEST_ARTICLES = "aggregator.ingest_articles"
+FETCH_PAGES = "aggregator.fetch_pages"
+CLUSTER_ARTICLES = "aggregator.cluster_articles"
 SCHEDULE_DUE = "aggregator.schedule_due"
 FAN_OUT_EVENTS = "aggregator.fan_out_events"
 DELIVER_WEBHOOK = "aggregator.deliver_webhook"
 EXPIRE_STORIES = "aggregator.expire_stories"
+
+SCHEDULER, FEEDS, PAGES, CLUSTERING, WEBHOOKS = "scheduler", "feeds", "pages", "clustering", "webhooks"
+QUEUES = (SCHEDULER, FEEDS, PAGES, CLUSTERING, WEBHOOKS)
+ROUTES = {
+    SCHEDULE_DUE: SCHEDULER,
+    EXPIRE_STORIES: SCHEDULER,
+    REFRESH_FEED: FEEDS,
+    FETCH_PAGES: PAGES,
+    CLUSTER_ARTICLES: CLUSTERING,
+    FAN_OUT_EVENTS: WEBHOOKS,
+    DELIVER_WEBHOOK: WEBHOOKS,
+}
 
 
 class TaskSender(Protocol):
@@ -24,18 +41,26 @@ class Dispatcher:
     def __init__(self, sender: TaskSender) -> None:
         self.sender = sender
 
-    def refresh_feed(self, feed_id: str) -> None:
-        self.sender.send_task(REFRESH_FEED, args=[feed_id])
+    def _send(self, name: str, args: Sequence[Any] = (), countdown: float | None = None) -> None:
+        options: dict[str, Any] = {"queue": ROUTES[name]}
+        if countdown:
+            options["countdown"] = countdown
+        self.sender.send_task(name, args=list(args), **options)
 
-    def ingest_articles(self, article_ids: Sequence[str], countdown: float | None = None) -> None:
-        options = {"countdown": countdown} if countdown else {}
-        self.sender.send_task(INGEST_ARTICLES, args=[list(article_ids)], **options)
+    def refresh_feed(self, feed_id: str) -> None:
+        self._send(REFRESH_FEED, [feed_id])
+
+    def fetch_pages(self, article_ids: Sequence[str], countdown: float | None = None) -> None:
+        self._send(FETCH_PAGES, [list(article_ids)], countdown)
+
+    def cluster_articles(self) -> None:
+        self._send(CLUSTER_ARTICLES)
 
     def fan_out_events(self) -> None:
-        self.sender.send_task(FAN_OUT_EVENTS)
+        self._send(FAN_OUT_EVENTS)
 
     def deliver_webhook(self, subscription_id: str, event_id: str) -> None:
-        self.sender.send_task(DELIVER_WEBHOOK, args=[subscription_id, event_id])
+        self._send(DELIVER_WEBHOOK, [subscription_id, event_id])
 
 
 def celery_client(broker_url: str) -> TaskSender:

@@ -127,7 +127,7 @@ class Wiring:
         s = self.settings
         return Ingest(
             self.articles, self.stories, self.index, self.pipeline, self.fetcher, self.dispatch,
-            s.page_rules(),
+            s.page_rules(), s.ingest_batch_size,
         )  # fmt: skip
 
     @cached_property

@@ -17,6 +17,7 @@ import uvicorn
 
 from aggregator.api.app import create_app
 from aggregator.devserver import EmbeddedRedis, free_port
+from aggregator.dispatch import QUEUES
 from aggregator.settings import Settings, defaults
 from tests.fixtures.site import Site, serve
 
@@ -80,8 +81,9 @@ def worker(celery_app: Any) -> Iterator[Any]:
     import workers.tasks  # noqa: F401  (registers the tasks)
 
     with start_worker(
-        celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30
-    ) as w:
+        celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30,
+        queues=list(QUEUES),
+    ) as w:  # fmt: skip
         yield w
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 
 from aggregator import logs
-from aggregator.dispatch import EXPIRE_STORIES, FAN_OUT_EVENTS, SCHEDULE_DUE
+from aggregator.dispatch import CLUSTER_ARTICLES, EXPIRE_STORIES, FAN_OUT_EVENTS, ROUTES, SCHEDULE_DUE
 from aggregator.settings import Settings, get_settings
 
 
@@ -13,6 +15,10 @@ def max_retry_countdown(settings: Settings) -> float:
     """Longest countdown a retry may ask for. Redis hands an unacknowledged task to another worker after
     the visibility timeout, which must exceed every countdown or a waiting retry would run twice."""
     return settings.task_visibility_timeout_s / 2
+
+
+def _every(task: str, seconds: float) -> dict[str, Any]:
+    return {"task": task, "schedule": seconds, "options": {"queue": ROUTES[task]}}
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -34,12 +40,14 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         task_serializer="json",
         accept_content=["json"],
+        task_routes={name: {"queue": queue} for name, queue in ROUTES.items()},
         beat_schedule={
-            "schedule-due-feeds": {"task": SCHEDULE_DUE, "schedule": settings.schedule_tick_s},
-            # Ingest fans out right after it commits; this catches what a crash left behind.
-            "fan-out-events": {"task": FAN_OUT_EVENTS, "schedule": settings.schedule_tick_s * 10},
+            "schedule-due-feeds": _every(SCHEDULE_DUE, settings.schedule_tick_s),
+            # Clustering and the fan-out run as soon as there is work; these catch what a crash left.
+            "cluster-extracted": _every(CLUSTER_ARTICLES, settings.schedule_tick_s * 10),
+            "fan-out-events": _every(FAN_OUT_EVENTS, settings.schedule_tick_s * 10),
             # Retention counts in hours: a sweep every few minutes keeps Redis within minutes of it.
-            "expire-stories": {"task": EXPIRE_STORIES, "schedule": settings.schedule_tick_s * 60},
+            "expire-stories": _every(EXPIRE_STORIES, settings.schedule_tick_s * 60),
         },
         worker_hijack_root_logger=False,
     )

@@ -12,10 +12,11 @@ from typing import Any
 from celery import Celery, Task, shared_task
 
 from aggregator.dispatch import (
+    CLUSTER_ARTICLES,
     DELIVER_WEBHOOK,
     EXPIRE_STORIES,
     FAN_OUT_EVENTS,
-    INGEST_ARTICLES,
+    FETCH_PAGES,
     REFRESH_FEED,
     SCHEDULE_DUE,
 )
@@ -59,11 +60,19 @@ def refresh_feed(self: Task, feed_id: str) -> str:
         raise _retry(self, exc) from exc
 
 
-@shared_task(name=INGEST_ARTICLES, bind=True, ignore_result=True)
-def ingest_articles(self: Task, article_ids: list[str]) -> int:
+@shared_task(name=FETCH_PAGES, bind=True, ignore_result=True)
+def fetch_pages(self: Task, article_ids: list[str]) -> int:
     try:
-        return wiring(self.app).ingest.ingest_articles(article_ids)
+        return wiring(self.app).ingest.fetch_pages(article_ids)
     except (StorageError, TemporaryFetchError) as exc:
+        raise _retry(self, exc) from exc
+
+
+@shared_task(name=CLUSTER_ARTICLES, bind=True, ignore_result=True)
+def cluster_articles(self: Task) -> int:
+    try:
+        return wiring(self.app).ingest.cluster_extracted()
+    except StorageError as exc:
         raise _retry(self, exc) from exc
 
 

@@ -1,8 +1,9 @@
 """Articles: entries waiting to be clustered, their states, and their revisions.
 
-An article's hash goes through three states: `pending` (the entry as the feed gave it), `clustered`
-(the clean article, its story and relation: written by `StoryStore.queue_commit`), and `expired` (a
-tombstone once its story is retired, `store/retention.py`).
+An article's hash goes through four states: `pending` (the entry as the feed gave it), `extracted` (the
+clean article, waiting in the extracted set for the clustering worker), `clustered` (with its story and
+relation: written by `StoryStore.queue_commit`), and `expired` (a tombstone once its story is retired,
+`store/retention.py`).
 
 A revision: a known article whose outlet changed its headline or text. The feed item changing is the
 cue (`add_entries` marks the article); the page is fetched again and, if its headline or text differ,
@@ -12,18 +13,18 @@ stored as the article's next revision. The story and its variants stay as they a
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
 
-from aggregator.core.models import Article, Entry
+from aggregator.core.models import Article, Entry, Extraction
 from aggregator.store import events
 from aggregator.store.connection import converts_errors
 from aggregator.store.events import EventLog
 from aggregator.store.keys import Keys
 
-PENDING, CLUSTERED = "pending", "clustered"
+PENDING, EXTRACTED, CLUSTERED = "pending", "extracted", "clustered"
 EXPIRED = "expired"  # a tombstone: the article's story was retired
 MAX_REVISIONS = 10  # earlier headlines and texts kept per article
 
@@ -31,6 +32,27 @@ MAX_REVISIONS = 10  # earlier headlines and texts kept per article
 def stored_float(value: str | None) -> float | None:
     """A number as a hash field keeps it: absent or empty is None."""
     return float(value) if value else None
+
+
+def article_fields(a: Article) -> dict[str, Any]:
+    """A clean article as its hash keeps it (`StoryStore.queue_commit` writes the same fields)."""
+    return {
+        "url": a.url, "feed_id": a.feed_id, "title": a.title, "text": a.text, "source": a.source,
+        "published": a.published or "", "fetched": a.fetched, "author": a.author or "",
+        "extraction": a.extraction.value, "extraction_error": a.extraction_error or "",
+        "credits": json.dumps(a.credits), "language": a.language,
+    }  # fmt: skip
+
+
+def _article(aid: str, h: Mapping[str, str]) -> Article:
+    return Article(
+        id=aid, url=h.get("url", ""), feed_id=h.get("feed_id", ""), title=h.get("title", ""),
+        text=h.get("text", ""), source=h.get("source", ""), published=stored_float(h.get("published")),
+        fetched=float(h.get("fetched") or 0), author=h.get("author") or None,
+        extraction=Extraction(h.get("extraction") or "page"),
+        extraction_error=h.get("extraction_error") or None,
+        credits=tuple(json.loads(h.get("credits") or "[]")), language=h.get("language") or "en",
+    )  # fmt: skip
 
 
 def _entry_fields(e: Entry) -> dict[str, Any]:
@@ -64,6 +86,8 @@ class ArticleStore:
             if state == EXPIRED:
                 if tombstone_s:
                     pipe.expire(self.keys.article(e.article_id), tombstone_s)
+                continue
+            if state == EXTRACTED:  # on its way to the clustering worker
                 continue
             if e.article_id in todo:
                 continue
@@ -107,6 +131,39 @@ class ArticleStore:
             )  # fmt: skip
             out.append((entry, h["feed_id"]))
         return out
+
+    @converts_errors
+    def store_extracted(self, articles: Sequence[Article], now: float) -> None:
+        """Keep clean articles for the clustering worker, which takes them in the order they came."""
+        if not articles:
+            return
+        pipe = self.r.pipeline(transaction=True)
+        for a in articles:
+            pipe.hset(self.keys.article(a.id), mapping={"state": EXTRACTED, **article_fields(a)})
+        pipe.zadd(self.keys.extracted, {a.id: now for a in articles}, nx=True)
+        pipe.execute()
+
+    @converts_errors
+    def extracted(self, limit: int) -> list[Article]:
+        """The oldest `limit` articles waiting to be clustered. An id whose article is no longer
+        waiting (clustered by a delivery before, or retired) leaves the set."""
+        aids: list[str] = self.r.zrange(self.keys.extracted, 0, limit - 1)
+        pipe = self.r.pipeline(transaction=False)
+        for aid in aids:
+            pipe.hgetall(self.keys.article(aid))
+        out, gone = [], []
+        for aid, h in zip(aids, pipe.execute(), strict=True):
+            if h.get("state") == EXTRACTED:
+                out.append(_article(aid, h))
+            else:
+                gone.append(aid)
+        self.done_extracting(gone)
+        return out
+
+    @converts_errors
+    def done_extracting(self, aids: Sequence[str]) -> None:
+        if aids:
+            self.r.zrem(self.keys.extracted, *aids)
 
     @converts_errors
     def clustered(self, aids: Sequence[str]) -> set[str]:

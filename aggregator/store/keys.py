@@ -50,9 +50,14 @@ class Keys:
 
     # --- articles
     def article(self, article_id: str) -> str:
-        """hash: the entry as the feed gave it (state=pending), then the clean article (state=clustered),
-        then, once its story is retired, only state=expired (TTL: the retention)"""
+        """hash: the entry as the feed gave it (state=pending), the clean article (state=extracted, then
+        clustered), then, once its story is retired, only state=expired (TTL: the retention)"""
         return f"{self.prefix}:article:{article_id}"
+
+    @property
+    def extracted(self) -> str:
+        """sorted set: article id by when its page was extracted, until the article is clustered"""
+        return f"{self.prefix}:articles:extracted"
 
     # --- stories
     def story(self, story_id: str) -> str:

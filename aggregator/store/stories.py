@@ -17,7 +17,7 @@ import redis
 from aggregator.core import canonical
 from aggregator.core.models import Article, Assignment, Decision, Features, Relation, Split
 from aggregator.store import events
-from aggregator.store.articles import CLUSTERED
+from aggregator.store.articles import CLUSTERED, article_fields
 from aggregator.store.connection import converts_errors
 from aggregator.store.events import EventLog, NewEvent
 from aggregator.store.keys import Keys
@@ -110,18 +110,15 @@ class StoryStore:
         added: list[tuple[str, Member]] = []
         for a, f, x in zip(articles, feats, assigned, strict=True):
             d = x.decision
-            pipe.hset(
-                self.keys.article(a.id),
-                mapping={
-                    "state": CLUSTERED, "url": a.url, "feed_id": a.feed_id, "title": a.title, "text": a.text,
-                    "source": a.source, "published": a.published or "", "fetched": a.fetched,
-                    "author": a.author or "", "extraction": a.extraction.value,
-                    "extraction_error": a.extraction_error or "", "language": a.language,
-                    "credits": json.dumps(a.credits), "length": f.length, "story_id": d.story_id,
-                    "relation": d.relation.value, "score": d.score, "signals": json.dumps(d.signals),
-                    "matched": d.matched_article or "",
-                },
-            )  # fmt: skip
+            fields: dict[Any, Any] = {
+                "state": CLUSTERED,
+                **article_fields(a),
+                "length": f.length,
+                "story_id": d.story_id,
+            }
+            fields.update(zip(_RELATION, _stored_relation(d), strict=True))
+            pipe.hset(self.keys.article(a.id), mapping=fields)
+
             pipe.zadd(self.keys.story_variants(d.story_id), {a.id: now}, nx=True)
             pipe.hsetnx(self.keys.story(d.story_id), "first_seen", now)
             pipe.hset(self.keys.story(d.story_id), "updated", now)

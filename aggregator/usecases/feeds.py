@@ -95,7 +95,7 @@ class FeedRefresh:
             return self._failed(feed, f"internal error: {type(exc).__name__}: {exc}", now, None)
         todo = self.articles.add_entries(feed.id, parsed.entries, now, s.retention_s)
         for i in range(0, len(todo), s.ingest_batch_size):
-            self.dispatch.ingest_articles(todo[i : i + s.ingest_batch_size])
+            self.dispatch.fetch_pages(todo[i : i + s.ingest_batch_size])
         skipped = [dataclasses.asdict(x) for x in parsed.skipped]
         self.feeds.record_success(
             feed, "ok", self._next_due(now), outcome.etag, outcome.last_modified, parsed.title, now, skipped

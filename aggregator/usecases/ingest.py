@@ -35,6 +35,7 @@ class Ingest:
         fetcher: Fetcher,
         dispatch: Dispatcher,
         pages: PageRules,
+        batch_size: int,
     ) -> None:
         self.articles = articles
         self.stories = stories
@@ -43,10 +44,13 @@ class Ingest:
         self.fetcher = fetcher
         self.dispatch = dispatch
         self.pages = pages
+        self.batch_size = batch_size  # articles clustered in one batch under the lock
 
-    def ingest_articles(self, article_ids: Sequence[str]) -> int:
-        """Fetch, extract and cluster pending articles; returns how many joined stories. Articles
-        already clustered are skipped, so a task delivered twice adds nothing."""
+    def fetch_pages(self, article_ids: Sequence[str]) -> int:
+        """Fetch and extract pending articles' pages and hand them to the clustering worker; fetch the
+        pages of changed articles again and store their revisions. Returns how many were extracted.
+        An article not pending (extracted or clustered by a delivery before) is skipped, so a task
+        delivered twice adds nothing."""
         pending = self.articles.pending_entries(article_ids)
         changed = self.articles.pending_revisions(article_ids)
         if not pending and not changed:
@@ -55,13 +59,37 @@ class Ingest:
         with ThreadPoolExecutor(min(PAGE_FETCH_THREADS, len(entries))) as pool:
             made = list(pool.map(lambda p: self._article(*p), entries))
         articles = [a for a, _ in made]
-        new = self.cluster(articles[: len(pending)])
-        self.revise(articles[len(pending) :])
+        self.articles.store_extracted(articles[: len(pending)], time.time())
+        if pending:
+            self.dispatch.cluster_articles()
+        if self.revise(articles[len(pending) :]):
+            self.dispatch.fan_out_events()
         for (entry, _), (_, again) in zip(entries, made, strict=True):
             if again:
                 self._refetch_later(entry)
-        self.dispatch.fan_out_events()  # webhooks hear of the new events now, not at the next tick
-        return new
+        return len(pending)
+
+    def cluster_extracted(self, most: int = 1000) -> int:
+        """Cluster the extracted articles waiting, oldest first, a batch at a time under the story-write
+        lock, up to `most`; returns how many joined stories. Articles that came while a task waited are
+        clustered by it: one task serves however many pages tasks asked for one."""
+        done = 0
+        while done < most:
+            with self.index.lock():
+                waiting = self.articles.extracted(self.batch_size)
+                if not waiting:
+                    break
+                done += self._cluster_locked(waiting)
+                self.articles.done_extracting([a.id for a in waiting])
+        if done:
+            self.dispatch.fan_out_events()  # webhooks hear of the new events now, not at the next tick
+        return done
+
+    def ingest_articles(self, article_ids: Sequence[str]) -> int:
+        """Fetch, extract and cluster these articles in this process (the workers split the two):
+        benchmarks, tests and a caller without workers. Returns how many joined stories."""
+        self.fetch_pages(article_ids)
+        return self.cluster_extracted()
 
     def _refetch_later(self, entry: Entry) -> None:
         """A page that failed for a temporary reason is fetched again later, a few times at growing
@@ -70,16 +98,28 @@ class Ingest:
         if attempt is None:
             log.warning("page %s: no more attempts; the feed summary stays", entry.url)
             return
-        self.dispatch.ingest_articles([entry.article_id], countdown=REFETCH_DELAYS_S[attempt - 1])
+        self.dispatch.fetch_pages([entry.article_id], countdown=REFETCH_DELAYS_S[attempt - 1])
 
     def cluster(self, articles: Sequence[Article]) -> int:
         """Assign each article to a story, atomically across workers. Returns how many were new."""
         if not articles:
             return 0
         with self.index.lock():
-            done = self.articles.clustered([a.id for a in articles])
-            batch = [a for a in articles if a.id not in done]
-            self.pipeline.run(batch, self.index)
+            return self._cluster_locked(articles)
+
+    def _cluster_locked(self, articles: Sequence[Article]) -> int:
+        done = self.articles.clustered([a.id for a in articles])
+        batch = [a for a in articles if a.id not in done]
+        outcome = self.pipeline.run(batch, self.index)
+        for x in outcome.assignments:
+            d = x.decision
+            log.info(
+                "article %s clustered: story %s, %s %.2f",
+                x.record.article_id,
+                d.story_id,
+                d.relation.value,
+                d.score,
+            )
         return len(batch)
 
     def revise(self, articles: Sequence[Article]) -> list[str]:

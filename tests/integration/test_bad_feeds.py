@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from aggregator.dispatch import INGEST_ARTICLES, REFRESH_FEED
+from aggregator.dispatch import FETCH_PAGES, REFRESH_FEED
 from aggregator.settings import Settings
 from aggregator.wiring import Wiring
 from tests.fixtures.sender import Recorder
@@ -155,7 +155,7 @@ def test_a_page_that_failed_for_a_while_is_fetched_again_and_becomes_a_revision(
     assert first["extraction"] == "summary" and "503" in first["extraction_error"]
     # Fetched again later (a delayed task each time), until the page comes: then a revision.
     for attempt in (1, 2):
-        name, args, options = [t for t in sender.sent_with_options if t[0] == INGEST_ARTICLES][-1]
+        name, args, options = [t for t in sender.sent_with_options if t[0] == FETCH_PAGES][-1]
         assert args == [[orchard]] and options["countdown"] > 0, attempt
         wiring.ingest.ingest_articles(args[0])
     now = wiring.views.article(orchard)

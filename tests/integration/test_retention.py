@@ -10,7 +10,7 @@ import pytest
 import redis
 from pydantic import ValidationError
 
-from aggregator.dispatch import EXPIRE_STORIES
+from aggregator.dispatch import EXPIRE_STORIES, QUEUES
 from aggregator.errors import NotFound
 from aggregator.settings import Settings, defaults
 from aggregator.wiring import Wiring
@@ -89,7 +89,9 @@ def test_the_beat_task_retires_stories_on_a_real_worker(settings: Settings) -> N
     wiring.ingest.cluster([article("r1", WIRE_TITLE, WIRE_BODY)])
     sid = wiring.views.article("r1")["story_id"]
     time.sleep(short.story_retention_h * 3600 + 0.2)
-    with start_worker(app, pool="threads", concurrency=1, perform_ping_check=False, shutdown_timeout=30):
+    with start_worker(
+        app, pool="threads", concurrency=1, perform_ping_check=False, shutdown_timeout=30, queues=list(QUEUES)
+    ):
         app.send_task(EXPIRE_STORIES)
         wait_for(lambda: not wiring.redis.exists(wiring.keys.story(sid)), timeout=20)
     with pytest.raises(NotFound):

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from aggregator.dispatch import celery_client
+from aggregator.dispatch import QUEUES, celery_client
 from aggregator.settings import Settings
 from aggregator.wiring import Wiring
 from tests.conftest import wait_for
@@ -55,7 +55,8 @@ def start_worker(settings: Settings) -> Iterator[Callable[[], subprocess.Popen[b
 
     def start() -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--pool=threads",
-               "--concurrency=8", "--loglevel=warning", "--without-gossip", "--without-mingle"]  # fmt: skip
+               "--concurrency=8", "--loglevel=warning", "--without-gossip", "--without-mingle",
+               f"--queues={','.join(QUEUES)}"]  # fmt: skip
         procs.append(subprocess.Popen(cmd, env=_worker_env(settings), start_new_session=True))
         return procs[-1]
 
