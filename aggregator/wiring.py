@@ -22,7 +22,9 @@ from aggregator.store.feeds import FeedStore
 from aggregator.store.hosts import HostGate
 from aggregator.store.index import RedisIndex
 from aggregator.store.keys import Keys
+from aggregator.store.metrics import Metrics
 from aggregator.store.retention import Retention
+from aggregator.store.status import Status
 from aggregator.store.stories import StoryStore
 from aggregator.store.subscriptions import SubscriptionStore
 from aggregator.store.views import StoryViews
@@ -106,6 +108,14 @@ class Wiring:
         )
 
     @cached_property
+    def metrics(self) -> Metrics:
+        return Metrics(self.redis, self.keys)
+
+    @cached_property
+    def status(self) -> Status:
+        return Status(self.redis, self.keys, self.metrics)
+
+    @cached_property
     def views(self) -> StoryViews:
         return StoryViews(self.redis, self.keys)
 
@@ -120,14 +130,16 @@ class Wiring:
 
     @cached_property
     def refresh(self) -> FeedRefresh:
-        return FeedRefresh(self.feed_store, self.articles, self.fetcher, self.dispatch, self.settings)
+        return FeedRefresh(
+            self.feed_store, self.articles, self.fetcher, self.dispatch, self.metrics, self.settings
+        )
 
     @cached_property
     def ingest(self) -> Ingest:
         s = self.settings
         return Ingest(
             self.articles, self.stories, self.index, self.pipeline, self.fetcher, self.dispatch,
-            s.page_rules(), s.ingest_batch_size,
+            self.metrics, s.page_rules(), s.ingest_batch_size,
         )  # fmt: skip
 
     @cached_property
@@ -138,7 +150,7 @@ class Wiring:
     def deliveries(self) -> Deliveries:
         return Deliveries(
             self.redis, self.keys, self.subscription_store, self.events, self.fetcher, self.dispatch,
-            self.settings.webhook_max_failures,
+            self.metrics, self.settings.webhook_max_failures,
         )  # fmt: skip
 
     @cached_property

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from aggregator.api import deps
-from aggregator.api.routes import events, feeds, stories, subscriptions
+from aggregator.api.routes import events, feeds, status, stories, subscriptions
 from aggregator.api.stream import BLOCK_MS, Hub
 from aggregator.dispatch import TaskSender
 from aggregator.errors import AggregatorError, InvalidInput, NotFound, StorageError, Unauthorized
@@ -56,6 +56,7 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(events.router)
     app.include_router(subscriptions.router)
+    app.include_router(status.router)
 
     @app.exception_handler(AggregatorError)
     async def aggregator_error(request: Request, exc: AggregatorError) -> JSONResponse:

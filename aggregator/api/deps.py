@@ -13,6 +13,8 @@ from aggregator.api.stream import Hub
 from aggregator.errors import Unauthorized
 from aggregator.settings import Settings
 from aggregator.store.feeds import FeedStore
+from aggregator.store.metrics import Metrics
+from aggregator.store.status import Status
 from aggregator.store.subscriptions import SubscriptionStore
 from aggregator.store.views import StoryViews
 from aggregator.usecases.feeds import FeedCatalogue
@@ -53,6 +55,14 @@ def subscriptions(request: Request) -> Subscriptions:
     return _wiring(request).subscriptions
 
 
+def status_reader(request: Request) -> Status:
+    return _wiring(request).status
+
+
+def metrics_store(request: Request) -> Metrics:
+    return _wiring(request).metrics
+
+
 def hub(request: Request) -> Hub:
     found: Hub = request.app.state.hub
     return found
@@ -79,3 +89,5 @@ Catalogue = Annotated[FeedCatalogue, Depends(feed_catalogue)]
 SubscriptionRecords = Annotated[SubscriptionStore, Depends(subscription_store)]
 Subscribing = Annotated[Subscriptions, Depends(subscriptions)]
 EventHub = Annotated[Hub, Depends(hub)]
+StatusReader = Annotated[Status, Depends(status_reader)]
+MetricsStore = Annotated[Metrics, Depends(metrics_store)]

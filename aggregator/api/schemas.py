@@ -135,3 +135,24 @@ class SubscriptionOut(BaseModel):
 class SubscriptionPage(BaseModel):
     items: list[SubscriptionOut]
     next_cursor: str | None
+
+
+class ArticlesStatus(BaseModel):
+    pending: int = Field(description="Articles waiting for their page to be fetched")
+    oldest_pending_s: float | None = Field(description="Seconds the oldest of them has waited")
+    extracted: int = Field(description="Articles waiting to be clustered")
+    oldest_extracted_s: float | None
+
+
+class FeedsStatus(BaseModel):
+    total: int
+    due: int = Field(description="Feeds whose next refresh is due")
+    failing: int = Field(description="Feeds whose last fetch failed")
+
+
+class StatusOut(BaseModel):
+    time: float
+    queues: dict[str, int] = Field(description="Tasks waiting in each queue")
+    articles: ArticlesStatus
+    feeds: FeedsStatus
+    errors_last_hour: dict[str, int] = Field(description="Failed feed fetches, pages and webhook deliveries")

@@ -81,6 +81,7 @@ class ArticleStore:
             pipe.hmget(self.keys.article(e.article_id), ["state", "entry_title", "summary"])
         known = pipe.execute()
         todo: list[str] = []
+        new: dict[str, float] = {}
         pipe = self.r.pipeline(transaction=False)
         for e, (state, title, summary) in zip(entries, known, strict=True):
             if state == EXPIRED:
@@ -110,6 +111,9 @@ class ArticleStore:
                         "language": e.language or "",
                     },
                 )  # fmt: skip
+                new[e.article_id] = now
+        if new:
+            pipe.zadd(self.keys.pending, new, nx=True)
         pipe.execute()
         return todo
 
@@ -141,6 +145,7 @@ class ArticleStore:
         for a in articles:
             pipe.hset(self.keys.article(a.id), mapping={"state": EXTRACTED, **article_fields(a)})
         pipe.zadd(self.keys.extracted, {a.id: now for a in articles}, nx=True)
+        pipe.zrem(self.keys.pending, *(a.id for a in articles))
         pipe.execute()
 
     @converts_errors

@@ -96,6 +96,7 @@ class FeedStore:
         pipe.delete(self.keys.feed(fid))
         pipe.zrem(self.keys.feeds, fid)
         pipe.zrem(self.keys.feeds_due, fid)
+        pipe.srem(self.keys.feeds_failing, fid)
         if not pipe.execute()[0]:
             raise NotFound("feed", fid)
 
@@ -120,7 +121,8 @@ class FeedStore:
             mapping.update(etag=etag or "", last_modified=last_modified or "")
         if title and not feed.title:
             mapping["title"] = title
-        self._update(feed.id, mapping, next_due)
+        if self._update(feed.id, mapping, next_due):
+            self.r.srem(self.keys.feeds_failing, feed.id)
 
     @converts_errors
     def record_failure(self, feed: Feed, error: str, next_due: float, now: float) -> None:
@@ -128,14 +130,16 @@ class FeedStore:
             "last_fetched": now, "last_status": "error", "last_error": error,
             "errors": feed.errors + 1, "next_due": next_due,
         }  # fmt: skip
-        self._update(feed.id, mapping, next_due)
+        if self._update(feed.id, mapping, next_due):
+            self.r.sadd(self.keys.feeds_failing, feed.id)
 
-    def _update(self, fid: str, mapping: dict[str, str | float], next_due: float) -> None:
+    def _update(self, fid: str, mapping: dict[str, str | float], next_due: float) -> bool:
         key = self.keys.feed(fid)
         # Only a feed still present is updated: a fetch that finishes after DELETE must not resurrect it.
         if not self.r.exists(key):
-            return
+            return False
         pipe = self.r.pipeline()
         pipe.hset(key, mapping=mapping)
         pipe.zadd(self.keys.feeds_due, {fid: next_due}, xx=True)
         pipe.execute()
+        return True

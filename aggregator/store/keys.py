@@ -18,6 +18,7 @@ from dataclasses import dataclass
 # keeps the index's memory flat on an endless stream. The archive of story summaries, which finds the
 # follow-ups of stories whose window closed, lives longer (settings.archive_horizon_h) and is capped in
 # number of stories (settings.archive_max_stories).
+ERRORS_KEEP_S = 2 * 3600  # per-minute error counts: /v1/status reads the last hour's
 LOCK_TTL_MS = 30_000  # longest a crashed worker can hold the assignment lock
 HOST_LEASE_MS = 60_000  # a request slot a crashed worker held frees itself after this
 FANOUT_LOCK_MS = 30_000  # longest a crashed worker can hold the webhook fan-out
@@ -44,6 +45,11 @@ class Keys:
         return f"{self.prefix}:feeds:due"
 
     @property
+    def feeds_failing(self) -> str:
+        """set: ids of the feeds whose last fetch failed"""
+        return f"{self.prefix}:feeds:failing"
+
+    @property
     def feeds_imported(self) -> str:
         """set: feed URLs already imported from the feeds file, so a deleted one stays deleted"""
         return f"{self.prefix}:feeds:imported"
@@ -53,6 +59,11 @@ class Keys:
         """hash: the entry as the feed gave it (state=pending), the clean article (state=extracted, then
         clustered), then, once its story is retired, only state=expired (TTL: the retention)"""
         return f"{self.prefix}:article:{article_id}"
+
+    @property
+    def pending(self) -> str:
+        """sorted set: article id by when its entry was stored, until its page is extracted"""
+        return f"{self.prefix}:articles:pending"
 
     @property
     def extracted(self) -> str:
@@ -78,6 +89,27 @@ class Keys:
     def events(self) -> str:
         """stream: story events (type, story, time, feed, variants, data)"""
         return f"{self.prefix}:events"
+
+    # --- metrics (kept until deleted; the error counts expire after ERRORS_KEEP_S)
+    @property
+    def counters(self) -> str:
+        """hash: counter series (`store/metrics.series`) -> value"""
+        return f"{self.prefix}:metrics:counters"
+
+    @property
+    def histograms(self) -> str:
+        """hash: histogram series, one per bucket, sum and count -> value"""
+        return f"{self.prefix}:metrics:histograms"
+
+    def errors(self, kind: str, minute: int) -> str:
+        """string: errors of this kind (feeds, pages, webhooks) in this minute since the epoch"""
+        return f"{self.prefix}:metrics:errors:{kind}:{minute}"
+
+    # --- the Celery broker's (Celery names them; read only, for queue depths)
+    @staticmethod
+    def broker_queue(queue: str) -> list[str]:
+        """lists: a queue's waiting tasks, one list per priority step (kombu's Redis transport)"""
+        return [queue, *(f"{queue}\x06\x16{p}" for p in (3, 6, 9))]
 
     # --- per-host politeness (short-lived)
     def host_inflight(self, host: str) -> str:

@@ -16,6 +16,7 @@ from aggregator.ingest.parse import parse_feed
 from aggregator.settings import Settings
 from aggregator.store.articles import ArticleStore
 from aggregator.store.feeds import FeedStore
+from aggregator.store.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +61,14 @@ class FeedRefresh:
         articles: ArticleStore,
         fetcher: Fetcher,
         dispatch: Dispatcher,
+        metrics: Metrics,
         settings: Settings,
     ) -> None:
         self.feeds = feeds
         self.articles = articles
         self.fetcher = fetcher
         self.dispatch = dispatch
+        self.metrics = metrics
         self.settings = settings
 
     def schedule_due(self) -> list[str]:
@@ -80,8 +83,11 @@ class FeedRefresh:
         feed = self.feeds.get(feed_id)
         now = time.time()
         try:
+            started = time.monotonic()
             outcome = self.fetcher.get(feed.url, s.max_feed_bytes, feed.etag, feed.last_modified)
+            self.metrics.observe("fetch_seconds", time.monotonic() - started, kind="feed")
             if not isinstance(outcome, Fetched):
+                self.metrics.count("fetches", kind="feed", outcome="not_modified")
                 self.feeds.record_success(feed, "not_modified", self._next_due(now), None, None, None, now)
                 return RefreshResult(feed_id, "not_modified")
             parsed = parse_feed(outcome.body, outcome.url)
@@ -96,6 +102,7 @@ class FeedRefresh:
         todo = self.articles.add_entries(feed.id, parsed.entries, now, s.retention_s)
         for i in range(0, len(todo), s.ingest_batch_size):
             self.dispatch.fetch_pages(todo[i : i + s.ingest_batch_size])
+        self.metrics.count("fetches", kind="feed", outcome="ok")
         skipped = [dataclasses.asdict(x) for x in parsed.skipped]
         self.feeds.record_success(
             feed, "ok", self._next_due(now), outcome.etag, outcome.last_modified, parsed.title, now, skipped
@@ -108,6 +115,8 @@ class FeedRefresh:
 
     def _failed(self, feed: Feed, error: str, now: float, retry_after: float | None) -> RefreshResult:
         self.feeds.record_failure(feed, error, self._backoff(feed, now, retry_after), now)
+        self.metrics.count("fetches", kind="feed", outcome="error")
+        self.metrics.error("feeds")
         log.warning("feed %s (%s) failed: %s", feed.id, feed.url, error)
         return RefreshResult(feed.id, "error", error=error)
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from aggregator.core.models import Article, Entry
-from aggregator.core.pipeline import ClusterPipeline
+from aggregator.core.pipeline import ClusterPipeline, Outcome
 from aggregator.dispatch import Dispatcher
 from aggregator.errors import FetchError, StorageError, TemporaryFetchError
 from aggregator.ingest.extract import Extracted, NoText, PageRules, build_article, extract_page
 from aggregator.ingest.fetch import Fetched, Fetcher
 from aggregator.store.articles import ArticleStore
 from aggregator.store.index import RedisIndex
+from aggregator.store.metrics import Metrics
 from aggregator.store.stories import StoryStore
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class Ingest:
         pipeline: ClusterPipeline,
         fetcher: Fetcher,
         dispatch: Dispatcher,
+        metrics: Metrics,
         pages: PageRules,
         batch_size: int,
     ) -> None:
@@ -43,6 +46,7 @@ class Ingest:
         self.pipeline = pipeline
         self.fetcher = fetcher
         self.dispatch = dispatch
+        self.metrics = metrics
         self.pages = pages
         self.batch_size = batch_size  # articles clustered in one batch under the lock
 
@@ -91,6 +95,14 @@ class Ingest:
         self.fetch_pages(article_ids)
         return self.cluster_extracted()
 
+    def _count(self, outcome: Outcome) -> None:
+        for relation, n in Counter(x.decision.relation.value for x in outcome.assignments).items():
+            self.metrics.count("articles_clustered", n, relation=relation)
+        if followups := sum(1 for x in outcome.assignments if x.decision.signals[:1] == ("followup",)):
+            self.metrics.count("followups", followups)
+        if outcome.splits:
+            self.metrics.count("splits", len(outcome.splits))
+
     def _refetch_later(self, entry: Entry) -> None:
         """A page that failed for a temporary reason is fetched again later, a few times at growing
         intervals; when it comes, the article's text becomes its next revision."""
@@ -111,6 +123,7 @@ class Ingest:
         done = self.articles.clustered([a.id for a in articles])
         batch = [a for a in articles if a.id not in done]
         outcome = self.pipeline.run(batch, self.index)
+        self._count(outcome)
         for x in outcome.assignments:
             d = x.decision
             log.info(
@@ -139,8 +152,10 @@ class Ingest:
         wrong with its page goes no further than this article: the feed's summary stands in and the
         article says why."""
         extracted: Extracted | NoText
+        started = time.monotonic()
         try:
             fetched = self.fetcher.get(entry.url, self.pages.max_bytes)
+            self.metrics.observe("fetch_seconds", time.monotonic() - started, kind="page")
             if isinstance(fetched, Fetched):
                 extracted = extract_page(fetched.body, fetched.url, self.pages.max_elements)
             else:  # no validators were sent: a 304 here is the server's mistake
@@ -154,4 +169,8 @@ class Ingest:
             log.exception("page %s failed; the feed summary stands in", entry.url)
             extracted = NoText(f"page failed: {type(exc).__name__}: {exc}")
         again = isinstance(extracted, NoText) and extracted.temporary
+        outcome = "temporary" if again else "error" if isinstance(extracted, NoText) else "ok"
+        self.metrics.count("fetches", kind="page", outcome=outcome)
+        if outcome != "ok":
+            self.metrics.error("pages")
         return build_article(entry, feed_id, extracted, self.pages.min_words), again

@@ -18,6 +18,7 @@ from aggregator.ingest.network import check_address
 from aggregator.store.connection import held_lock
 from aggregator.store.events import TYPES, EventLog
 from aggregator.store.keys import FANOUT_LOCK_MS, Keys
+from aggregator.store.metrics import Metrics
 from aggregator.store.subscriptions import ACTIVE, Subscription, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Deliveries:
         event_log: EventLog,
         fetcher: Fetcher,
         dispatch: Dispatcher,
+        metrics: Metrics,
         max_failures: int,
     ) -> None:
         self.r = client
@@ -66,6 +68,7 @@ class Deliveries:
         self.events = event_log
         self.fetcher = fetcher
         self.dispatch = dispatch
+        self.metrics = metrics
         self.max_failures = max_failures
 
     def fan_out(self) -> int:
@@ -115,8 +118,12 @@ class Deliveries:
             error = str(exc)
         if error is None:
             self.store.record_success(sub.id)
+            self.metrics.count("webhook_deliveries", outcome="delivered")
+            self.metrics.observe("webhook_delivery_seconds", max(0.0, time.time() - event.time))
             return Delivery("delivered")
         log.warning("delivery of %s to subscription %s failed: %s", event.id, sub.id, error)
+        self.metrics.count("webhook_deliveries", outcome="failed")
+        self.metrics.error("webhooks")
         if self.store.record_failure(sub.id, error, self.max_failures):
             return Delivery("paused", error)
         return Delivery("retry", error)

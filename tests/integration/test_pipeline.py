@@ -174,3 +174,36 @@ def test_changed_article_becomes_a_revision(api: Api, site: Site, worker: Any, c
     after = wait_for(lambda: _settled(api, 2))  # still two stories, no new variant
     assert sorted(s["id"] for s in after) == sorted(s["id"] for s in items)
     assert api.get(f"/v1/articles/{old['id']}").json()["revision"] == 1
+
+
+def test_status_and_metrics_show_the_work_done(api: Api, site: Site, worker: Any) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    site.publish_news()
+    _add_all(api, site)
+    wait_for(lambda: _settled(api, 8))
+
+    def idle() -> dict[str, Any] | None:
+        status = api.get("/v1/status").json()
+        return status if not any(status["queues"].values()) and not status["articles"]["pending"] else None
+
+    status = wait_for(idle)
+    assert set(status["queues"]) == {"scheduler", "feeds", "pages", "clustering", "webhooks"}
+    assert status["feeds"] == {"total": 4, "due": 0, "failing": 0}
+    assert status["articles"]["extracted"] == 0 and status["articles"]["oldest_pending_s"] is None
+    assert set(status["errors_last_hour"]) == {"feeds", "pages", "webhooks"}
+
+    text = api.get("/metrics").text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("aggregator_articles_clustered_total", (("relation", "copy"),))] == 3
+    assert samples[("aggregator_articles_clustered_total", (("relation", "canonical"),))] == 5
+    assert samples[("aggregator_fetches_total", (("kind", "page"), ("outcome", "ok")))] == 8
+    assert samples[("aggregator_fetches_total", (("kind", "feed"), ("outcome", "ok")))] == 4
+    assert samples[("aggregator_fetch_seconds_count", (("kind", "page"),))] == 8
+    assert samples[("aggregator_fetch_seconds_bucket", (("kind", "page"), ("le", "+Inf")))] == 8
+    assert samples[("aggregator_queue_depth", (("queue", "pages"),))] == 0
+    assert samples[("aggregator_feeds_failing", ())] == 0
