@@ -39,8 +39,9 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if unknown := set(queues) - set(QUEUES):
         raise SystemExit(f"unknown queues {sorted(unknown)}; the queues are {', '.join(QUEUES)}")
     _celery(
-        settings, "worker", "--loglevel=INFO", f"--queues={args.queues}", f"--concurrency={args.concurrency}",
-        f"--pool={args.pool}", f"--hostname={args.name}@%h", "--without-gossip",
+        settings, "worker", "--loglevel=WARNING", f"--queues={args.queues}",
+        f"--concurrency={args.concurrency}", f"--pool={args.pool}", f"--hostname={args.name}@%h",
+        "--without-gossip",
     )  # fmt: skip
     return 0
 
@@ -61,7 +62,7 @@ def cmd_beat(settings: Settings, _: argparse.Namespace) -> int:
     import_feeds(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     schedule = settings.data_dir / "celerybeat-schedule"
-    _celery(settings, "beat", "--loglevel=INFO", f"--schedule={schedule}")
+    _celery(settings, "beat", "--loglevel=WARNING", f"--schedule={schedule}")
     return 0
 
 
@@ -162,8 +163,9 @@ COMMANDS = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "beat": cmd_beat
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure()
-    return COMMANDS[args.command](get_settings(), args)
+    settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)
+    return COMMANDS[args.command](settings, args)
 
 
 if __name__ == "__main__":

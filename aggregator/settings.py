@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="API port.")
     key_prefix: str = Field(
         "agg", description="Prefix of every Redis key, so several services can share one."
+    )
+
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Log lines as text or as one JSON object each (fields: time, level, logger, message...).",
+    )
+    log_level: str = Field(
+        "INFO", description="Level of the service's own log lines; other libraries log warnings."
     )
 
     # --- polling

@@ -22,7 +22,7 @@ def _every(task: str, seconds: float) -> dict[str, Any]:
 
 
 def make_celery(settings: Settings) -> Celery:
-    logs.configure()  # Celery leaves the root logger alone (worker_hijack_root_logger=False)
+    logs.configure(settings.log_format, settings.log_level)  # Celery leaves the root logger alone
     if not settings.redis_url:
         raise RuntimeError("AGGREGATOR_REDIS_URL is not set (`aggregator up` sets it for embedded Redis)")
     app = Celery("aggregator", broker=settings.redis_url, include=["workers.tasks"])

@@ -97,7 +97,7 @@ class FeedRefresh:
         except StorageError:
             raise  # Redis is away: the task retries
         except Exception as exc:  # a bug must not leave the feed refetched at once, forever, unexplained
-            log.exception("feed %s (%s): refresh crashed", feed_id, feed.url)
+            log.exception("feed %s (%s): refresh crashed", feed_id, feed.url, extra={"feed": feed_id})
             return self._failed(feed, f"internal error: {type(exc).__name__}: {exc}", now, None)
         todo = self.articles.add_entries(feed.id, parsed.entries, now, s.retention_s)
         for i in range(0, len(todo), s.ingest_batch_size):
@@ -107,9 +107,11 @@ class FeedRefresh:
         self.feeds.record_success(
             feed, "ok", self._next_due(now), outcome.etag, outcome.last_modified, parsed.title, now, skipped
         )
+        took = round(time.time() - now, 3)
+        fields = {"feed": feed_id, "url": feed.url, "status": "ok", "new": len(todo), "skipped": len(skipped)}
         log.info(
             "feed %s (%s) refreshed: %d new, %d skipped, %.2f s",
-            feed_id, feed.url, len(todo), len(skipped), time.time() - now,
+            feed_id, feed.url, len(todo), len(skipped), took, extra={**fields, "seconds": took},
         )  # fmt: skip
         return RefreshResult(feed_id, "ok", new_entries=len(todo))
 
@@ -117,7 +119,8 @@ class FeedRefresh:
         self.feeds.record_failure(feed, error, self._backoff(feed, now, retry_after), now)
         self.metrics.count("fetches", kind="feed", outcome="error")
         self.metrics.error("feeds")
-        log.warning("feed %s (%s) failed: %s", feed.id, feed.url, error)
+        fields = {"feed": feed.id, "url": feed.url, "status": "error", "error": error}
+        log.warning("feed %s (%s) failed: %s", feed.id, feed.url, error, extra=fields)
         return RefreshResult(feed.id, "error", error=error)
 
     def _next_due(self, now: float) -> float:

@@ -125,14 +125,9 @@ class Ingest:
         outcome = self.pipeline.run(batch, self.index)
         self._count(outcome)
         for x in outcome.assignments:
-            d = x.decision
-            log.info(
-                "article %s clustered: story %s, %s %.2f",
-                x.record.article_id,
-                d.story_id,
-                d.relation.value,
-                d.score,
-            )
+            d, aid = x.decision, x.record.article_id
+            fields = {"article": aid, "story": d.story_id, "relation": d.relation.value, "score": d.score}
+            log.info("article %s clustered: story %s, %s %.2f", aid, *list(fields.values())[1:], extra=fields)
         return len(batch)
 
     def revise(self, articles: Sequence[Article]) -> list[str]:
@@ -161,12 +156,13 @@ class Ingest:
             else:  # no validators were sent: a 304 here is the server's mistake
                 extracted = NoText("the server answered 304 Not Modified to a plain GET")
         except FetchError as exc:
-            log.warning("page %s not fetched; the feed summary stands in: %s", entry.url, exc)
+            fields = {"article": entry.article_id, "url": entry.url, "reason": str(exc)}
+            log.warning("page %s not fetched; the feed summary stands in: %s", entry.url, exc, extra=fields)
             extracted = NoText(f"page not fetched: {exc}", isinstance(exc, TemporaryFetchError))
         except StorageError:
             raise  # Redis is away (the politeness gate): the task retries
         except Exception as exc:  # a bug with one page must not lose its batch-mates
-            log.exception("page %s failed; the feed summary stands in", entry.url)
+            log.exception("page %s failed; the feed summary stands in", entry.url, extra={"url": entry.url})
             extracted = NoText(f"page failed: {type(exc).__name__}: {exc}")
         again = isinstance(extracted, NoText) and extracted.temporary
         outcome = "temporary" if again else "error" if isinstance(extracted, NoText) else "ok"

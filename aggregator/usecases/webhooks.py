@@ -121,7 +121,8 @@ class Deliveries:
             self.metrics.count("webhook_deliveries", outcome="delivered")
             self.metrics.observe("webhook_delivery_seconds", max(0.0, time.time() - event.time))
             return Delivery("delivered")
-        log.warning("delivery of %s to subscription %s failed: %s", event.id, sub.id, error)
+        fields = {"subscription": sub.id, "event": event.id, "error": error}
+        log.warning("delivery of %s to subscription %s failed: %s", event.id, sub.id, error, extra=fields)
         self.metrics.count("webhook_deliveries", outcome="failed")
         self.metrics.error("webhooks")
         if self.store.record_failure(sub.id, error, self.max_failures):

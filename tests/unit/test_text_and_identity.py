@@ -181,3 +181,16 @@ def test_a_masthead_above_the_story_and_a_footer_below_it_go() -> None:
     assert strip_furniture(body, "Harbour ferry sinks off Lenmouth") == _STORY
     # With no headline given, the lines above the story are all there is of it: they stay.
     assert strip_furniture(body) == menu + "\n" + _STORY
+
+
+def test_a_json_log_line_carries_the_call_s_fields() -> None:
+    import json
+    import logging
+
+    from aggregator.logs import JsonFormatter
+
+    record = logging.LogRecord("aggregator.x", logging.INFO, "f.py", 1, "feed %s refreshed", ("f1",), None)
+    record.__dict__.update({"feed": "f1", "new": 3})
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "feed f1 refreshed" and (line["feed"], line["new"]) == ("f1", 3)
+    assert (line["level"], line["logger"]) == ("info", "aggregator.x") and "args" not in line
