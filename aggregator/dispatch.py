@@ -47,8 +47,8 @@ class Dispatcher:
             options["countdown"] = countdown
         self.sender.send_task(name, args=list(args), **options)
 
-    def refresh_feed(self, feed_id: str) -> None:
-        self._send(REFRESH_FEED, [feed_id])
+    def refresh_feed(self, feed_id: str, countdown: float | None = None) -> None:
+        self._send(REFRESH_FEED, [feed_id], countdown)
 
     def fetch_pages(self, article_ids: Sequence[str], countdown: float | None = None) -> None:
         self._send(FETCH_PAGES, [list(article_ids)], countdown)

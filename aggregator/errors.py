@@ -6,6 +6,7 @@
     ├── Unauthorized         a write without a valid API key
     ├── FetchError           a remote answered badly or not at all
     │   ├── TemporaryFetchError   worth retrying later (timeout, 5xx, 429, connection reset)
+    │   │   └── HostBusy           our own politeness limit: not the host's failure, try again soon
     │   └── BlockedAddress        the URL resolves to an address we refuse to fetch
     ├── ParseError           a feed or page could not be understood
     └── StorageError         Redis failed; always temporary from the caller's view
@@ -44,6 +45,10 @@ class TemporaryFetchError(FetchError):
     def __init__(self, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class HostBusy(TemporaryFetchError):
+    pass
 
 
 class BlockedAddress(FetchError):

@@ -82,7 +82,14 @@ class Settings(BaseSettings):
     host_concurrency: int = Field(2, description="Requests in flight to one host, across all workers.")
     host_gap_s: float = Field(0.5, description="Least time between the starts of two requests to one host.")
     host_wait_s: float = Field(
-        120.0, description="Longest a fetch waits for its host's turn before its task is retried later."
+        2.0,
+        description="Longest a fetch waits for its host's turn; then the work is put off (re-queued with a "
+        "countdown) and the worker takes other work.",
+    )
+    host_slow_s: float = Field(
+        5.0,
+        description="A request to a host slower than this, or failing (timeout, 5xx, 429), halves how many "
+        "requests go to it at once (back up by one per good answer).",
     )
     max_redirects: int = Field(5, description="Redirect hops followed per request.")
     user_agent: str = Field("aggregator/0.1 (+https://example.invalid/bot)", description="User-Agent sent.")

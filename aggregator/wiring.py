@@ -74,7 +74,7 @@ class Wiring:
     @cached_property
     def fetcher(self) -> Fetcher:
         s = self.settings
-        gate = HostGate(self.redis, self.keys, s.host_concurrency, s.host_gap_s, s.host_wait_s)
+        gate = HostGate(self.redis, self.keys, s.host_concurrency, s.host_gap_s, s.host_wait_s, s.host_slow_s)
         return Fetcher(s, gate=gate.slot)
 
     @cached_property

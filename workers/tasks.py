@@ -99,6 +99,8 @@ def deliver_webhook(self: Task, subscription_id: str, event_id: str) -> str:
         outcome = w.deliveries.deliver(subscription_id, event_id)
     except StorageError as exc:
         raise _retry(self, exc) from exc
+    if outcome.status == "deferred":  # its host's turn has not come: not a failed attempt
+        raise self.retry(countdown=outcome.retry_after_s or 1.0, max_retries=None)
     if outcome.status == "retry":
         # Exponential backoff with jitter; the subscription pauses itself after too many failures.
         ceiling = max_retry_countdown(w.settings)

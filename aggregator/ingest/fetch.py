@@ -49,7 +49,7 @@ def _no_gate(host: str) -> AbstractContextManager[None]:
 
 
 class Fetcher:
-    """`gate(host)` is held around each request: the service passes the cross-worker politeness
+    """`gate(origin)` is held around each request: the service passes the cross-worker politeness
     gate (store/hosts.py); the fetcher itself knows nothing of where that state lives."""
 
     def __init__(self, settings: Settings, client: httpx.Client | None = None, gate: Gate = _no_gate) -> None:
@@ -78,7 +78,7 @@ class Fetcher:
             check_address(url, self.settings.allow_private_hosts)
             try:
                 with (
-                    self.gate(urlsplit(url).hostname or ""),
+                    self.gate(origin(url)),
                     # Counted from when the host's gate lets this request go, for each hop.
                     total_deadline(self.settings.total_timeout_s),
                     self.client.stream("GET", url, headers=headers) as resp,
@@ -110,7 +110,7 @@ class Fetcher:
         receiver answers where it was registered, and a redirect could point anywhere."""
         check_address(url, self.settings.allow_private_hosts)
         try:
-            with self.gate(urlsplit(url).hostname or ""), total_deadline(self.settings.total_timeout_s):
+            with self.gate(origin(url)), total_deadline(self.settings.total_timeout_s):
                 resp = self.client.post(url, content=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise TemporaryFetchError(f"timed out posting to {url}") from exc
@@ -119,6 +119,13 @@ class Fetcher:
         except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
             raise FetchError(f"cannot post to {url}: {exc}") from exc
         return resp.status_code
+
+
+def origin(url: str) -> str:
+    """scheme://host:port: what politeness counts requests by (two sites on one host are two origins)."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return f"{parts.scheme}://{parts.hostname or ''}:{port}"
 
 
 def _raise_for_status(resp: httpx.Response) -> None:

@@ -1,5 +1,10 @@
-"""Per-host politeness across every worker: at most K requests in flight to one host, and a minimum gap
-between two requests' starts. The state lives in Redis, so it holds however many workers run."""
+"""Per-host politeness across every worker: at most K requests in flight to one origin (scheme, host
+and port), a minimum gap between two requests' starts, and K lowered for an origin that answers slowly
+or fails. The state lives in Redis, so it holds however many workers run.
+
+A fetch never holds a worker waiting its turn for long: it waits at most `wait_s`, then `HostBusy`
+says when to try again, and its caller defers the work (a task's countdown) and takes other work.
+"""
 
 from __future__ import annotations
 
@@ -12,46 +17,61 @@ from typing import Any
 
 import redis
 
-from aggregator.errors import StorageError, TemporaryFetchError
+from aggregator.errors import HostBusy, StorageError, TemporaryFetchError
 from aggregator.store import scripts
-from aggregator.store.keys import HOST_LEASE_MS, Keys
+from aggregator.store.keys import HOST_LEASE_MS, HOST_LIMIT_S, Keys
 
 log = logging.getLogger(__name__)
 
 
 class HostGate:
-    def __init__(self, client: redis.Redis, keys: Keys, limit: int, gap_s: float, wait_s: float) -> None:
+    def __init__(
+        self, client: redis.Redis, keys: Keys, limit: int, gap_s: float, wait_s: float, slow_s: float
+    ) -> None:
         self.r: Any = client
         self.keys = keys
         self.limit = limit
         self.gap_ms = int(gap_s * 1000)
         self.wait_s = wait_s
+        self.slow_s = slow_s  # a request slower than this lowers its origin's concurrency
         self._acquire = scripts.register(client, "host_acquire")
+        self._adjust = scripts.register(client, "host_adjust")
 
     @contextlib.contextmanager
-    def slot(self, host: str) -> Iterator[None]:
-        """Hold one of the host's request slots; TemporaryFetchError when none frees up in `wait_s`
-        (the task retries later rather than hammering the host)."""
+    def slot(self, origin: str) -> Iterator[None]:
+        """Hold one of the origin's request slots, waiting at most `wait_s` for it, else HostBusy with
+        when to ask again. How the request went (its time, or its failure) adapts the origin's limit."""
         token = uuid.uuid4().hex
-        keys = [self.keys.host_inflight(host), self.keys.host_last(host)]
+        keys = [self.keys.host_inflight(origin), self.keys.host_last(origin), self.keys.host_limit(origin)]
         deadline = time.monotonic() + self.wait_s
         try:
             while True:
                 now_ms = int(time.time() * 1000)
-                wait_ms = int(
-                    self._acquire(keys=keys, args=[token, now_ms, self.limit, self.gap_ms, HOST_LEASE_MS])
-                )
+                args = [token, now_ms, self.limit, self.gap_ms, HOST_LEASE_MS]
+                wait_ms = int(self._acquire(keys=keys, args=args))
                 if wait_ms == 0:
                     break
                 if time.monotonic() + wait_ms / 1000 > deadline:
-                    raise TemporaryFetchError(f"{host} is busy: politeness limit reached", retry_after_s=1.0)
+                    raise HostBusy(
+                        f"{origin} is busy: politeness limit reached", retry_after_s=max(wait_ms / 1000, 0.5)
+                    )
                 time.sleep(wait_ms / 1000)
         except redis.RedisError as exc:
             raise StorageError(f"redis: {exc}") from exc
+        started, bad = time.monotonic(), False
         try:
             yield
+        except TemporaryFetchError:  # a timeout, a reset, a 5xx or a 429: the host is struggling
+            bad = True
+            raise
         finally:
-            try:
-                self.r.zrem(keys[0], token)
-            except redis.RedisError as exc:  # the lease frees the slot after HOST_LEASE_MS
-                log.warning("could not free a request slot of %s: %s", host, exc)
+            self._release(origin, keys, token, bad or time.monotonic() - started > self.slow_s)
+
+    def _release(self, origin: str, keys: list[str], token: str, bad: bool) -> None:
+        try:
+            self.r.zrem(keys[0], token)
+            limit = self._adjust(keys=[keys[2]], args=[self.limit, int(bad), HOST_LIMIT_S])
+            if bad and int(limit) < self.limit:
+                log.info("%s answers slowly or fails: at most %s requests at once", origin, limit)
+        except redis.RedisError as exc:  # the lease frees the slot after HOST_LEASE_MS
+            log.warning("could not free a request slot of %s: %s", origin, exc)

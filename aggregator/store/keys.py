@@ -21,6 +21,7 @@ from dataclasses import dataclass
 ERRORS_KEEP_S = 2 * 3600  # per-minute error counts: /v1/status reads the last hour's
 LOCK_TTL_MS = 30_000  # longest a crashed worker can hold the assignment lock
 HOST_LEASE_MS = 60_000  # a request slot a crashed worker held frees itself after this
+HOST_LIMIT_S = 600  # a host's lowered concurrency returns to the configured one after this long alone
 FANOUT_LOCK_MS = 30_000  # longest a crashed worker can hold the webhook fan-out
 
 
@@ -111,14 +112,18 @@ class Keys:
         """lists: a queue's waiting tasks, one list per priority step (kombu's Redis transport)"""
         return [queue, *(f"{queue}\x06\x16{p}" for p in (3, 6, 9))]
 
-    # --- per-host politeness (short-lived)
-    def host_inflight(self, host: str) -> str:
-        """sorted set: request tokens in flight to the host, scored by lease expiry (ms)"""
-        return f"{self.prefix}:host:{{{host}}}:inflight"
+    # --- per-origin (scheme://host:port) politeness (short-lived)
+    def host_inflight(self, origin: str) -> str:
+        """sorted set: request tokens in flight to the origin, scored by lease expiry (ms)"""
+        return f"{self.prefix}:host:{{{origin}}}:inflight"
 
-    def host_last(self, host: str) -> str:
-        """string: ms time the last request to the host started (TTL: the gap)"""
-        return f"{self.prefix}:host:{{{host}}}:last"
+    def host_last(self, origin: str) -> str:
+        """string: ms time the last request to the origin started (TTL: the gap)"""
+        return f"{self.prefix}:host:{{{origin}}}:last"
+
+    def host_limit(self, origin: str) -> str:
+        """string: the origin's lowered concurrency, after slow or failed answers (TTL HOST_LIMIT_S)"""
+        return f"{self.prefix}:host:{{{origin}}}:limit"
 
     # --- webhooks (kept until deleted)
     def subscription(self, sub_id: str) -> str:

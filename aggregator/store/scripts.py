@@ -14,7 +14,7 @@ import redis
 
 NAMES = (
     "index_write", "index_candidates", "archive_write", "archive_candidates", "feeds_claim",
-    "host_acquire", "subscription_resume", "lock_release",
+    "host_acquire", "host_adjust", "subscription_resume", "lock_release",
 )  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from aggregator.core.models import Feed
 from aggregator.dispatch import Dispatcher
-from aggregator.errors import FetchError, ParseError, StorageError, TemporaryFetchError
+from aggregator.errors import FetchError, HostBusy, ParseError, StorageError, TemporaryFetchError
 from aggregator.ingest.fetch import Fetched, Fetcher
 from aggregator.ingest.parse import parse_feed
 from aggregator.settings import Settings
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class RefreshResult:
     feed_id: str
-    status: str  # "ok", "not_modified", "error"
+    status: str  # "ok", "not_modified", "error", "deferred" (its host was busy: it runs again soon)
     new_entries: int = 0
     error: str | None = None
 
@@ -91,6 +91,9 @@ class FeedRefresh:
                 self.feeds.record_success(feed, "not_modified", self._next_due(now), None, None, None, now)
                 return RefreshResult(feed_id, "not_modified")
             parsed = parse_feed(outcome.body, outcome.url)
+        except HostBusy as exc:  # our own politeness, not the feed's failure: again soon, still leased
+            self.dispatch.refresh_feed(feed_id, countdown=exc.retry_after_s)
+            return RefreshResult(feed_id, "deferred")
         except (FetchError, ParseError) as exc:
             retry_after = exc.retry_after_s if isinstance(exc, TemporaryFetchError) else None
             return self._failed(feed, str(exc), now, retry_after)

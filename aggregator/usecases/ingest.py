@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aggregator.core.models import Article, Entry
 from aggregator.core.pipeline import ClusterPipeline, Outcome
 from aggregator.dispatch import Dispatcher
-from aggregator.errors import FetchError, StorageError, TemporaryFetchError
+from aggregator.errors import FetchError, HostBusy, StorageError, TemporaryFetchError
 from aggregator.ingest.extract import Extracted, NoText, PageRules, build_article, extract_page
 from aggregator.ingest.fetch import Fetched, Fetcher
 from aggregator.store.articles import ArticleStore
@@ -59,19 +59,26 @@ class Ingest:
         changed = self.articles.pending_revisions(article_ids)
         if not pending and not changed:
             return 0
-        entries = [*pending, *changed]
+        entries = [e for e, _ in [*pending, *changed]]
         with ThreadPoolExecutor(min(PAGE_FETCH_THREADS, len(entries))) as pool:
-            made = list(pool.map(lambda p: self._article(*p), entries))
-        articles = [a for a, _ in made]
-        self.articles.store_extracted(articles[: len(pending)], time.time())
-        if pending:
+            made = list(pool.map(lambda p: self._article(*p), [*pending, *changed]))
+        # A page whose host was busy (our politeness) is put off, and the worker is free for other work.
+        busy = [(e, m) for e, m in zip(entries, made, strict=True) if isinstance(m, HostBusy)]
+        if busy:
+            later = max(m.retry_after_s or 1.0 for _, m in busy)
+            self.dispatch.fetch_pages([e.article_id for e, _ in busy], countdown=later)
+        done = [(e, m) for e, m in zip(entries, made, strict=True) if not isinstance(m, HostBusy)]
+        is_new = {e.article_id for e, _ in pending}
+        new = [a for e, (a, _) in done if e.article_id in is_new]
+        self.articles.store_extracted(new, time.time())
+        if new:
             self.dispatch.cluster_articles()
-        if self.revise(articles[len(pending) :]):
+        if self.revise([a for e, (a, _) in done if e.article_id not in is_new]):
             self.dispatch.fan_out_events()
-        for (entry, _), (_, again) in zip(entries, made, strict=True):
+        for e, (_, again) in done:
             if again:
-                self._refetch_later(entry)
-        return len(pending)
+                self._refetch_later(e)
+        return len(new)
 
     def cluster_extracted(self, most: int = 1000) -> int:
         """Cluster the extracted articles waiting, oldest first, a batch at a time under the story-write
@@ -142,10 +149,10 @@ class Ingest:
             self.stories.choose_canonicals(revised, time.time())
         return revised
 
-    def _article(self, entry: Entry, feed_id: str) -> tuple[Article, bool]:
-        """The article of one entry, and whether its page is worth fetching again later. Whatever goes
-        wrong with its page goes no further than this article: the feed's summary stands in and the
-        article says why."""
+    def _article(self, entry: Entry, feed_id: str) -> tuple[Article, bool] | HostBusy:
+        """The article of one entry, and whether its page is worth fetching again later; or HostBusy
+        when its host's turn has not come. Whatever goes wrong with its page goes no further than this
+        article: the feed's summary stands in and the article says why."""
         extracted: Extracted | NoText
         started = time.monotonic()
         try:
@@ -155,6 +162,8 @@ class Ingest:
                 extracted = extract_page(fetched.body, fetched.url, self.pages.max_elements)
             else:  # no validators were sent: a 304 here is the server's mistake
                 extracted = NoText("the server answered 304 Not Modified to a plain GET")
+        except HostBusy as exc:
+            return exc
         except FetchError as exc:
             fields = {"article": entry.article_id, "url": entry.url, "reason": str(exc)}
             log.warning("page %s not fetched; the feed summary stands in: %s", entry.url, exc, extra=fields)

@@ -12,7 +12,7 @@ import redis
 
 from aggregator.core.signing import signature
 from aggregator.dispatch import Dispatcher
-from aggregator.errors import FetchError, InvalidInput, NotFound
+from aggregator.errors import FetchError, HostBusy, InvalidInput, NotFound
 from aggregator.ingest.fetch import Fetcher
 from aggregator.ingest.network import check_address
 from aggregator.store.connection import held_lock
@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Delivery:
-    status: str  # "delivered", "retry", "paused", "skipped"
+    status: str  # "delivered", "retry", "paused", "skipped", "deferred" (the receiver's host was busy)
     error: str | None = None
+    retry_after_s: float | None = None
 
 
 class Subscriptions:
@@ -114,6 +115,8 @@ class Deliveries:
         try:
             status = self.fetcher.post(sub.url, body, headers)
             error = None if 200 <= status < 300 else f"receiver answered {status}"
+        except HostBusy as exc:  # our own politeness: not the receiver's failure
+            return Delivery("deferred", str(exc), exc.retry_after_s)
         except FetchError as exc:
             error = str(exc)
         if error is None:

@@ -175,3 +175,28 @@ def test_a_feed_is_refreshed_once_for_one_due_time(wiring: Wiring, site: Site) -
     assert refreshes == [[fid]]
     wiring.refresh.refresh(fid)
     assert wiring.feed_store.get(fid).next_due == pytest.approx(time.time() + 300, abs=5)
+
+
+def test_pages_whose_host_is_busy_are_put_off_not_waited_for(settings: Settings, site: Site) -> None:
+    site.publish_news()
+    strict = settings.model_copy(update={"host_concurrency": 1, "host_gap_s": 30.0, "host_wait_s": 0.2})
+    wiring = Wiring(strict, sender=Recorder())
+    try:
+        fid = wiring.feeds.add(site.feed_url("gazette"))[0].id
+        assert wiring.refresh.refresh(fid).status == "ok"  # the feed took the host's turn
+        sender = wiring.dispatch.sender
+        assert isinstance(sender, Recorder)
+        ids = sender.ingested()
+        started = time.monotonic()
+        assert wiring.ingest.fetch_pages(ids) == 0  # both pages wait for the host's next turn
+        assert time.monotonic() - started < 2.0  # put off, not waited for
+        name, args, options = [t for t in sender.sent_with_options if t[0] == FETCH_PAGES][-1]
+        assert sorted(args[0]) == sorted(ids) and options["countdown"] > 1.0
+        assert wiring.articles.pending_entries(ids) and not wiring.articles.clustered(ids)
+    finally:
+        wiring.close()
+    polite = Wiring(settings, sender=Recorder())  # the turn has come
+    try:
+        assert polite.ingest.fetch_pages(args[0]) == 2
+    finally:
+        polite.close()

@@ -57,14 +57,27 @@ def test_index_candidates(redis_client: redis.Redis) -> None:
 
 def test_host_acquire(redis_client: redis.Redis) -> None:
     acquire = scripts.register(redis_client, "host_acquire")
-    keys = ["inflight", "last"]
+    keys = ["inflight", "last", "limit"]
     assert acquire(keys=keys, args=["t1", 1000, 2, 100, 5000]) == 0
     assert acquire(keys=keys, args=["t2", 1040, 2, 100, 5000]) == 60  # the gap: wait 60 ms more
     assert acquire(keys=keys, args=["t2", 1100, 2, 100, 5000]) == 0
-    assert acquire(keys=keys, args=["t3", 1300, 2, 100, 5000]) == 20  # two in flight: the limit
+    assert acquire(keys=keys, args=["t3", 1300, 2, 100, 5000]) == 50  # two in flight: the limit
     assert redis_client.zrange("inflight", 0, -1) == ["t1", "t2"]
     assert acquire(keys=keys, args=["t3", 6101, 2, 100, 5000]) == 0  # both leases ran out
     assert redis_client.zrange("inflight", 0, -1) == ["t3"]
+    redis_client.set("limit", 1)  # lowered for this host: one at a time
+    assert acquire(keys=keys, args=["t4", 7000, 2, 100, 5000]) == 50
+
+
+def test_host_adjust(redis_client: redis.Redis) -> None:
+    adjust = scripts.register(redis_client, "host_adjust")
+    assert adjust(keys=["limit"], args=[8, 1, 600]) == 4  # a slow answer halves it
+    assert 0 < redis_client.ttl("limit") <= 600
+    assert adjust(keys=["limit"], args=[8, 1, 600]) == 2
+    assert adjust(keys=["limit"], args=[8, 1, 600]) == 1
+    assert adjust(keys=["limit"], args=[8, 1, 600]) == 1  # never below one
+    assert [adjust(keys=["limit"], args=[8, 0, 600]) for _ in range(8)] == [2, 3, 4, 5, 6, 7, 8, 8]
+    assert not redis_client.exists("limit")  # back at the configured limit: nothing kept
 
 
 def test_subscription_resume(redis_client: redis.Redis) -> None:

@@ -8,9 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+import pytest
+
+from aggregator.errors import HostBusy
+from aggregator.ingest.fetch import origin
 from aggregator.settings import Settings
 from aggregator.wiring import Wiring
-from tests.fixtures.site import Site
+from tests.conftest import wait_for
+from tests.fixtures.site import Site, serve
 
 
 def test_concurrency_and_gap_per_host_across_workers(site: Site, settings: Settings) -> None:
@@ -42,3 +47,62 @@ def test_concurrency_and_gap_per_host_across_workers(site: Site, settings: Setti
     assert state["peak"] <= 2
     # Measured where requests arrive: scheduling jitter of a few tens of ms is allowed for.
     assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.15
+
+
+def _hanging(release: threading.Event) -> Any:
+    def handler(_: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        release.wait(10)
+        return 200, {"Content-Type": "text/plain"}, b"late"
+
+    return handler
+
+
+def test_a_fetch_whose_host_is_busy_does_not_hold_its_worker(site: Site, settings: Settings) -> None:
+    release = threading.Event()
+    site.routes["/hang"] = _hanging(release)
+    site.routes["/quick"] = (200, {"Content-Type": "text/plain"}, b"ok")
+    polite = settings.model_copy(update={"host_concurrency": 1, "host_gap_s": 0.0, "host_wait_s": 0.3})
+    wiring = Wiring(polite)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            hung = pool.submit(wiring.fetcher.get, f"{site.base}/hang", 1000)
+            wait_for(lambda: site.count("/hang") == 1)
+            started = time.monotonic()
+            with pytest.raises(HostBusy) as busy:
+                wiring.fetcher.get(f"{site.base}/quick", 1000)
+            assert time.monotonic() - started < 1.0 and (busy.value.retry_after_s or 0) > 0
+            # Another port of the same host is another origin, with a budget of its own.
+            other, server = serve()
+            try:
+                other.routes["/quick"] = (200, {"Content-Type": "text/plain"}, b"ok")
+                assert wiring.fetcher.get(f"{other.base}/quick", 1000).body == b"ok"  # type: ignore[union-attr]
+            finally:
+                server.shutdown()
+            release.set()
+            hung.result(10)
+    finally:
+        wiring.close()
+
+
+def test_a_slow_host_lowers_its_own_concurrency_only(site: Site, settings: Settings) -> None:
+    site.routes["/slow"] = lambda _: (time.sleep(0.3), (200, {"Content-Type": "text/plain"}, b"ok"))[1]
+    site.routes["/quick"] = (200, {"Content-Type": "text/plain"}, b"ok")
+    polite = settings.model_copy(update={"host_concurrency": 8, "host_gap_s": 0.0, "host_slow_s": 0.2})
+    wiring = Wiring(polite)
+    try:
+        other, server = serve()
+        try:
+            other.routes["/quick"] = (200, {"Content-Type": "text/plain"}, b"ok")
+            for _ in range(2):
+                wiring.fetcher.get(f"{site.base}/slow", 1000)
+                wiring.fetcher.get(f"{other.base}/quick", 1000)
+            slow_origin, quick_origin = origin(f"{site.base}/slow"), origin(f"{other.base}/quick")
+            assert wiring.redis.get(wiring.keys.host_limit(slow_origin)) == "2"  # 8 -> 4 -> 2
+            assert not wiring.redis.exists(wiring.keys.host_limit(quick_origin))  # still the full 8
+            for _ in range(3):  # good answers bring it back, one at a time
+                wiring.fetcher.get(f"{site.base}/quick", 1000)
+            assert wiring.redis.get(wiring.keys.host_limit(slow_origin)) == "5"
+        finally:
+            server.shutdown()
+    finally:
+        wiring.close()
