@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import urlsplit
 
 import trafilatura
@@ -14,6 +13,7 @@ import trafilatura
 from aggregator.core.models import Article, Entry, Extraction
 from aggregator.core.text import credits, plain_line, plain_text
 from aggregator.ingest.language import detect
+from aggregator.ingest.metadata import page_date, page_meta
 
 log = logging.getLogger(__name__)
 MIN_TEXT_CHARS = 40  # less is a cookie banner or a caption, not an article
@@ -45,8 +45,11 @@ class NoText:
     temporary: bool = False  # worth fetching again later (a timeout, a 503, a busy host)
 
 
-def extract_page(html: bytes | str, url: str, max_elements: int = 100_000) -> Extracted | NoText:
-    """Main text and metadata of a page, or why nothing usable was found.
+def extract_page(
+    html: bytes | str, url: str, max_elements: int = 100_000, want_date: bool = False
+) -> Extracted | NoText:
+    """Main text of a page with its title, site name and author, and its date when `want_date` (the
+    feed entry had none), or why nothing usable was found.
 
     A page with more than `max_elements` tags is not parsed: a news page has a few thousand, and a
     deeply nested monster would hold a worker in lxml and trafilatura for minutes.
@@ -55,7 +58,7 @@ def extract_page(html: bytes | str, url: str, max_elements: int = 100_000) -> Ex
     if tags > max_elements:
         return NoText(f"page has more than {max_elements} tags; not parsed")
     try:
-        doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
+        doc = trafilatura.bare_extraction(html, url=url, with_metadata=False, include_comments=False)
     except Exception as exc:  # trafilatura raises assorted lxml and parser errors on broken markup
         log.warning("extraction failed for %s: %r", url, exc)
         return NoText(f"extraction failed: {type(exc).__name__}: {exc}")
@@ -65,22 +68,17 @@ def extract_page(html: bytes | str, url: str, max_elements: int = 100_000) -> Ex
     text = (data.get("text") or "").strip()
     if len(text) < MIN_TEXT_CHARS:
         return NoText(f"page text too short ({len(text)} characters)")
-    return Extracted(
-        title=data.get("title"),
-        text=text,
-        author=data.get("author"),
-        date=_date(data.get("date")),
-        site_name=data.get("sitename"),
-    )
+    page = _decoded(html) if isinstance(html, bytes) else html
+    meta = page_meta(page)
+    date = page_date(page) if want_date else None
+    return Extracted(title=meta.title, text=text, author=meta.author, date=date, site_name=meta.site_name)
 
 
-def _date(value: str | None) -> float | None:
-    if not value:
-        return None
+def _decoded(body: bytes) -> str:
     try:
-        return datetime.fromisoformat(value).timestamp()
-    except ValueError:
-        return None
+        return body.decode("utf-8")
+    except UnicodeDecodeError:  # most pages that are not UTF-8 are Windows-1252 or Latin-1
+        return body.decode("cp1252", "replace")
 
 
 def source_name(url: str, site_name: str | None) -> str:

@@ -159,7 +159,8 @@ class Ingest:
             fetched = self.fetcher.get(entry.url, self.pages.max_bytes)
             self.metrics.observe("fetch_seconds", time.monotonic() - started, kind="page")
             if isinstance(fetched, Fetched):
-                extracted = extract_page(fetched.body, fetched.url, self.pages.max_elements)
+                want_date = entry.published is None  # the page's own date only when the feed gave none
+                extracted = extract_page(fetched.body, fetched.url, self.pages.max_elements, want_date)
             else:  # no validators were sent: a 304 here is the server's mistake
                 extracted = NoText("the server answered 304 Not Modified to a plain GET")
         except HostBusy as exc:

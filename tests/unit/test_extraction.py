@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from aggregator.core.models import Entry, Extraction
-from aggregator.ingest.extract import Extracted, NoText, build_article
+from aggregator.ingest.extract import Extracted, NoText, build_article, extract_page
+from aggregator.ingest.metadata import PageMeta
 
 ENTRY = Entry(
     article_id="a1", url="https://www.npr.org/2025/06/28/hikvision", guid=None,
@@ -45,3 +46,34 @@ def test_an_unavailable_page_leaves_the_summary_and_says_why() -> None:
         "page not fetched: HTTP 410",
         ENTRY.summary,
     )
+
+
+def test_a_page_s_head_gives_its_title_site_and_author() -> None:
+    from aggregator.ingest.metadata import page_meta
+
+    page = (
+        "<html><head><title>Kestrel Bridge shut | The Harbour Gazette</title>"
+        "<meta content='The Harbour Gazette' property='og:site_name'>"
+        '<meta name="Author" content="Ilse &amp; Co">'
+        "</head><body><p>text</p></body></html>"
+    )
+    assert page_meta(page) == PageMeta("Kestrel Bridge shut", "The Harbour Gazette", "Ilse & Co")
+    og = '<head><meta property="og:title" content="Cables cracked"><title>x</title></head>'
+    assert page_meta(og).title == "Cables cracked"
+    assert page_meta("<p>no head at all</p>") == PageMeta(None, None, None)
+
+
+def test_the_fixture_pages_give_their_text_title_and_site() -> None:
+    from tests.fixtures.site import page
+    from tests.fixtures.stories import WIRE_BODY, WIRE_TITLE
+
+    got = extract_page(page("gazette", WIRE_TITLE, WIRE_BODY).encode(), "http://x/bridge.html")
+    assert isinstance(got, Extracted)
+    assert (got.title, got.site_name, got.date) == (WIRE_TITLE, "The Harbour Gazette", None)
+    assert "deep cracks in two of its main suspension cables" in got.text
+    assert "Subscribe" not in got.text and "All rights reserved" not in got.text  # the page's furniture
+    dated = page("gazette", WIRE_TITLE, WIRE_BODY).replace(
+        "<head>", '<head><meta property="article:published_time" content="2025-06-28T18:00:00+00:00">'
+    )
+    with_date = extract_page(dated.encode(), "http://x/bridge.html", want_date=True)
+    assert isinstance(with_date, Extracted) and with_date.date == 1751068800.0  # the day (htmldate)
