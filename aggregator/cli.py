@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from aggregator import logs
 from aggregator.dispatch import CLUSTERING, FEEDS, PAGES, QUEUES, SCHEDULER, WEBHOOKS
@@ -26,10 +27,13 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
 
     from aggregator.api.app import create_app
 
-    # Open event streams would hold a shutdown forever: give them a few seconds, then close them.
+    workers = settings.api_workers or os.cpu_count() or 1
+    # Several processes need the app by name: each builds its own from the environment, as this one
+    # built `settings`. Open event streams would hold a shutdown forever: they get a few seconds.
+    app: Any = create_app(settings) if workers == 1 else "aggregator.api.app:from_environment"
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info",
-        timeout_graceful_shutdown=5,
+        app, factory=workers > 1, workers=workers, host=settings.host, port=settings.port,
+        log_level="info", timeout_graceful_shutdown=5,
     )  # fmt: skip
     return 0
 

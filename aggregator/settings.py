@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="API bind address.")
     port: int = Field(8000, description="API port.")
+    api_workers: int = Field(0, ge=0, description="API worker processes; 0: one per core.")
     key_prefix: str = Field(
         "agg", description="Prefix of every Redis key, so several services can share one."
     )

@@ -11,12 +11,13 @@ import redis.asyncio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from aggregator import logs
 from aggregator.api import deps
 from aggregator.api.routes import events, feeds, status, stories, subscriptions
 from aggregator.api.stream import BLOCK_MS, Hub
 from aggregator.dispatch import TaskSender
 from aggregator.errors import AggregatorError, InvalidInput, NotFound, StorageError, Unauthorized
-from aggregator.settings import Settings
+from aggregator.settings import Settings, get_settings
 from aggregator.store.events import AsyncEventLog
 from aggregator.wiring import Wiring
 
@@ -67,7 +68,7 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
         )
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         """The process answers."""
         return {"status": "ok"}
 
@@ -82,3 +83,10 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app as the environment configures it: what each API worker process runs."""
+    settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)
+    return create_app(settings)

@@ -23,7 +23,9 @@ class ArticleOut(BaseModel):
     )
     language: str | None = Field(None, description="ISO 639-1 code of the article's language")
     credits: list[str] = Field(default_factory=list, description="Wire services the text credits")
-    text: str = Field("", description="Clean plain text")
+    text: str | None = Field(
+        None, description="Clean plain text; in a story's list of variants only with `include=text`"
+    )
     revision: int = Field(0, description="0 as first fetched; +1 each time the outlet changed it")
 
 

@@ -1,26 +1,42 @@
-"""What the API reads: an article, a story with a page of its variants, the list of stories."""
+"""What the API reads: an article, a story with a page of its variants, the list of stories.
+
+A story or a page of the list is read in one trip (`lua/story_read.lua`, `lua/stories_page.lua`),
+and a variant is read without its text unless asked for: a story of thirty variants would otherwise
+carry thirty full texts.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import redis
 
 from aggregator.errors import InvalidInput, NotFound
+from aggregator.store import scripts
 from aggregator.store.articles import CLUSTERED, stored_float
 from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
 
+# The fields of a variant as a story lists it; `text` and `summary` are added when texts are asked for.
+_BRIEF = (
+    "url", "feed_id", "source", "source_name", "title", "author", "published", "fetched", "extraction",
+    "extraction_error", "language", "credits", "relation", "score", "signals", "revision",
+)  # fmt: skip
+_TEXT = ("text", "summary")
+_LISTED = ("title", "url", "source", "source_name")
+_MAX_OFFSET = 10**9  # a cursor past any real story: larger ones are refused, not sent to Redis
 
-def article_view(aid: str, h: dict[str, str]) -> dict[str, Any]:
-    """An article as the API shows it."""
-    return {
+
+def article_view(aid: str, h: dict[str, str], text: bool = True) -> dict[str, Any]:
+    """An article as the API shows it; without `text`, its brief (no text, no revisions)."""
+    view = {
         "id": aid,
-        "url": h.get("url", ""),
-        "feed_id": h.get("feed_id", ""),
+        "url": h.get("url") or "",
+        "feed_id": h.get("feed_id") or "",
         "source": h.get("source") or h.get("source_name") or "",
-        "title": h.get("title", ""),
+        "title": h.get("title") or "",
         "author": h.get("author") or None,
         "published": stored_float(h.get("published")),
         "fetched": stored_float(h.get("fetched")),
@@ -28,27 +44,41 @@ def article_view(aid: str, h: dict[str, str]) -> dict[str, Any]:
         "extraction_error": h.get("extraction_error") or None,
         "language": h.get("language") or None,
         "credits": json.loads(h.get("credits") or "[]"),
-        "story_id": h.get("story_id") or None,
         "relation": h.get("relation") or None,
         "score": stored_float(h.get("score")),
         "signals": json.loads(h.get("signals") or "[]"),
-        "text": h.get("text") or h.get("summary") or "",
         "revision": int(h.get("revision") or 0),
-        "revisions": json.loads(h.get("revisions") or "[]"),
     }
+    if text:
+        view["text"] = h.get("text") or h.get("summary") or ""
+    return view
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > _MAX_OFFSET:
+        raise InvalidInput(f"bad cursor {cursor[:40]!r}: use the next_cursor of the previous page")
+    return int(cursor)
 
 
 class StoryViews:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.r: Any = client  # decode_responses=True: replies are str (see StoryStore)
         self.keys = keys
+        self._story = scripts.register(client, "story_read")
+        self._page = scripts.register(client, "stories_page")
 
     @converts_errors
     def article(self, aid: str) -> dict[str, Any]:
         h = self.r.hgetall(self.keys.article(aid))
         if h.get("state") != CLUSTERED:
             raise NotFound("article", aid)
-        return article_view(aid, h)
+        return {
+            **article_view(aid, h),
+            "story_id": h.get("story_id") or None,
+            "revisions": json.loads(h.get("revisions") or "[]"),
+        }
 
     @converts_errors
     def story_ids(self, aids: list[str]) -> dict[str, str]:
@@ -66,105 +96,79 @@ class StoryViews:
             pipe.hget(self.keys.story(sid), "canonical")
         return {sid: aid for sid, aid in zip(story_ids, pipe.execute(), strict=True) if aid}
 
-    @converts_errors
-    def story(self, sid: str, variants_limit: int) -> dict[str, Any]:
-        """A story with its canonical and the first page of its variants, oldest first: two trips."""
-        pipe = self.r.pipeline(transaction=False)
-        pipe.hgetall(self.keys.story(sid))
-        pipe.zcard(self.keys.story_variants(sid))
-        pipe.zrange(self.keys.story_variants(sid), 0, variants_limit)  # one extra: is there more?
-        meta, count, ids = pipe.execute()
+    def _read(
+        self, sid: str, start: int, limit: int, text: bool
+    ) -> tuple[dict[str, str], int, list[dict[str, Any]], str | None, dict[str, Any] | None]:
+        """A story's hash, its variant count, a page of its variants, the next cursor, its canonical."""
+        fields = _BRIEF + _TEXT if text else _BRIEF
+        flat, count, ids, rows, canon_row = self._story(
+            keys=[self.keys.story(sid), self.keys.story_variants(sid)],
+            args=[self.keys.article(""), start, limit, len(fields), *fields, *_BRIEF, *_TEXT],
+        )
+        meta = dict(zip(flat[::2], flat[1::2], strict=True))
         if not meta or not count:
             raise NotFound("story", sid)
-        canonical_id = meta.get("canonical") or ids[0]
-        variants, nxt, canon = self._page(ids, 0, variants_limit, canonical_id)
+        canonical_id = meta.get("canonical")
+        variants = []
+        for aid, row in zip(ids, rows, strict=False):
+            view = article_view(aid, dict(zip(fields, row, strict=True)), text)
+            if aid == canonical_id:
+                view["relation"], view["score"] = "canonical", 1.0
+            variants.append(view)
+        canon = None
+        if canonical_id and canon_row:
+            canon = article_view(canonical_id, dict(zip(_BRIEF + _TEXT, canon_row, strict=True)))
+            canon["relation"], canon["score"] = "canonical", 1.0
+        nxt = str(start + limit) if len(ids) > limit else None
+        return meta, int(count), variants, nxt, canon
+
+    @converts_errors
+    def story(self, sid: str, variants_limit: int, text: bool = False) -> dict[str, Any]:
+        """A story with its canonical (with its text) and the first page of its variants, in the order
+        they joined: one trip."""
+        meta, count, variants, nxt, canon = self._read(sid, 0, variants_limit, text)
         return {
             "id": sid,
-            "canonical": canon,
+            "canonical": canon or {**variants[0], "relation": "canonical", "score": 1.0},
             "variants": variants,
             "variants_next_cursor": nxt,
-            "variant_count": int(count),
+            "variant_count": count,
             "first_seen": float(meta.get("first_seen") or 0),
             "updated": float(meta.get("updated") or 0),
             "canonical_history": json.loads(meta.get("canonical_history") or "[]"),
         }
 
     @converts_errors
-    def variants(self, sid: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def variants(
+        self, sid: str, limit: int, cursor: str | None, text: bool = False
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of a story's variants in the order they joined. The cursor is an offset: variants
         are only ever appended, so it stays valid as the story grows."""
-        try:
-            start = int(cursor) if cursor else 0
-        except ValueError as exc:
-            raise InvalidInput(f"bad cursor {cursor!r}") from exc
-        if start < 0:
-            raise InvalidInput(f"bad cursor {cursor!r}")
-        pipe = self.r.pipeline(transaction=False)
-        pipe.hget(self.keys.story(sid), "canonical")
-        pipe.zrange(self.keys.story_variants(sid), start, start + limit)  # one extra: is there more?
-        pipe.exists(self.keys.story(sid))
-        canonical_id, ids, exists = pipe.execute()
-        if not exists:
-            raise NotFound("story", sid)
-        variants, nxt, _ = self._page(ids, start, limit, canonical_id)
+        _, _, variants, nxt, _ = self._read(sid, _offset(cursor), limit, text)
         return variants, nxt
-
-    def _page(
-        self, ids: list[str], start: int, limit: int, canonical_id: str | None
-    ) -> tuple[list[dict[str, Any]], str | None, dict[str, Any] | None]:
-        """The views of `ids[:limit]` (one more id means a next page) and of the canonical, which is
-        read in the same trip when it is not on this page."""
-        more, ids = len(ids) > limit, ids[:limit]
-        extra = [canonical_id] if canonical_id and canonical_id not in ids else []
-        pipe = self.r.pipeline(transaction=False)
-        for aid in [*ids, *extra]:
-            pipe.hgetall(self.keys.article(aid))
-        views = [article_view(aid, h) for aid, h in zip([*ids, *extra], pipe.execute(), strict=True)]
-        for v in views:
-            if v["id"] == canonical_id:
-                v["relation"], v["score"] = "canonical", 1.0
-        canon = next((v for v in views if v["id"] == canonical_id), None)
-        return views[: len(ids)], str(start + limit) if more else None, canon
 
     @converts_errors
     def list_stories(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """Newest-updated first. The cursor is the (score, id) of the last item: stable under inserts."""
-        key = self.keys.stories_updated
+        score, last = "", ""
         if cursor:
+            score, _, last = cursor.partition("~")
             try:
-                score_s, last_id = cursor.split("~", 1)
-                score = float(score_s)
-            except ValueError as exc:
-                raise InvalidInput(f"bad cursor {cursor!r}") from exc
-            ties = int(self.r.zcount(key, score, score))
-            rows = self.r.zrevrangebyscore(key, score, "-inf", start=0, num=limit + ties, withscores=True)
-            # Equal scores come in reverse id order: skip up to and including the last id already shown.
-            rows = [(m, s) for m, s in rows if s < score or m < last_id][:limit]
-        else:
-            rows = self.r.zrevrange(key, 0, limit - 1, withscores=True)
-        # Two read trips for the whole page: the stories, then their canonical articles.
-        pipe = self.r.pipeline(transaction=False)
-        for sid, _ in rows:
-            pipe.hmget(self.keys.story(sid), ["canonical", "first_seen", "updated"])
-            pipe.zrange(self.keys.story_variants(sid), 0, 0)
-            pipe.zcard(self.keys.story_variants(sid))
-        res = iter(pipe.execute())
-        stories = []
-        for sid, _ in rows:
-            (canon, first_seen, updated), first, count = next(res), next(res), next(res)
-            if count:  # a story is listed only once it has articles
-                stories.append((sid, canon or first[0], first_seen, updated, count))
-        pipe = self.r.pipeline(transaction=False)
-        for st in stories:
-            pipe.hmget(self.keys.article(st[1]), ["title", "url", "source", "source_name"])
+                valid = bool(last) and math.isfinite(float(score))
+            except ValueError:
+                valid = False
+            if not valid:
+                raise InvalidInput(f"bad cursor {cursor[:40]!r}: use the next_cursor of the previous page")
+        story_pre, _, story_post = self.keys.story("\0").partition("\0")
+        rows, last_id, last_score = self._page(
+            keys=[self.keys.stories_updated],
+            args=[story_pre, story_post, self.keys.article(""), limit, score, last, *_LISTED],
+        )
         items = [
             {
-                "id": sid, "title": title or "", "url": url or "", "source": source or source_name or "",
+                "id": sid, "title": title, "url": url, "source": source or source_name,
                 "first_seen": float(first_seen or 0), "updated": float(updated or 0), "variant_count": count,
             }
-            for (sid, _, first_seen, updated, count), (title, url, source, source_name) in zip(
-                stories, pipe.execute(), strict=True
-            )
+            for sid, first_seen, updated, count, _, title, url, source, source_name in rows
         ]  # fmt: skip
-        nxt = f"{rows[-1][1]!r}~{rows[-1][0]}" if len(rows) == limit else None
-        return items, nxt
+        return items, f"{last_score}~{last_id}" if last_id else None

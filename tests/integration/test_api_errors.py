@@ -23,6 +23,12 @@ def test_bad_input_is_422_saying_what_was_wrong(api: Api) -> None:
     assert api.post("/v1/feeds", json={}).status_code == 422
     assert api.get("/v1/stories", params={"limit": 0}).status_code == 422
     assert api.get("/v1/stories", params={"cursor": "garbage"}).status_code == 422
+    for cursor in ("nan~x", "inf~x", "1.5~", "²", "1" * 5000):
+        resp = api.get("/v1/stories", params={"cursor": cursor})
+        assert resp.status_code == 422 and "cursor" in resp.json()["detail"], cursor
+    for cursor in ("²", "١٢", "-1", "9" * 20):
+        resp = api.get("/v1/stories/nope/variants", params={"cursor": cursor})
+        assert resp.status_code == 422 and "cursor" in resp.json()["detail"], cursor
 
 
 def test_feed_add_is_idempotent_and_delete_removes_it(api: Api) -> None:

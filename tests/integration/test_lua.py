@@ -103,3 +103,43 @@ def test_feeds_claim(redis_client: redis.Redis) -> None:
     assert claim(keys=["due"], args=[25, 100, 10]) == []  # each once: leased to 125
     assert redis_client.zscore("due", "f1") == 125.0 and redis_client.zscore("due", "f3") == 30.0
     assert claim(keys=["due"], args=[130, 100, 10]) == ["f3", "f4", "f1", "f2"]  # lost leases come back
+
+
+def test_story_read(redis_client: redis.Redis) -> None:
+    read = scripts.register(redis_client, "story_read")
+    redis_client.hset("s", mapping={"canonical": "a2", "updated": "5"})
+    redis_client.zadd("s:v", {"a1": 1, "a2": 2, "a3": 3})
+    for aid in ("a1", "a2", "a3"):
+        redis_client.hset(f"a:{aid}", mapping={"title": f"T{aid}", "text": f"body {aid}"})
+    flat, count, ids, rows, canonical = read(
+        keys=["s", "s:v"], args=["a:", 0, 2, 1, "title", "title", "text"]
+    )
+    assert dict(zip(flat[::2], flat[1::2], strict=True)) == {"canonical": "a2", "updated": "5"}
+    assert count == 3 and ids == ["a1", "a2", "a3"]  # one id past the page: there is more
+    assert rows == [["Ta1"], ["Ta2"]] and canonical == ["Ta2", "body a2"]
+    _, _, ids, rows, _ = read(keys=["s", "s:v"], args=["a:", 2, 2, 2, "title", "missing", "title"])
+    assert ids == ["a3"] and rows == [["Ta3", None]]
+    assert read(keys=["none", "none:v"], args=["a:", 0, 2, 1, "title", "title"]) == [[], 0, [], [], []]
+
+
+def test_stories_page(redis_client: redis.Redis) -> None:
+    page = scripts.register(redis_client, "stories_page")
+    redis_client.zadd("updated", {"s1": 10, "s2": 20, "s3": 20, "empty": 30})
+    for sid in ("s1", "s2", "s3"):
+        redis_client.hset(f"st:{{{sid}}}", mapping={"canonical": f"a{sid}", "first_seen": 1, "updated": 2})
+        redis_client.zadd(f"st:{{{sid}}}:variants", {f"a{sid}": 1, "other": 2})
+        redis_client.hset(f"a:a{sid}", mapping={"title": f"T{sid}"})
+    redis_client.hdel("st:{s1}", "canonical")  # no canonical recorded: the first variant stands in
+    redis_client.zadd("st:{s1}:variants", {"first": 0})
+
+    def read(limit: int, score: str = "", last: str = "") -> list:
+        return list(page(keys=["updated"], args=["st:{", "}", "a:", limit, score, last, "title", "url"]))
+
+    rows, last_id, last_score = read(2)
+    # The empty story is passed over but still counts towards the page; ties go by id, highest first.
+    assert [r[0] for r in rows] == ["s3"] and rows[0][3:] == [2, "as3", "Ts3", ""]
+    assert (last_id, last_score) == ("s3", "20")
+    rows, last_id, last_score = read(2, last_score, last_id)
+    assert [(r[0], r[4], r[5]) for r in rows] == [("s2", "as2", "Ts2"), ("s1", "first", "")]
+    assert (last_id, last_score) == ("s1", "10")
+    assert read(2, last_score, last_id) == [[], "", ""]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from aggregator.api.schemas import ArticleWithStory, StoryOut, StoryPage, VariantPage
 from tests.conftest import Api, wait_for
 from tests.fixtures.site import OWN_STORY, Site, page
 from tests.fixtures.stories import OUTLETS, UNRELATED, WIRE_BODY, WIRE_TITLE
@@ -34,6 +35,7 @@ def test_copies_form_one_story_and_others_stay_apart(api: Api, site: Site, worke
     assert [s["variant_count"] for s in by_size[1:]] == [1, 1, 1, 1]
 
     story = api.get(f"/v1/stories/{by_size[0]['id']}").json()
+    StoryOut.model_validate(story, strict=True)  # the routes encode their dicts without a model
     urls = sorted(v["url"] for v in story["variants"])
     assert urls == sorted(f"{site.base}/{o}/bridge.html" for o in OUTLETS)
     relations = sorted(v["relation"] for v in story["variants"])
@@ -41,6 +43,11 @@ def test_copies_form_one_story_and_others_stay_apart(api: Api, site: Site, worke
     assert story["canonical"]["id"] in {v["id"] for v in story["variants"]}
     assert "cracks" in story["canonical"]["text"]
     assert "Related Articles" not in story["canonical"]["text"]
+    # Variants come without their texts unless asked for.
+    assert all("text" not in v for v in story["variants"])
+    full = api.get(f"/v1/stories/{story['id']}", params={"include": "text"}).json()
+    assert all("cracks" in v["text"] for v in full["variants"])
+    assert api.get(f"/v1/stories/{story['id']}", params={"include": "body"}).status_code == 422
     # The outlet's own stories each stand alone, titled as the outlet titled them.
     titles = {s["title"] for s in by_size[1:]}
     assert titles == {UNRELATED[k][0] for k in OWN_STORY.values()}
@@ -50,6 +57,7 @@ def test_copies_form_one_story_and_others_stay_apart(api: Api, site: Site, worke
         page = api.get(
             "/v1/stories", params={"limit": 2, "cursor": cursor} if cursor else {"limit": 2}
         ).json()
+        StoryPage.model_validate(page, strict=True)
         paged += [s["id"] for s in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
@@ -62,6 +70,7 @@ def test_copies_form_one_story_and_others_stay_apart(api: Api, site: Site, worke
     walked, cursor = [], None
     while True:
         got = api.get(f"/v1/stories/{story['id']}/variants", params={"limit": 3, "cursor": cursor or ""})
+        VariantPage.model_validate(got.json(), strict=True)
         walked += [v["id"] for v in got.json()["items"]]
         cursor = got.json()["next_cursor"]
         if not cursor:
@@ -73,7 +82,8 @@ def test_copies_form_one_story_and_others_stay_apart(api: Api, site: Site, worke
     assert short["canonical"]["relation"] == "canonical"
     assert api.get(f"/v1/stories/{story['id']}/variants", params={"cursor": "x"}).status_code == 422
     one = api.get(f"/v1/articles/{variants[1]['id']}").json()
-    assert one["story_id"] == story["id"]
+    ArticleWithStory.model_validate(one, strict=True)
+    assert one["story_id"] == story["id"] and "cracks" in one["text"]
 
 
 def test_second_poll_adds_nothing(api: Api, site: Site, worker: Any, celery_app: Any) -> None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from aggregator.api import deps
+from aggregator.api.responses import JSONBytes
 from aggregator.api.schemas import ArticleWithStory, StoryOut, StoryPage, VariantPage
 
 router = APIRouter(prefix="/v1", tags=["stories"])
+
+# `?include=text` adds each variant's full text to a story or a page of variants.
+Include = Annotated[
+    Literal["text"] | None,
+    Query(description="`text`: each variant with its full text (the canonical always has it)"),
+]
 
 
 @router.get("/stories", response_model=StoryPage)
@@ -17,19 +24,20 @@ def list_stories(
     views: deps.Views,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> JSONBytes:
     """Stories, the most recently updated first."""
     items, nxt = views.list_stories(limit, cursor)
-    return {"items": items, "next_cursor": nxt}
+    return JSONBytes({"items": items, "next_cursor": nxt})
 
 
 @router.get("/stories/{story_id}", response_model=StoryOut)
 def get_story(
-    views: deps.Views, story_id: str, variants_limit: int = Query(50, ge=1, le=500)
-) -> dict[str, Any]:
-    """A story: its canonical article and the first `variants_limit` variants in the order they joined,
-    the canonical among them. `variants_next_cursor` continues at `/v1/stories/{id}/variants`."""
-    return views.story(story_id, variants_limit)
+    views: deps.Views, story_id: str, variants_limit: int = Query(50, ge=1, le=500), include: Include = None
+) -> JSONBytes:
+    """A story: its canonical article (with its text) and the first `variants_limit` variants in the
+    order they joined, the canonical among them, without their texts unless `include=text`.
+    `variants_next_cursor` continues at `/v1/stories/{id}/variants`."""
+    return JSONBytes(views.story(story_id, variants_limit, include == "text"))
 
 
 @router.get("/stories/{story_id}/variants", response_model=VariantPage)
@@ -38,12 +46,13 @@ def get_variants(
     story_id: str,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
-) -> dict[str, Any]:
+    include: Include = None,
+) -> JSONBytes:
     """Every variant of a story, a page at a time, in the order they joined."""
-    items, nxt = views.variants(story_id, limit, cursor)
-    return {"items": items, "next_cursor": nxt}
+    items, nxt = views.variants(story_id, limit, cursor, include == "text")
+    return JSONBytes({"items": items, "next_cursor": nxt})
 
 
 @router.get("/articles/{article_id}", response_model=ArticleWithStory)
-def get_article(article_id: str, views: deps.Views) -> dict[str, Any]:
-    return views.article(article_id)
+def get_article(article_id: str, views: deps.Views) -> JSONBytes:
+    return JSONBytes(views.article(article_id))
