@@ -17,12 +17,14 @@ SCHEDULE_DUE = "aggregator.schedule_due"
 FAN_OUT_EVENTS = "aggregator.fan_out_events"
 DELIVER_WEBHOOK = "aggregator.deliver_webhook"
 EXPIRE_STORIES = "aggregator.expire_stories"
+RECOVER_ARTICLES = "aggregator.recover_articles"
 
 SCHEDULER, FEEDS, PAGES, CLUSTERING, WEBHOOKS = "scheduler", "feeds", "pages", "clustering", "webhooks"
 QUEUES = (SCHEDULER, FEEDS, PAGES, CLUSTERING, WEBHOOKS)
 ROUTES = {
     SCHEDULE_DUE: SCHEDULER,
     EXPIRE_STORIES: SCHEDULER,
+    RECOVER_ARTICLES: SCHEDULER,
     REFRESH_FEED: FEEDS,
     FETCH_PAGES: PAGES,
     CLUSTER_ARTICLES: CLUSTERING,

@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     schedule_tick_s: float = Field(5.0, description="How often beat looks for due feeds.")
     max_backoff_s: int = Field(6 * 3600, description="Ceiling of the per-feed error backoff.")
     ingest_batch_size: int = Field(20, description="New entries handed to one ingest task.")
+    article_resend_s: float = Field(
+        1800.0,
+        gt=0,
+        description="Seconds an article may wait for its page or its clustering before its task is sent "
+        "again (a lost task); the sweep that does it runs this often.",
+    )
+    article_give_up_h: float = Field(
+        6.0,
+        gt=0,
+        description="Hours after which an article still waiting is given up: it leaves the queues, and "
+        "its feed's `dropped` list says why.",
+    )
     task_visibility_timeout_s: int = Field(
         1200,
         description="Seconds before a task taken by a worker that died is handed to another worker; "

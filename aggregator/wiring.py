@@ -30,6 +30,7 @@ from aggregator.store.subscriptions import SubscriptionStore
 from aggregator.store.views import StoryViews
 from aggregator.usecases.feeds import FeedCatalogue, FeedRefresh
 from aggregator.usecases.ingest import Ingest
+from aggregator.usecases.recovery import Recovery
 from aggregator.usecases.retention import StoryRetention
 from aggregator.usecases.webhooks import Deliveries, Subscriptions
 
@@ -139,7 +140,15 @@ class Wiring:
         s = self.settings
         return Ingest(
             self.articles, self.stories, self.index, self.pipeline, self.fetcher, self.dispatch,
-            self.metrics, s.page_rules(), s.ingest_batch_size,
+            self.metrics, s.page_rules(), s.ingest_batch_size, self.recovery,
+        )  # fmt: skip
+
+    @cached_property
+    def recovery(self) -> Recovery:
+        s = self.settings
+        return Recovery(
+            self.articles, self.feed_store, self.dispatch, self.metrics, s.article_resend_s,
+            s.article_give_up_h * 3600, s.retention_s,
         )  # fmt: skip
 
     @cached_property

@@ -7,7 +7,14 @@ from typing import Any
 from celery import Celery
 
 from aggregator import logs
-from aggregator.dispatch import CLUSTER_ARTICLES, EXPIRE_STORIES, FAN_OUT_EVENTS, ROUTES, SCHEDULE_DUE
+from aggregator.dispatch import (
+    CLUSTER_ARTICLES,
+    EXPIRE_STORIES,
+    FAN_OUT_EVENTS,
+    RECOVER_ARTICLES,
+    ROUTES,
+    SCHEDULE_DUE,
+)
 from aggregator.settings import Settings, get_settings
 
 
@@ -48,6 +55,7 @@ def make_celery(settings: Settings) -> Celery:
             "fan-out-events": _every(FAN_OUT_EVENTS, settings.schedule_tick_s * 10),
             # Retention counts in hours: a sweep every few minutes keeps Redis within minutes of it.
             "expire-stories": _every(EXPIRE_STORIES, settings.schedule_tick_s * 60),
+            "recover-articles": _every(RECOVER_ARTICLES, settings.article_resend_s),
         },
         worker_hijack_root_logger=False,
     )

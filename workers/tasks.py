@@ -17,6 +17,7 @@ from aggregator.dispatch import (
     EXPIRE_STORIES,
     FAN_OUT_EVENTS,
     FETCH_PAGES,
+    RECOVER_ARTICLES,
     REFRESH_FEED,
     SCHEDULE_DUE,
 )
@@ -88,6 +89,14 @@ def fan_out_events(self: Task) -> int:
 def expire_stories(self: Task) -> int:
     try:
         return wiring(self.app).retention.expire()
+    except StorageError as exc:
+        raise _retry(self, exc) from exc
+
+
+@shared_task(name=RECOVER_ARTICLES, bind=True, ignore_result=True)
+def recover_articles(self: Task) -> int:
+    try:
+        return sum(wiring(self.app).recovery.sweep())
     except StorageError as exc:
         raise _retry(self, exc) from exc
 

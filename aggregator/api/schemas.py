@@ -92,6 +92,12 @@ class SkippedItem(BaseModel):
     reason: str
 
 
+class DroppedArticle(BaseModel):
+    url: str
+    reason: str
+    time: float
+
+
 class FeedOut(BaseModel):
     id: str
     url: str
@@ -104,6 +110,10 @@ class FeedOut(BaseModel):
     next_due: float | None
     skipped: list[SkippedItem] = Field(
         default_factory=list, description="Items of the last fetch that could not be taken, and why"
+    )
+    dropped: list[DroppedArticle] = Field(
+        default_factory=list,
+        description="The latest articles of this feed that were taken but could not be ingested, and why",
     )
 
 
@@ -157,4 +167,6 @@ class StatusOut(BaseModel):
     queues: dict[str, int] = Field(description="Tasks waiting in each queue")
     articles: ArticlesStatus
     feeds: FeedsStatus
-    errors_last_hour: dict[str, int] = Field(description="Failed feed fetches, pages and webhook deliveries")
+    errors_last_hour: dict[str, int] = Field(
+        description="Failed feed fetches, pages, webhook deliveries, and articles given up"
+    )

@@ -186,3 +186,4 @@ class Feed:
     last_modified: str | None = None
     # The items of the last fetch that could not be taken: {title, link, reason} each.
     skipped: tuple[Mapping[str, str], ...] = ()
+    dropped: tuple[Mapping[str, str | float], ...] = ()  # articles given up after they were taken, and why

@@ -188,6 +188,42 @@ class ArticleStore:
         self.r.hset(key, "revise", json.dumps(_entry_fields(entry)))
         return attempt
 
+    @converts_errors
+    def waiting(self, before: float, limit: int) -> tuple[list[str], list[str]]:
+        """Ids of the articles waiting for their page, and of those waiting to be clustered, since
+        before `before`: oldest first, at most `limit` of each."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zrangebyscore(self.keys.pending, "-inf", before, start=0, num=limit)
+        pipe.zrangebyscore(self.keys.extracted, "-inf", before, start=0, num=limit)
+        pending, extracted = pipe.execute()
+        return pending, extracted
+
+    @converts_errors
+    def give_up(self, aids: Sequence[str], reason: str, tombstone_s: int) -> list[tuple[str, str]]:
+        """Articles that could not be ingested leave the queues, each a tombstone that says why (so
+        the feed listing them again does not bring them back). Returns the (feed id, url) of each one
+        that was still waiting; one already clustered or gone is left as it is."""
+        pipe = self.r.pipeline(transaction=False)
+        for aid in aids:
+            pipe.hmget(self.keys.article(aid), ["state", "feed_id", "url"])
+        waiting = [
+            (aid, fid or "", url or "")
+            for aid, (state, fid, url) in zip(aids, pipe.execute(), strict=True)
+            if state in (PENDING, EXTRACTED)
+        ]
+        if not waiting:
+            return []
+        pipe = self.r.pipeline(transaction=True)
+        for aid, fid, url in waiting:
+            key = self.keys.article(aid)
+            pipe.delete(key)
+            pipe.hset(key, mapping={"state": EXPIRED, "feed_id": fid, "url": url, "given_up": reason})
+            pipe.expire(key, tombstone_s)
+        pipe.zrem(self.keys.pending, *(aid for aid, _, _ in waiting))
+        pipe.zrem(self.keys.extracted, *(aid for aid, _, _ in waiting))
+        pipe.execute()
+        return [(fid, url) for _, fid, url in waiting]
+
     # --- revisions
     @converts_errors
     def pending_revisions(self, aids: Sequence[str]) -> list[tuple[Entry, str]]:

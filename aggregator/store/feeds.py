@@ -28,6 +28,7 @@ def _feed(fid: str, h: dict[str, str]) -> Feed:
         created=float(h["created"]),
         errors=int(h.get("errors") or 0),
         skipped=tuple(json.loads(h.get("skipped") or "[]")),
+        dropped=tuple(json.loads(h.get("dropped") or "[]")),
         **{k: float(h[k]) if h.get(k) else None for k in _OPTIONAL_FLOATS},  # type: ignore[arg-type]
         **{k: h.get(k) or None for k in _OPTIONAL_STRS},  # type: ignore[arg-type]
     )
@@ -123,6 +124,16 @@ class FeedStore:
             mapping["title"] = title
         if self._update(feed.id, mapping, next_due):
             self.r.srem(self.keys.feeds_failing, feed.id)
+
+    @converts_errors
+    def note_dropped(self, fid: str, items: Sequence[Mapping[str, str | float]]) -> None:
+        """Add articles of the feed that were given up, and why, to the newest MAX_SKIPPED kept."""
+        key = self.keys.feed(fid)
+        old = self.r.hget(key, "dropped")
+        if old is None and not self.r.exists(key):
+            return  # the feed was deleted
+        kept = [*json.loads(old or "[]"), *items][-MAX_SKIPPED:]
+        self.r.hset(key, "dropped", json.dumps(kept))
 
     @converts_errors
     def record_failure(self, feed: Feed, error: str, next_due: float, now: float) -> None:

@@ -21,7 +21,7 @@ from aggregator.store.keys import ERRORS_KEEP_S, Keys
 log = logging.getLogger(__name__)
 
 BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
-ERROR_KINDS = ("feeds", "pages", "webhooks")
+ERROR_KINDS = ("feeds", "pages", "webhooks", "articles")
 
 
 def series(name: str, labels: Mapping[str, str]) -> str:
@@ -55,12 +55,12 @@ class Metrics:
 
         self._safely(queue)
 
-    def error(self, kind: str) -> None:
-        """One more error of `kind` (feeds, pages, webhooks) this minute."""
+    def error(self, kind: str, n: int = 1) -> None:
+        """`n` more errors of `kind` (one of ERROR_KINDS) this minute."""
         key = self.keys.errors(kind, int(self.clock() // 60))
 
         def queue(pipe: Any) -> None:
-            pipe.incr(key)
+            pipe.incrby(key, n)
             pipe.expire(key, ERRORS_KEEP_S)
 
         self._safely(queue)

@@ -18,6 +18,7 @@ from aggregator.store.articles import ArticleStore
 from aggregator.store.index import RedisIndex
 from aggregator.store.metrics import Metrics
 from aggregator.store.stories import StoryStore
+from aggregator.usecases.recovery import Recovery
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Ingest:
         metrics: Metrics,
         pages: PageRules,
         batch_size: int,
+        recovery: Recovery,
     ) -> None:
         self.articles = articles
         self.stories = stories
@@ -49,6 +51,7 @@ class Ingest:
         self.metrics = metrics
         self.pages = pages
         self.batch_size = batch_size  # articles clustered in one batch under the lock
+        self.recovery = recovery
 
     def fetch_pages(self, article_ids: Sequence[str]) -> int:
         """Fetch and extract pending articles' pages and hand them to the clustering worker; fetch the
@@ -90,7 +93,7 @@ class Ingest:
                 waiting = self.articles.extracted(self.batch_size)
                 if not waiting:
                     break
-                done += self._cluster_locked(waiting)
+                done += self._cluster_isolated(waiting)
                 self.articles.done_extracting([a.id for a in waiting])
         if done:
             self.dispatch.fan_out_events()  # webhooks hear of the new events now, not at the next tick
@@ -125,6 +128,26 @@ class Ingest:
             return 0
         with self.index.lock():
             return self._cluster_locked(articles)
+
+    def _cluster_isolated(self, articles: Sequence[Article]) -> int:
+        """Cluster a batch; if it fails (not for Redis), cluster its articles one by one, and give up
+        the ones that fail alone, so one article cannot hold back every batch after it."""
+        try:
+            return self._cluster_locked(articles)
+        except StorageError:
+            raise
+        except Exception:
+            log.exception("a batch of %d articles failed to cluster: one at a time now", len(articles))
+        done = 0
+        for a in articles:
+            try:
+                done += self._cluster_locked([a])
+            except StorageError:
+                raise
+            except Exception as exc:
+                log.exception("article %s failed to cluster", a.id, extra={"article": a.id})
+                self.recovery.give_up([a.id], f"clustering failed: {type(exc).__name__}: {exc}")
+        return done
 
     def _cluster_locked(self, articles: Sequence[Article]) -> int:
         done = self.articles.clustered([a.id for a in articles])

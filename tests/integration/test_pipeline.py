@@ -201,7 +201,7 @@ def test_status_and_metrics_show_the_work_done(api: Api, site: Site, worker: Any
     assert set(status["queues"]) == {"scheduler", "feeds", "pages", "clustering", "webhooks"}
     assert status["feeds"] == {"total": 4, "due": 0, "failing": 0}
     assert status["articles"]["extracted"] == 0 and status["articles"]["oldest_pending_s"] is None
-    assert set(status["errors_last_hour"]) == {"feeds", "pages", "webhooks"}
+    assert set(status["errors_last_hour"]) == {"feeds", "pages", "webhooks", "articles"}
 
     text = api.get("/metrics").text
     samples = {
