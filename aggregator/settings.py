@@ -60,14 +60,12 @@ class Settings(BaseSettings):
     article_resend_s: float = Field(
         1800.0,
         gt=0,
-        description="Seconds an article may wait for its page or its clustering before its task is sent "
-        "again (a lost task); the sweep that does it runs this often.",
+        description="Seconds an article may wait before its task is sent again; the sweep's period.",
     )
     article_give_up_h: float = Field(
         6.0,
         gt=0,
-        description="Hours after which an article still waiting is given up: it leaves the queues, and "
-        "its feed's `dropped` list says why.",
+        description="Hours after which an article still waiting is given up (its feed's `dropped`).",
     )
     task_visibility_timeout_s: int = Field(
         1200,
@@ -141,6 +139,9 @@ class Settings(BaseSettings):
     sse_heartbeat_s: float = Field(15.0, description="Seconds between heartbeat comments on /v1/events.")
     sse_queue: int = Field(
         1000, description="Live events buffered per subscriber; a slower one falls back to reading the log."
+    )
+    webhook_concurrency: int = Field(
+        8, ge=1, description="Deliveries in flight to one receiver (scheme, host, port), across all workers."
     )
     webhook_max_failures: int = Field(
         8, description="Failed deliveries in a row after which a webhook subscription is paused."

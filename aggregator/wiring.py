@@ -54,8 +54,9 @@ class Wiring:
         self._client = client
 
     def close(self) -> None:
-        if "fetcher" in self.__dict__:
-            self.fetcher.close()
+        for name in ("fetcher", "webhook_sender"):
+            if name in self.__dict__:
+                self.__dict__[name].close()
         if "redis" in self.__dict__:
             self.redis.close()
 
@@ -76,6 +77,15 @@ class Wiring:
     def fetcher(self) -> Fetcher:
         s = self.settings
         gate = HostGate(self.redis, self.keys, s.host_concurrency, s.host_gap_s, s.host_wait_s, s.host_slow_s)
+        return Fetcher(s, gate=gate.slot)
+
+    @cached_property
+    def webhook_sender(self) -> Fetcher:
+        """Deliveries go to the subscriber's own receiver: a bound on requests in flight, no gap."""
+        s = self.settings
+        gate = HostGate(
+            self.redis, self.keys, s.webhook_concurrency, 0.0, s.host_wait_s, s.host_slow_s, space="webhook"
+        )
         return Fetcher(s, gate=gate.slot)
 
     @cached_property
@@ -158,7 +168,7 @@ class Wiring:
     @cached_property
     def deliveries(self) -> Deliveries:
         return Deliveries(
-            self.redis, self.keys, self.subscription_store, self.events, self.fetcher, self.dispatch,
+            self.redis, self.keys, self.subscription_store, self.events, self.webhook_sender, self.dispatch,
             self.metrics, self.settings.webhook_max_failures,
         )  # fmt: skip
 

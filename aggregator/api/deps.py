@@ -74,7 +74,9 @@ def require_key(request: Request) -> None:
     if not keys:
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not any(hmac.compare_digest(given.strip(), k) for k in keys):
+    # Bytes, not str: compare_digest refuses str with non-ASCII characters, and a header may have any.
+    token = given.strip().encode()
+    if scheme.lower() != "bearer" or not any(hmac.compare_digest(token, k.encode()) for k in keys):
         raise Unauthorized("this request needs Authorization: Bearer <key> with a valid API key")
 
 

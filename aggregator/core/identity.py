@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aggregator.errors import InvalidInput
 
 # Query parameters that track the reader, not the page: two URLs differing only in them are one page.
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "cmpid", "ocid", "rss")
+
+
+# A host name's labels once IDNA-encoded: letters, digits, hyphens (and underscores, which some real
+# hosts have), with an optional final dot.
+_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
 
 
 def normalise_url(url: str) -> str:
@@ -27,9 +33,11 @@ def normalise_url(url: str) -> str:
     host = parts.hostname.lower()
     try:
         if ":" not in host:  # an IPv6 literal is no name to encode
-            host.encode("idna")
+            ascii_host = host.encode("idna").decode()
     except UnicodeError as exc:  # an empty label, a label over 63 characters
         raise InvalidInput(f"not a valid host name: {exc}") from exc
+    if ":" not in host and not _HOST.fullmatch(ascii_host):
+        raise InvalidInput(f"not a valid host name: {host!r}")
     if ":" in host:  # an IPv6 literal keeps its brackets
         host = f"[{host}]"
     default = {"http": 80, "https": 443}[parts.scheme.lower()]

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from aggregator.errors import BlockedAddress, FetchError, TemporaryFetchError
+from aggregator.core.identity import normalise_url
+from aggregator.errors import BlockedAddress, FetchError, InvalidInput, TemporaryFetchError
 from aggregator.settings import Settings
 
 
@@ -35,6 +36,10 @@ def check_address(url: str, allow_private: bool) -> None:
         raise FetchError(f"not a valid URL: {exc}") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BlockedAddress(f"only http and https URLs are fetched: {url!r}")
+    try:
+        normalise_url(url)  # the same rules as every URL the service takes in
+    except InvalidInput as exc:
+        raise FetchError(f"not a valid URL: {exc}") from exc
     if allow_private:
         return
     try:

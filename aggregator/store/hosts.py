@@ -25,11 +25,16 @@ log = logging.getLogger(__name__)
 
 
 class HostGate:
+    """`space` keeps gates apart: webhook deliveries to a receiver do not spend the budget of fetches
+    from the same origin, nor the other way round."""
+
     def __init__(
-        self, client: redis.Redis, keys: Keys, limit: int, gap_s: float, wait_s: float, slow_s: float
-    ) -> None:
+        self, client: redis.Redis, keys: Keys, limit: int, gap_s: float, wait_s: float, slow_s: float,
+        space: str = "fetch",
+    ) -> None:  # fmt: skip
         self.r: Any = client
         self.keys = keys
+        self.space = space
         self.limit = limit
         self.gap_ms = int(gap_s * 1000)
         self.wait_s = wait_s
@@ -42,7 +47,8 @@ class HostGate:
         """Hold one of the origin's request slots, waiting at most `wait_s` for it, else HostBusy with
         when to ask again. How the request went (its time, or its failure) adapts the origin's limit."""
         token = uuid.uuid4().hex
-        keys = [self.keys.host_inflight(origin), self.keys.host_last(origin), self.keys.host_limit(origin)]
+        spaced = f"{self.space}:{origin}"
+        keys = [self.keys.host_inflight(spaced), self.keys.host_last(spaced), self.keys.host_limit(spaced)]
         deadline = time.monotonic() + self.wait_s
         try:
             while True:

@@ -54,10 +54,11 @@ def article_view(aid: str, h: dict[str, str], text: bool = True) -> dict[str, An
     return view
 
 
-def _offset(cursor: str | None) -> int:
+def offset(cursor: str | None) -> int:
+    """An offset cursor as a number: InvalidInput for anything but a plain one."""
     if not cursor:
         return 0
-    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > _MAX_OFFSET:
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 10 or int(cursor) > _MAX_OFFSET:
         raise InvalidInput(f"bad cursor {cursor[:40]!r}: use the next_cursor of the previous page")
     return int(cursor)
 
@@ -144,7 +145,7 @@ class StoryViews:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of a story's variants in the order they joined. The cursor is an offset: variants
         are only ever appended, so it stays valid as the story grows."""
-        _, _, variants, nxt, _ = self._read(sid, _offset(cursor), limit, text)
+        _, _, variants, nxt, _ = self._read(sid, offset(cursor), limit, text)
         return variants, nxt
 
     @converts_errors

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from aggregator.api import deps
 from aggregator.api.deps import WRITE
 from aggregator.api.schemas import FeedIn, FeedOut, FeedPage
+from aggregator.store.views import offset
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
 
@@ -20,9 +21,9 @@ def list_feeds(
     limit: int = Query(100, ge=1, le=1000),
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    offset = int(cursor) if cursor and cursor.isdigit() else 0
-    feeds = store.page(offset, limit)
-    nxt = str(offset + limit) if len(feeds) == limit else None
+    start = offset(cursor)
+    feeds = store.page(start, limit)
+    nxt = str(start + limit) if len(feeds) == limit else None
     return {"items": [dataclasses.asdict(f) for f in feeds], "next_cursor": nxt}
 
 
