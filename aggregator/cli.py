@@ -51,13 +51,20 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 # `aggregator up`'s workers, one per kind of work: feeds, webhooks and the scheduler's ticks wait on the
-# network, so threads serve them; pages are parsed, so processes, one per core; clustering takes a lock,
-# so one at a time.
-def _workers(concurrency: int) -> list[list[str]]:
+# network, so threads serve them. Pages wait on the network and on politeness, then are parsed: a
+# process per core (parsing is CPU), each with threads (a page waiting for its host or its server holds
+# a thread, not a core). Clustering takes a lock, so one at a time.
+PAGE_THREADS = 8
+
+
+def _workers(processes: int) -> list[list[str]]:
     light = f"{SCHEDULER},{FEEDS},{WEBHOOKS}"
     return [
         ["--name=light", f"--queues={light}", "--pool=threads", "--concurrency=8"],
-        ["--name=pages", f"--queues={PAGES}", "--pool=prefork", f"--concurrency={concurrency}"],
+        *(
+            [f"--name=pages{i + 1}", f"--queues={PAGES}", "--pool=threads", f"--concurrency={PAGE_THREADS}"]
+            for i in range(processes)
+        ),
         ["--name=clustering", f"--queues={CLUSTERING}", "--pool=solo", "--concurrency=1"],
     ]
 
@@ -96,7 +103,10 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     exe = [sys.executable, "-m", "aggregator.cli"]
     children = [
         subprocess.Popen([*exe, "beat"], env=env),
-        *(subprocess.Popen([*exe, "worker", *flags], env=env) for flags in _workers(args.concurrency)),
+        *(
+            subprocess.Popen([*exe, "worker", *flags], env=env)
+            for flags in _workers(args.concurrency or os.cpu_count() or 1)
+        ),
         subprocess.Popen([*exe, "api"], env=env),
     ]
     print(f"serving on http://{settings.host}:{settings.port} (Ctrl-C stops everything)", flush=True)
@@ -136,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="aggregator", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run API, workers, beat (and embedded Redis) in the foreground")
-    up.add_argument("--concurrency", type=int, default=2, help="processes that fetch and parse pages")
+    up.add_argument(
+        "--concurrency", type=int, default=0, help="processes that fetch and parse pages (0: one per core)"
+    )
     sub.add_parser("api", help="run the HTTP API")
     worker = sub.add_parser("worker", help="run a Celery worker")
     worker.add_argument(

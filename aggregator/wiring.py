@@ -137,7 +137,7 @@ class Wiring:
     # --- use cases
     @cached_property
     def feeds(self) -> FeedCatalogue:
-        return FeedCatalogue(self.feed_store, self.dispatch)
+        return FeedCatalogue(self.feed_store, self.dispatch, self.settings.allow_private_hosts)
 
     @cached_property
     def refresh(self) -> FeedRefresh:

@@ -19,10 +19,37 @@ from aggregator.core.identity import normalise_url
 from aggregator.errors import BlockedAddress, FetchError, InvalidInput, TemporaryFetchError
 from aggregator.settings import Settings
 
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+ALLOW_HINT = "AGGREGATOR_ALLOW_PRIVATE_HOSTS=true allows it (for local use)"
 
-def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+# IPv6 ranges refused whatever follows: IPv4-compatible (::a.b.c.d, deprecated), SIIT
+# (::ffff:0:a.b.c.d), local-use NAT64 (its IPv4 side is a private network), site-local (deprecated).
+_REFUSED_V6 = tuple(
+    ipaddress.IPv6Network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "fec0::/10")
+)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the IPv4 address is its last 32 bits
+
+
+def _embedded_v4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address reaches through: mapped, NAT64, 6to4, Teredo."""
+    out = [v4 for v4 in (ip.ipv4_mapped, ip.sixtofour) if v4 is not None]
+    if ip in _NAT64:
+        out.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.teredo is not None:
+        out += list(ip.teredo)
+    return out
+
+
+def is_public(ip: IP) -> bool:
+    """Whether the service may connect to `ip`: a global unicast address, and for an IPv6 address
+    that embeds IPv4 ones, each of those too."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return is_public(ip.ipv4_mapped)
+        if any(ip in net for net in _REFUSED_V6):
+            return False
+        if not all(is_public(v4) for v4 in _embedded_v4(ip)):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -50,8 +77,8 @@ def check_address(url: str, allow_private: bool) -> None:
         raise FetchError(f"not a valid host name {parts.hostname!r}: {exc}") from exc
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])
-        if not _is_public(ip):
-            raise BlockedAddress(f"{parts.hostname} resolves to non-public address {ip}")
+        if not is_public(ip):
+            raise BlockedAddress(f"{parts.hostname} is or resolves to non-public address {ip}; {ALLOW_HINT}")
 
 
 # The monotonic time by which the current thread's exchange must be over; set by `Fetcher` around each
@@ -130,12 +157,24 @@ class GuardedBackend(httpcore.SyncBackend):
                 infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except socket.gaierror as exc:
                 raise TemporaryFetchError(f"cannot resolve {host}: {exc}") from exc
-            ips = [ipaddress.ip_address(info[4][0]) for info in infos]
-            if blocked := [ip for ip in ips if not _is_public(ip)]:
-                raise BlockedAddress(f"{host} resolves to non-public address {blocked[0]}")
-            host = str(ips[0])
-        timeout = _time_left(timeout, httpcore.ConnectTimeout)
-        return DeadlineStream(super().connect_tcp(host, port, timeout, local_address, socket_options))
+            ips = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+            if blocked := [ip for ip in ips if not is_public(ip)]:
+                raise BlockedAddress(
+                    f"{host} is or resolves to non-public address {blocked[0]}; {ALLOW_HINT}"
+                )
+            hosts = [str(ip) for ip in ips]
+        else:
+            hosts = [host]
+        # Every address the name has, in the resolver's order, until one answers.
+        for i, address in enumerate(hosts):
+            try:
+                left = _time_left(timeout, httpcore.ConnectTimeout)
+                stream = super().connect_tcp(address, port, left, local_address, socket_options)
+                return DeadlineStream(stream)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                if i == len(hosts) - 1:
+                    raise
+        raise httpcore.ConnectError(f"{host} has no address")
 
 
 def guarded_client(settings: Settings, **options: Any) -> httpx.Client:

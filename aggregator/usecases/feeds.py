@@ -10,8 +10,16 @@ from dataclasses import dataclass
 
 from aggregator.core.models import Feed
 from aggregator.dispatch import Dispatcher
-from aggregator.errors import FetchError, HostBusy, ParseError, StorageError, TemporaryFetchError
+from aggregator.errors import (
+    FetchError,
+    HostBusy,
+    InvalidInput,
+    ParseError,
+    StorageError,
+    TemporaryFetchError,
+)
 from aggregator.ingest.fetch import Fetched, Fetcher
+from aggregator.ingest.network import check_address
 from aggregator.ingest.parse import parse_feed
 from aggregator.settings import Settings
 from aggregator.store.articles import ArticleStore
@@ -32,12 +40,21 @@ class RefreshResult:
 class FeedCatalogue:
     """Adding, listing and removing feeds. A new feed is fetched at once, not at the next tick."""
 
-    def __init__(self, store: FeedStore, dispatch: Dispatcher) -> None:
+    def __init__(self, store: FeedStore, dispatch: Dispatcher, allow_private_hosts: bool) -> None:
         self.store = store
         self.dispatch = dispatch
+        self.allow_private_hosts = allow_private_hosts
 
     def add(self, url: str, title: str | None = None) -> tuple[Feed, bool]:
-        """Subscribe; returns (feed, created). Adding a known URL returns the existing feed."""
+        """Subscribe; returns (feed, created). Adding a known URL returns the existing feed. A URL the
+        service would refuse to fetch is refused here (a name that does not resolve now may later:
+        its fetches will say)."""
+        try:
+            check_address(url, self.allow_private_hosts)
+        except TemporaryFetchError:
+            pass
+        except FetchError as exc:
+            raise InvalidInput(str(exc)) from exc
         feed, created = self.store.add(url, title)
         if created:
             self.dispatch.refresh_feed(feed.id)

@@ -104,3 +104,16 @@ def test_a_non_ascii_authorization_header_is_a_401(settings: Settings, celery_ap
                 "/v1/feeds", json={"url": "http://127.0.0.1:9/f"}, headers={"Authorization": value}
             )
             assert resp.status_code == 401, value
+
+
+def test_addresses_the_service_would_not_fetch_are_refused_at_once(
+    settings: Settings, celery_app: Any
+) -> None:
+    strict = settings.model_copy(update={"allow_private_hosts": False})
+    with serve_api(strict, Recorder(celery_app)) as api:
+        for url in ("http://127.0.0.1:9/feed.xml", "http://[64:ff9b::a9fe:a9fe]/feed", "http://[fec0::1]/"):
+            resp = api.post("/v1/feeds", json={"url": url})
+            assert resp.status_code == 422 and "AGGREGATOR_ALLOW_PRIVATE_HOSTS" in resp.json()["detail"], url
+            resp = api.post("/v1/subscriptions", json={"url": url, "secret": "s" * 16})
+            assert resp.status_code == 422 and "AGGREGATOR_ALLOW_PRIVATE_HOSTS" in resp.json()["detail"], url
+        assert api.get("/v1/feeds").json()["items"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import ipaddress
 import socket
 import time
 import tracemalloc
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from aggregator.errors import BlockedAddress, FetchError, ParseError, TemporaryFetchError
+from aggregator.ingest import network
 from aggregator.ingest.extract import Extracted, NoText, extract_page
 from aggregator.ingest.fetch import Fetched, Fetcher, NotModified
 from aggregator.ingest.parse import parse_feed
@@ -169,7 +171,11 @@ def test_gzip_and_deflate_bodies_are_decoded(site: Site) -> None:
 @pytest.mark.parametrize(
     "host",
     ["127.0.0.1", "[::1]", "[::ffff:127.0.0.1]", "2130706433", "0177.0.0.1", "0.0.0.0", "localhost",
-     "169.254.169.254", "10.0.0.1", "172.16.0.1", "192.168.1.1"],
+     "169.254.169.254", "10.0.0.1", "172.16.0.1", "192.168.1.1",
+     # IPv6 forms that reach IPv4 or are deprecated: NAT64 (well-known, local-use), 6to4, IPv4-compatible,
+     # SIIT, site-local, Teredo (its client 127.0.0.1, obfuscated)
+     "[64:ff9b::7f00:1]", "[64:ff9b::a9fe:a9fe]", "[64:ff9b:1::a00:1]", "[2002:7f00:1::]", "[::7f00:1]",
+     "[::ffff:0:7f00:1]", "[fec0::1]", "[2001:0:4136:e378:8000:63bf:80ff:fffe]"],
 )  # fmt: skip
 def test_private_address_forms_are_refused(site: Site, host: str) -> None:
     port = site.base.rsplit(":", 1)[1]
@@ -195,6 +201,40 @@ def test_the_connected_address_is_checked_not_only_the_first_answer(
     with pytest.raises(BlockedAddress, match="127.0.0.1"):
         _fetcher(allow_private_hosts=False).get(f"http://rebind.test:{port}/wire/feed.xml", 100_000)
     assert site.count("/wire/feed.xml") == 0  # nothing reached the loopback server
+
+
+def test_ipv6_forms_are_judged_by_the_ipv4_address_they_reach() -> None:
+    public = ["64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111", "8.8.8.8"]
+    refused = [
+        "64:ff9b::a00:1",
+        "2002:a9fe:a9fe::",
+        "::808:808",
+        "::ffff:0:808:808",
+        "fec0::1",
+        "64:ff9b:1::808:808",
+    ]
+    assert [network.is_public(ipaddress.ip_address(a)) for a in public] == [True] * len(public)
+    assert [network.is_public(ipaddress.ip_address(a)) for a in refused] == [False] * len(refused)
+
+
+def test_every_address_of_a_name_is_tried_until_one_answers(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first address refuses the connection; the second serves. (Loopback stands in for public
+    addresses here: nothing leaves the machine.)"""
+    site.publish_news()
+    real = socket.getaddrinfo
+
+    def two(host: str, port: object, *args: object, **kw: object) -> Any:
+        if host == "two.test":
+            return [*real("127.0.0.2", port, *args, **kw), *real("127.0.0.1", port, *args, **kw)]
+        return real(host, port, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", two)
+    monkeypatch.setattr(network, "is_public", lambda ip: ip.is_loopback)
+    port = site.base.rsplit(":", 1)[1]
+    fetched = _fetcher(allow_private_hosts=False).get(f"http://two.test:{port}/wire/feed.xml", 100_000)
+    assert isinstance(fetched, Fetched) and site.count("/wire/feed.xml") == 1
 
 
 def test_monster_pages_do_not_reach_the_parser(site: Site) -> None:
