@@ -110,8 +110,15 @@ class Fetcher:
         receiver answers where it was registered, and a redirect could point anywhere."""
         check_address(url, self.settings.allow_private_hosts)
         try:
-            with self.gate(origin(url)), total_deadline(self.settings.total_timeout_s):
-                resp = self.client.post(url, content=body, headers=headers)
+            with (
+                self.gate(origin(url)),
+                total_deadline(self.settings.total_timeout_s),
+                self.client.stream("POST", url, content=body, headers=headers) as resp,
+            ):
+                # The receiver's answer is not needed past its status: a little of it is read, so the
+                # connection can be reused, and the rest is never read (a 1 GB answer costs nothing).
+                for _ in resp.iter_raw(RESPONSE_PEEK_BYTES):
+                    break
         except httpx.TimeoutException as exc:
             raise TemporaryFetchError(f"timed out posting to {url}") from exc
         except httpx.HTTPError as exc:
@@ -119,6 +126,9 @@ class Fetcher:
         except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
             raise FetchError(f"cannot post to {url}: {exc}") from exc
         return resp.status_code
+
+
+RESPONSE_PEEK_BYTES = 4096
 
 
 def origin(url: str) -> str:

@@ -305,3 +305,26 @@ def test_an_endless_body_stops_at_the_cap_with_memory_bounded(site: Site) -> Non
     peak, elapsed = _refused_at_cap(f"{site.base}/endless", 3_000_000)
     print(f"endless body: cut at the 3 MB cap after {elapsed * 1000:.0f} ms, peak {peak / 2**20:.1f} MiB")
     assert peak < 20 * 2**20
+
+
+def test_a_webhook_receivers_endless_answer_is_not_read(site: Site) -> None:
+    """Only the status of a delivery's answer matters: a receiver answering without end costs a few KB."""
+
+    def endless(request: BaseHTTPRequestHandler) -> None:
+        _raw(request, b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n")
+        chunk = b"x" * 65536
+        with contextlib.suppress(OSError):
+            while True:
+                request.wfile.write(chunk)
+
+    site.routes["/hook"] = endless
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        status = _fetcher().post(f"{site.base}/hook", b"{}", {"Content-Type": "application/json"})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    elapsed = time.monotonic() - started
+    print(f"endless webhook answer: status read after {elapsed * 1000:.0f} ms, peak {peak / 2**20:.1f} MiB")
+    assert status == 200 and elapsed < 2 and peak < 5 * 2**20
