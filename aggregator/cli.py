@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aggregator import logs
-from aggregator.dispatch import CLUSTERING, FEEDS, PAGES, QUEUES, SCHEDULER, WEBHOOKS
+from aggregator.dispatch import CLUSTERING, FEEDS, NEW_FEEDS, PAGES, QUEUES, SCHEDULER, WEBHOOKS
 from aggregator.settings import Settings, get_settings, load_feeds
 
 
@@ -50,17 +50,18 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-# `aggregator up`'s workers, one per kind of work: feeds, webhooks and the scheduler's ticks wait on the
-# network, so threads serve them. Pages wait on the network and on politeness, then are parsed: a
+# `aggregator up`'s workers, one per kind of work: feeds (new ones first) and the scheduler's ticks, and
+# webhooks, wait on the network, so threads serve them; webhooks have their own, so a backlog of feed
+# refreshes never holds a delivery back. Pages wait on the network and on politeness, then are parsed: a
 # process per core (parsing is CPU), each with threads (a page waiting for its host or its server holds
 # a thread, not a core). Clustering takes a lock, so one at a time.
 PAGE_THREADS = 8
 
 
 def _workers(processes: int) -> list[list[str]]:
-    light = f"{SCHEDULER},{FEEDS},{WEBHOOKS}"
     return [
-        ["--name=light", f"--queues={light}", "--pool=threads", "--concurrency=8"],
+        ["--name=feeds", f"--queues={SCHEDULER},{NEW_FEEDS},{FEEDS}", "--pool=threads", "--concurrency=8"],
+        ["--name=webhooks", f"--queues={WEBHOOKS}", "--pool=threads", "--concurrency=8"],
         *(
             [f"--name=pages{i + 1}", f"--queues={PAGES}", "--pool=threads", f"--concurrency={PAGE_THREADS}"]
             for i in range(processes)

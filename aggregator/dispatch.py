@@ -20,7 +20,8 @@ EXPIRE_STORIES = "aggregator.expire_stories"
 RECOVER_ARTICLES = "aggregator.recover_articles"
 
 SCHEDULER, FEEDS, PAGES, CLUSTERING, WEBHOOKS = "scheduler", "feeds", "pages", "clustering", "webhooks"
-QUEUES = (SCHEDULER, FEEDS, PAGES, CLUSTERING, WEBHOOKS)
+NEW_FEEDS = "new_feeds"  # a new feed's first fetch: it does not wait behind the scheduled refreshes
+QUEUES = (SCHEDULER, NEW_FEEDS, FEEDS, PAGES, CLUSTERING, WEBHOOKS)
 ROUTES = {
     SCHEDULE_DUE: SCHEDULER,
     EXPIRE_STORIES: SCHEDULER,
@@ -43,14 +44,16 @@ class Dispatcher:
     def __init__(self, sender: TaskSender) -> None:
         self.sender = sender
 
-    def _send(self, name: str, args: Sequence[Any] = (), countdown: float | None = None) -> None:
-        options: dict[str, Any] = {"queue": ROUTES[name]}
+    def _send(
+        self, name: str, args: Sequence[Any] = (), countdown: float | None = None, queue: str | None = None
+    ) -> None:
+        options: dict[str, Any] = {"queue": queue or ROUTES[name]}
         if countdown:
             options["countdown"] = countdown
         self.sender.send_task(name, args=list(args), **options)
 
-    def refresh_feed(self, feed_id: str, countdown: float | None = None) -> None:
-        self._send(REFRESH_FEED, [feed_id], countdown)
+    def refresh_feed(self, feed_id: str, countdown: float | None = None, new: bool = False) -> None:
+        self._send(REFRESH_FEED, [feed_id], countdown, NEW_FEEDS if new else None)
 
     def fetch_pages(self, article_ids: Sequence[str], countdown: float | None = None) -> None:
         self._send(FETCH_PAGES, [list(article_ids)], countdown)

@@ -93,9 +93,10 @@ class Settings(BaseSettings):
     host_concurrency: int = Field(2, description="Requests in flight to one host, across all workers.")
     host_gap_s: float = Field(0.5, description="Least time between the starts of two requests to one host.")
     host_wait_s: float = Field(
-        2.0,
-        description="Longest a fetch waits for its host's turn; then the work is put off (re-queued with a "
-        "countdown) and the worker takes other work.",
+        0.0,
+        ge=0,
+        description="Longest a fetch waits for its host; then the work is put off until its turn (re-queued "
+        "with a countdown) and the worker takes other work.",
     )
     host_slow_s: float = Field(
         5.0,

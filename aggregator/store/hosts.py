@@ -23,6 +23,9 @@ from aggregator.store.keys import HOST_LEASE_MS, HOST_LIMIT_S, Keys
 
 log = logging.getLogger(__name__)
 
+MIN_TURN_SPACING_MS = 100
+MAX_PUT_OFF_S = 300.0
+
 
 class HostGate:
     """`space` keeps gates apart: webhook deliveries to a receiver do not spend the budget of fetches
@@ -37,9 +40,13 @@ class HostGate:
         self.space = space
         self.limit = limit
         self.gap_ms = int(gap_s * 1000)
+        # Turns of requests put off come at least this far apart: at the gap, or when the host is at its
+        # limit (how long its requests take is not known), a few a second.
+        self.spacing_ms = max(self.gap_ms, MIN_TURN_SPACING_MS)
         self.wait_s = wait_s
         self.slow_s = slow_s  # a request slower than this lowers its origin's concurrency
         self._acquire = scripts.register(client, "host_acquire")
+        self._turn = scripts.register(client, "host_turn")
         self._adjust = scripts.register(client, "host_adjust")
 
     @contextlib.contextmanager
@@ -58,8 +65,11 @@ class HostGate:
                 if wait_ms == 0:
                     break
                 if time.monotonic() + wait_ms / 1000 > deadline:
+                    turn_ms = self._turn(
+                        keys=[self.keys.host_turns(spaced)], args=[now_ms, wait_ms, self.spacing_ms]
+                    )
                     raise HostBusy(
-                        f"{origin} is busy: politeness limit reached", retry_after_s=max(wait_ms / 1000, 0.5)
+                        f"{origin} is busy: its turn is in {turn_ms} ms", retry_after_s=turn_ms / 1000
                     )
                 time.sleep(wait_ms / 1000)
         except redis.RedisError as exc:

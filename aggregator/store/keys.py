@@ -121,6 +121,10 @@ class Keys:
         """string: ms time the last request to the origin started (TTL: the gap)"""
         return f"{self.prefix}:host:{{{origin}}}:last"
 
+    def host_turns(self, origin: str) -> str:
+        """string: ms time of the last turn handed to a request put off (TTL: until a little after it)"""
+        return f"{self.prefix}:host:{{{origin}}}:turns"
+
     def host_limit(self, origin: str) -> str:
         """string: the origin's lowered concurrency, after slow or failed answers (TTL HOST_LIMIT_S)"""
         return f"{self.prefix}:host:{{{origin}}}:limit"

@@ -14,7 +14,8 @@ import redis
 
 NAMES = (
     "index_write", "index_candidates", "archive_write", "archive_candidates", "feeds_claim",
-    "host_acquire", "host_adjust", "subscription_resume", "lock_release", "story_read", "stories_page",
+    "host_acquire", "host_turn", "host_adjust", "subscription_resume", "lock_release", "story_read",
+    "stories_page",
 )  # fmt: skip
 
 

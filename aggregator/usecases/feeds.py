@@ -57,7 +57,7 @@ class FeedCatalogue:
             raise InvalidInput(str(exc)) from exc
         feed, created = self.store.add(url, title)
         if created:
-            self.dispatch.refresh_feed(feed.id)
+            self.dispatch.refresh_feed(feed.id, new=True)
         return feed, created
 
     def import_once(self, feeds: Iterable[tuple[str, str | None]]) -> int:
@@ -65,7 +65,7 @@ class FeedCatalogue:
         fetched at once. Returns how many were added."""
         added = self.store.import_file_feeds(feeds)
         for feed in added:
-            self.dispatch.refresh_feed(feed.id)
+            self.dispatch.refresh_feed(feed.id, new=True)
         return len(added)
 
 

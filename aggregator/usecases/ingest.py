@@ -65,11 +65,11 @@ class Ingest:
         entries = [e for e, _ in [*pending, *changed]]
         with ThreadPoolExecutor(min(PAGE_FETCH_THREADS, len(entries))) as pool:
             made = list(pool.map(lambda p: self._article(*p), [*pending, *changed]))
-        # A page whose host was busy (our politeness) is put off, and the worker is free for other work.
-        busy = [(e, m) for e, m in zip(entries, made, strict=True) if isinstance(m, HostBusy)]
-        if busy:
-            later = max(m.retry_after_s or 1.0 for _, m in busy)
-            self.dispatch.fetch_pages([e.article_id for e, _ in busy], countdown=later)
+        # A page whose host was busy (our politeness) is put off until its turn with the host, and the
+        # worker is free for other work.
+        for e, m in zip(entries, made, strict=True):
+            if isinstance(m, HostBusy):
+                self.dispatch.fetch_pages([e.article_id], countdown=m.retry_after_s or 1.0)
         done = [(e, m) for e, m in zip(entries, made, strict=True) if not isinstance(m, HostBusy)]
         is_new = {e.article_id for e, _ in pending}
         new = [a for e, (a, _) in done if e.article_id in is_new]

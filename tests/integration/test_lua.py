@@ -69,6 +69,15 @@ def test_host_acquire(redis_client: redis.Redis) -> None:
     assert acquire(keys=keys, args=["t4", 7000, 2, 100, 5000]) == 50
 
 
+def test_host_turn(redis_client: redis.Redis) -> None:
+    turn = scripts.register(redis_client, "host_turn")
+    # Requests put off at once get turns one spacing apart, after the earliest each could go.
+    assert [turn(keys=["turns"], args=[1000, 60, 100]) for _ in range(3)] == [60, 160, 260]
+    assert 0 < redis_client.pttl("turns") <= 360
+    assert turn(keys=["turns"], args=[1200, 500, 100]) == 500  # later than the line: its own earliest
+    assert turn(keys=["turns"], args=[5000, 0, 100]) == 0  # the line is long gone: at once
+
+
 def test_host_adjust(redis_client: redis.Redis) -> None:
     adjust = scripts.register(redis_client, "host_adjust")
     assert adjust(keys=["limit"], args=[8, 1, 600]) == 4  # a slow answer halves it

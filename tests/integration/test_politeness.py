@@ -33,7 +33,8 @@ def test_concurrency_and_gap_per_host_across_workers(site: Site, settings: Setti
         return 200, {"Content-Type": "text/plain"}, b"ok"
 
     site.routes["/slow"] = slow
-    polite = settings.model_copy(update={"host_concurrency": 2, "host_gap_s": 0.2})
+    # Each fetch may wait its turn here, so all eight go through the gate one after another.
+    polite = settings.model_copy(update={"host_concurrency": 2, "host_gap_s": 0.2, "host_wait_s": 10})
     workers = [Wiring(polite) for _ in range(2)]
     try:
         jobs = [workers[i % 2] for i in range(8)]
@@ -47,6 +48,28 @@ def test_concurrency_and_gap_per_host_across_workers(site: Site, settings: Setti
     assert state["peak"] <= 2
     # Measured where requests arrive: scheduling jitter of a few tens of ms is allowed for.
     assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.15
+
+
+def test_fetches_put_off_get_turns_one_after_another(site: Site, settings: Settings) -> None:
+    """By default a fetch never waits: one that cannot go now is told its turn, after the turns already
+    handed out, so what was put off comes back spread out rather than all at once."""
+    site.routes["/page"] = (200, {"Content-Type": "text/plain"}, b"ok")
+    polite = settings.model_copy(update={"host_concurrency": 2, "host_gap_s": 0.5})
+    assert polite.host_wait_s == 0
+    wiring = Wiring(polite)
+    try:
+        assert wiring.fetcher.get(f"{site.base}/page", 1000).body == b"ok"  # type: ignore[union-attr]
+        turns = []
+        for _ in range(4):
+            with pytest.raises(HostBusy) as busy:
+                wiring.fetcher.get(f"{site.base}/page", 1000)
+            turns.append(busy.value.retry_after_s or 0.0)
+        assert site.count("/page") == 1
+        assert 0 < turns[0] <= 0.5 and all(
+            0.45 <= b - a <= 0.55 for a, b in zip(turns, turns[1:], strict=False)
+        )
+    finally:
+        wiring.close()
 
 
 def _hanging(release: threading.Event) -> Any:
@@ -96,7 +119,10 @@ def test_a_slow_host_lowers_its_own_concurrency_only(site: Site, settings: Setti
             for _ in range(2):
                 wiring.fetcher.get(f"{site.base}/slow", 1000)
                 wiring.fetcher.get(f"{other.base}/quick", 1000)
-            slow_origin, quick_origin = origin(f"{site.base}/slow"), origin(f"{other.base}/quick")
+            # The fetches' gate keeps its state under "fetch:" (webhook deliveries have their own).
+            slow_origin, quick_origin = (
+                f"fetch:{origin(u)}" for u in (f"{site.base}/slow", f"{other.base}/quick")
+            )
             assert wiring.redis.get(wiring.keys.host_limit(slow_origin)) == "2"  # 8 -> 4 -> 2
             assert not wiring.redis.exists(wiring.keys.host_limit(quick_origin))  # still the full 8
             for _ in range(3):  # good answers bring it back, one at a time

@@ -19,15 +19,15 @@ def _compose() -> dict:  # type: ignore[type-arg]
 
 def test_every_app_service_runs_a_real_cli_command() -> None:
     services = _compose()["services"]
-    assert {"redis", "api", "light", "pages", "clustering", "beat"} <= set(services)
+    assert {"redis", "api", "feeds", "webhooks", "pages", "clustering", "beat"} <= set(services)
     parser = build_parser()
-    for name in ("api", "light", "pages", "clustering", "beat"):
+    for name in ("api", "feeds", "webhooks", "pages", "clustering", "beat"):
         cmd = services[name]["command"]
         assert cmd[0] == "aggregator", name
         args = parser.parse_args(cmd[1:])  # exits (fails the test) on an unknown command or flag
         assert args.command in COMMANDS
     served = set()
-    for name in ("light", "pages", "clustering"):
+    for name in ("feeds", "webhooks", "pages", "clustering"):
         served |= set(parser.parse_args(services[name]["command"][1:]).queues.split(","))
     assert served == set(QUEUES)  # every queue has a worker
 
@@ -64,6 +64,6 @@ def test_redis_needs_a_password_and_is_not_published() -> None:
     assert "ports" not in redis
     password = redis["command"][redis["command"].index("--requirepass") + 1]
     assert password.startswith("${REDIS_PASSWORD")
-    for name in ("api", "light", "pages", "clustering", "beat"):
+    for name in ("api", "feeds", "webhooks", "pages", "clustering", "beat"):
         url = services[name]["environment"]["AGGREGATOR_REDIS_URL"]
         assert url.startswith(f"redis://:{password}@redis:"), name
