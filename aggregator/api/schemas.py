@@ -165,6 +165,9 @@ class FeedsStatus(BaseModel):
 class StatusOut(BaseModel):
     time: float
     queues: dict[str, int] = Field(description="Tasks waiting in each queue")
+    tasks_held: int = Field(
+        description="Tasks workers have taken and not finished: running, or put off until their host's turn"
+    )
     articles: ArticlesStatus
     feeds: FeedsStatus
     errors_last_hour: dict[str, int] = Field(

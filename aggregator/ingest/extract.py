@@ -4,6 +4,7 @@ and the article says why (`extraction_error`)."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -45,6 +46,11 @@ class NoText:
     temporary: bool = False  # worth fetching again later (a timeout, a 503, a busy host)
 
 
+# One extraction at a time per process: it is all CPU, and threads extracting at once cost 1.6 times the
+# CPU per page (lxml and the GIL); the threads of a page worker overlap their fetches, not this.
+_EXTRACTING = threading.Lock()
+
+
 def extract_page(
     html: bytes | str, url: str, max_elements: int = 100_000, want_date: bool = False
 ) -> Extracted | NoText:
@@ -58,7 +64,8 @@ def extract_page(
     if tags > max_elements:
         return NoText(f"page has more than {max_elements} tags; not parsed")
     try:
-        doc = trafilatura.bare_extraction(html, url=url, with_metadata=False, include_comments=False)
+        with _EXTRACTING:
+            doc = trafilatura.bare_extraction(html, url=url, with_metadata=False, include_comments=False)
     except Exception as exc:  # trafilatura raises assorted lxml and parser errors on broken markup
         log.warning("extraction failed for %s: %r", url, exc)
         return NoText(f"extraction failed: {type(exc).__name__}: {exc}")

@@ -9,6 +9,7 @@ language allowed). Otherwise the feed's declared language stands, else English.
 from __future__ import annotations
 
 import functools
+import threading
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -18,14 +19,24 @@ LANGUAGES = (
     "ja", "ko", "th", "vi", "id", "ms", "ca",
 )  # fmt: skip
 MIN_CONFIDENCE = 0.5
-SAMPLE_CHARS = 2000  # the headline and the text's start say enough, and cost less
+SAMPLE_CHARS = 600  # the headline and the text's start say enough: the cost grows with the sample
 
 
 @functools.cache
-def _identifier() -> LanguageIdentifier:
+def _load() -> LanguageIdentifier:
     found = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     found.set_languages(list(LANGUAGES))
     return found
+
+
+_loading = threading.Lock()
+
+
+def _identifier() -> LanguageIdentifier:
+    # Loading the model takes a while: threads arriving meanwhile wait for the one load, rather than
+    # each decompressing a model of their own (dozens at once stalled a page worker for minutes).
+    with _loading:
+        return _load()
 
 
 def declared(value: str | None) -> str | None:

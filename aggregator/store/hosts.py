@@ -24,6 +24,9 @@ from aggregator.store.keys import HOST_LEASE_MS, HOST_LIMIT_S, Keys
 log = logging.getLogger(__name__)
 
 MIN_TURN_SPACING_MS = 100
+# A wait this short is waited, whatever `wait_s` says: workers' clocks and calls a millisecond apart
+# must not put a fetch off.
+SHORT_WAIT_S = 0.05
 MAX_PUT_OFF_S = 300.0
 
 
@@ -40,9 +43,9 @@ class HostGate:
         self.space = space
         self.limit = limit
         self.gap_ms = int(gap_s * 1000)
-        # Turns of requests put off come at least this far apart: at the gap, or when the host is at its
-        # limit (how long its requests take is not known), a few a second.
-        self.spacing_ms = max(self.gap_ms, MIN_TURN_SPACING_MS)
+        # Turns of requests put off come the gap apart; when a host is put off for its limit (how long
+        # its requests take is not known), `limit` turns every MIN_TURN_SPACING_MS.
+        self.spacing_ms = max(self.gap_ms, -(-MIN_TURN_SPACING_MS // max(limit, 1)))
         self.wait_s = wait_s
         self.slow_s = slow_s  # a request slower than this lowers its origin's concurrency
         self._acquire = scripts.register(client, "host_acquire")
@@ -56,7 +59,7 @@ class HostGate:
         token = uuid.uuid4().hex
         spaced = f"{self.space}:{origin}"
         keys = [self.keys.host_inflight(spaced), self.keys.host_last(spaced), self.keys.host_limit(spaced)]
-        deadline = time.monotonic() + self.wait_s
+        deadline = time.monotonic() + max(self.wait_s, SHORT_WAIT_S)
         try:
             while True:
                 now_ms = int(time.time() * 1000)

@@ -107,6 +107,8 @@ class Keys:
         return f"{self.prefix}:metrics:errors:{kind}:{minute}"
 
     # --- the Celery broker's (Celery names them; read only, for queue depths)
+    broker_held = "unacked"  # hash: tasks workers have taken and not yet acknowledged (kombu's Redis)
+
     @staticmethod
     def broker_queue(queue: str) -> list[str]:
         """lists: a queue's waiting tasks, one list per priority step (kombu's Redis transport)"""

@@ -27,6 +27,7 @@ class Status:
         for queue in QUEUES:
             for key in self.keys.broker_queue(queue):
                 pipe.llen(key)
+        pipe.hlen(self.keys.broker_held)
         pipe.zcard(self.keys.pending)
         pipe.zrange(self.keys.pending, 0, 0, withscores=True)
         pipe.zcard(self.keys.extracted)
@@ -37,11 +38,13 @@ class Status:
         res = iter(pipe.execute())
         per = len(self.keys.broker_queue(""))
         queues = {q: sum(next(res) for _ in range(per)) for q in QUEUES}
+        held = next(res)
         pending, oldest_pending, extracted, oldest_extracted = next(res), next(res), next(res), next(res)
         feeds, due, failing = next(res), next(res), next(res)
         return {
             "time": now,
             "queues": queues,
+            "tasks_held": held,
             "articles": {
                 "pending": pending,
                 "oldest_pending_s": _age(oldest_pending, now),

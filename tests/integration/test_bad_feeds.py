@@ -190,13 +190,17 @@ def test_pages_whose_host_is_busy_are_put_off_not_waited_for(settings: Settings,
         started = time.monotonic()
         assert wiring.ingest.fetch_pages(ids) == 0  # both pages wait for the host's next turn
         assert time.monotonic() - started < 2.0  # put off, not waited for
-        name, args, options = [t for t in sender.sent_with_options if t[0] == FETCH_PAGES][-1]
-        assert sorted(args[0]) == sorted(ids) and options["countdown"] > 1.0
+        # Each page is put off until its own turn with the host, the turns one gap apart.
+        put_off = [(args[0], options["countdown"]) for name, args, options in sender.sent_with_options[-2:]]
+        assert all(name == FETCH_PAGES for name, _, _ in sender.sent_with_options[-2:])
+        assert sorted(aid for batch, _ in put_off for aid in batch) == sorted(ids)
+        turns = sorted(countdown for _, countdown in put_off)
+        assert turns[0] > 1.0 and 29.0 <= turns[1] - turns[0] <= 31.0
         assert wiring.articles.pending_entries(ids) and not wiring.articles.clustered(ids)
     finally:
         wiring.close()
     polite = Wiring(settings, sender=Recorder())  # the turn has come
     try:
-        assert polite.ingest.fetch_pages(args[0]) == 2
+        assert polite.ingest.fetch_pages(ids) == 2
     finally:
         polite.close()

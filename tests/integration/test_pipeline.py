@@ -198,7 +198,8 @@ def test_status_and_metrics_show_the_work_done(api: Api, site: Site, worker: Any
         return status if not any(status["queues"].values()) and not status["articles"]["pending"] else None
 
     status = wait_for(idle)
-    assert set(status["queues"]) == {"scheduler", "feeds", "pages", "clustering", "webhooks"}
+    assert set(status["queues"]) == {"scheduler", "new_feeds", "feeds", "pages", "clustering", "webhooks"}
+    assert isinstance(status["tasks_held"], int)
     assert status["feeds"] == {"total": 4, "due": 0, "failing": 0}
     assert status["articles"]["extracted"] == 0 and status["articles"]["oldest_pending_s"] is None
     assert set(status["errors_last_hour"]) == {"feeds", "pages", "webhooks", "articles"}
@@ -217,3 +218,4 @@ def test_status_and_metrics_show_the_work_done(api: Api, site: Site, worker: Any
     assert samples[("aggregator_fetch_seconds_bucket", (("kind", "page"), ("le", "+Inf")))] == 8
     assert samples[("aggregator_queue_depth", (("queue", "pages"),))] == 0
     assert samples[("aggregator_feeds_failing", ())] == 0
+    assert ("aggregator_tasks_held", ()) in samples

@@ -75,6 +75,7 @@ class _Figures(Collector):
             depth.add_metric([queue], n)
         yield depth
         for name, value, about in (
+            ("tasks_held", now["tasks_held"], "tasks taken by workers, running or put off until their turn"),
             ("articles_pending", now["articles"]["pending"], "articles waiting for their page"),
             ("articles_extracted", now["articles"]["extracted"], "articles waiting to be clustered"),
             ("feeds_due", now["feeds"]["due"], "feeds due for a refresh"),

@@ -6,7 +6,7 @@ local now, limit, gap, lease = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(AR
 limit = math.min(limit, tonumber(redis.call('get', KEYS[3]) or limit))
 redis.call('zremrangebyscore', KEYS[1], '-inf', now)
 local last = tonumber(redis.call('get', KEYS[2]) or '0')
-if last + gap > now then return last + gap - now end
+if gap > 0 and last + gap > now then return last + gap - now end
 if redis.call('zcard', KEYS[1]) >= limit then
   -- Next free when the earliest lease ends, unless a request finishes first: ask again soon.
   return 50

@@ -6,5 +6,5 @@
 local now, earliest, spacing = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local last = tonumber(redis.call('get', KEYS[1]) or '0')
 local turn = math.max(now + earliest, last + spacing)
-redis.call('set', KEYS[1], turn, 'PX', turn - now + spacing)
+redis.call('set', KEYS[1], turn, 'PX', math.ceil(turn - now + spacing))
 return turn - now
