@@ -13,7 +13,7 @@ from typing import Any
 
 from aggregator import logs
 from aggregator.dispatch import CLUSTERING, FEEDS, NEW_FEEDS, PAGES, QUEUES, SCHEDULER, WEBHOOKS
-from aggregator.settings import Settings, get_settings, load_feeds
+from aggregator.settings import Settings, get_settings
 
 
 def _celery(settings: Settings, *args: str) -> None:
@@ -79,6 +79,7 @@ def cmd_beat(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def import_feeds(settings: Settings) -> int:
+    from aggregator.usecases.feeds import load_feeds
     from aggregator.wiring import Wiring
 
     wiring = Wiring(settings)
@@ -97,7 +98,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     server = None
     env = dict(os.environ)
     if not settings.redis_url:
-        server = EmbeddedRedis(settings.data_dir)
+        server = EmbeddedRedis(settings.data_dir, max_mb=settings.embedded_redis_max_mb)
         server.start()
         env["AGGREGATOR_REDIS_URL"] = server.url
         print(f"embedded redis-server on {server.url}, data in {settings.data_dir}", flush=True)

@@ -40,9 +40,10 @@ def free_port() -> int:
 class EmbeddedRedis:
     """A real redis-server child process on loopback, append-only on, data under `data_dir`."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, max_mb: int | None = None) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.max_mb = max_mb  # past it, writes fail (noeviction: nothing is dropped silently)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,6 +62,7 @@ class EmbeddedRedis:
             "--save", "",
             "--protected-mode", "yes",
             "--logfile", "redis.log",
+            *(["--maxmemory", f"{self.max_mb}mb", "--maxmemory-policy", "noeviction"] if self.max_mb else []),
         ]  # fmt: skip
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)

@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="API bind address.")
     port: int = Field(8000, description="API port.")
     api_workers: int = Field(0, ge=0, description="API worker processes; 0: one per core.")
+    max_request_bytes: int = Field(
+        2_000_000, ge=1024, description="Largest request body the API takes (413)."
+    )
+    max_feeds: int = Field(100_000, ge=1, description="Feeds the service takes at most.")
+    max_subscriptions: int = Field(1000, ge=1, description="Webhook subscriptions the service takes at most.")
+    embedded_redis_max_mb: int = Field(
+        2048, ge=64, description="Memory cap of the embedded Redis; writes then fail with a clear error."
+    )
     key_prefix: str = Field(
         "agg", description="Prefix of every Redis key, so several services can share one."
     )
@@ -58,15 +66,9 @@ class Settings(BaseSettings):
     max_backoff_s: int = Field(6 * 3600, description="Ceiling of the per-feed error backoff.")
     ingest_batch_size: int = Field(20, description="New entries handed to one ingest task.")
     article_resend_s: float = Field(
-        1800.0,
-        gt=0,
-        description="Seconds an article may wait before its task is sent again; the sweep's period.",
+        1800.0, gt=0, description="Seconds before a waiting article's task is resent."
     )
-    article_give_up_h: float = Field(
-        6.0,
-        gt=0,
-        description="Hours after which an article still waiting is given up (its feed's `dropped`).",
-    )
+    article_give_up_h: float = Field(6.0, gt=0, description="Hours before a waiting article is given up.")
     task_visibility_timeout_s: int = Field(
         1200,
         description="Seconds before a task taken by a worker that died is handed to another worker; "
@@ -257,24 +259,6 @@ def get_settings(**overrides: Any) -> Settings:
 def defaults(**overrides: Any) -> Settings:
     """The defaults and `overrides`, whatever the environment says: for tests and embedding."""
     return _NoEnvironment(**overrides)
-
-
-def load_feeds(path: Path) -> list[tuple[str, str | None]]:
-    """The feeds file: ``[[feeds]]`` tables with ``url`` and optional ``title``. Empty file: no feeds."""
-    import tomllib
-
-    from aggregator.errors import InvalidInput
-
-    if not path.exists():
-        raise InvalidInput(f"feeds file {path} does not exist")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"feeds file {path}: {exc}") from exc
-    feeds = data.get("feeds", [])
-    if not isinstance(feeds, list) or not all(isinstance(f, dict) and "url" in f for f in feeds):
-        raise InvalidInput(f"feeds file {path}: expected [[feeds]] tables each with a url")
-    return [(str(f["url"]), f.get("title")) for f in feeds]
 
 
 def example_env() -> str:

@@ -137,7 +137,8 @@ class Wiring:
     # --- use cases
     @cached_property
     def feeds(self) -> FeedCatalogue:
-        return FeedCatalogue(self.feed_store, self.dispatch, self.settings.allow_private_hosts)
+        s = self.settings
+        return FeedCatalogue(self.feed_store, self.dispatch, s.allow_private_hosts, s.max_feeds)
 
     @cached_property
     def refresh(self) -> FeedRefresh:
@@ -163,7 +164,8 @@ class Wiring:
 
     @cached_property
     def subscriptions(self) -> Subscriptions:
-        return Subscriptions(self.subscription_store, self.events, self.settings.allow_private_hosts)
+        s = self.settings
+        return Subscriptions(self.subscription_store, self.events, s.allow_private_hosts, s.max_subscriptions)
 
     @cached_property
     def deliveries(self) -> Deliveries:

@@ -9,7 +9,10 @@ from contextlib import asynccontextmanager
 import redis
 import redis.asyncio
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aggregator import logs
 from aggregator.api import deps
@@ -24,6 +27,57 @@ from aggregator.wiring import Wiring
 log = logging.getLogger(__name__)
 
 _STATUS = ((NotFound, 404), (InvalidInput, 422), (Unauthorized, 401), (StorageError, 503))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Request bodies over `max_bytes` get a 413 in the API's error shape: a declared length at once,
+    a body sent without one as soon as it passes the limit, before any of it is used."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        seen, exceeded, answered = 0, False, False
+
+        async def counted() -> Message:
+            nonlocal seen, exceeded
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                exceeded = True
+                raise _TooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            # Whatever the app answers to a body cut short (FastAPI: a 400) gives way to the 413.
+            nonlocal answered
+            if not exceeded:
+                await send(message)
+            elif not answered:
+                answered = True
+                await self._refuse(scope, receive, send)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if not answered:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"the request body is over {self.max_bytes} bytes (AGGREGATOR_MAX_REQUEST_BYTES)"
+        await JSONResponse({"error": "TooLarge", "detail": detail}, status_code=413)(scope, receive, send)
 
 
 def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
@@ -53,6 +107,7 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
         description="Every copy and rewrite of a story under one id, with its canonical article.",
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(stories.router)
     app.include_router(feeds.router)
     app.include_router(events.router)
@@ -65,6 +120,24 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(
             {"error": type(exc).__name__, "detail": str(exc)}, status_code=status, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Where and what, never the value sent: it may be huge, or a secret that was too short.
+        detail = "; ".join(
+            f"{'.'.join(str(part) for part in err.get('loc', ())) or 'request'}: {err.get('msg', 'invalid')}"
+            for err in exc.errors()
+        )
+        return JSONResponse({"error": "InvalidInput", "detail": detail[:2000]}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}
+        return JSONResponse(
+            {"error": codes.get(exc.status_code, "HTTPError"), "detail": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=exc.headers,
         )
 
     @app.get("/healthz", tags=["health"])

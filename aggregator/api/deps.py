@@ -80,7 +80,7 @@ def require_key(request: Request) -> None:
         raise Unauthorized("this request needs Authorization: Bearer <key> with a valid API key")
 
 
-WRITE = [Depends(require_key)]  # the dependencies of every route that changes something
+WRITE = [Depends(require_key)]  # the dependencies of every route that changes something or reads secrets
 
 # What routes declare: `views: deps.Views` hands the route the app's StoryViews.
 RedisClient = Annotated[redis.Redis, Depends(redis_client)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ArticleOut(BaseModel):
@@ -82,6 +82,8 @@ class VariantPage(BaseModel):
 
 
 class FeedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     url: str = Field(..., min_length=1, max_length=2048)
     title: str | None = Field(None, max_length=500)
 
@@ -128,6 +130,8 @@ class ErrorOut(BaseModel):
 
 
 class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     url: str = Field(..., min_length=1, max_length=2048)
     secret: str = Field(..., min_length=8, max_length=256, description="Key of the HMAC in X-Signature")
     types: list[str] | None = Field(None, description="Event types to deliver; all when absent")

@@ -17,6 +17,15 @@ _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "cmpid", "oci
 _HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
 
 
+_ESCAPE = re.compile("%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    char = chr(int(m.group(1), 16))
+    return char if char in _UNRESERVED else m.group(0).upper()
+
+
 def normalise_url(url: str) -> str:
     """Lower-case scheme and host, no fragment, no default port, no tracking parameters, sorted query.
     InvalidInput, saying what is wrong, for anything that is not a fetchable http(s) URL."""
@@ -40,6 +49,7 @@ def normalise_url(url: str) -> str:
         raise InvalidInput(f"not a valid host name: {host!r}")
     if ":" in host:  # an IPv6 literal keeps its brackets
         host = f"[{host}]"
+    host = host.rstrip(".")  # "example.com." is example.com
     default = {"http": 80, "https": 443}[parts.scheme.lower()]
     netloc = host if port in (None, default) else f"{host}:{port}"
     query = sorted(
@@ -47,7 +57,9 @@ def normalise_url(url: str) -> str:
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if not k.lower().startswith(_TRACKING)
     )
-    path = parts.path or "/"
+    # Percent-escapes of unreserved characters mean the characters themselves ("%72ss" is "rss"); the
+    # others are kept, in upper case.
+    path = _ESCAPE.sub(_unescape, parts.path) or "/"
     return urlunsplit((parts.scheme.lower(), netloc, path, urlencode(query), ""))
 
 

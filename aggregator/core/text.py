@@ -61,6 +61,11 @@ _CODE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | 
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 
 
+# Control characters (but tab and newline) and the bidirectional embeddings, overrides and isolates,
+# which can make a title display as something else than it says.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
 def plain_text(value: str) -> str:
     """Plain text with no markup left in it, even markup escaped once or twice over ("&amp;lt;script&amp;gt;"
     is a tag to whoever unescapes it for display). Paragraph breaks are kept."""
@@ -70,6 +75,7 @@ def plain_text(value: str) -> str:
             break
         value = unescaped
     value = _TAG.sub(" ", _CODE.sub(" ", value))  # whatever a fifth level of escaping left
+    value = _HIDDEN.sub("", value)
     return "\n".join(_SPACES.sub(" ", line).strip() for line in value.split("\n")).strip()
 
 

@@ -48,6 +48,14 @@ class FeedStore:
         self._claim = scripts.register(client, "feeds_claim")
 
     @converts_errors
+    def count(self) -> int:
+        return int(self.r.zcard(self.keys.feeds))
+
+    @converts_errors
+    def known(self, url: str) -> bool:
+        return bool(self.r.exists(self.keys.feed(feed_id(url))))
+
+    @converts_errors
     def add(self, url: str, title: str | None = None, now: float | None = None) -> tuple[Feed, bool]:
         """Add a feed, handed out at once (its caller dispatches its first refresh). Returns the feed and
         whether it was new (adding twice is harmless)."""

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aggregator.core.models import Feed
 from aggregator.dispatch import Dispatcher
@@ -40,10 +41,13 @@ class RefreshResult:
 class FeedCatalogue:
     """Adding, listing and removing feeds. A new feed is fetched at once, not at the next tick."""
 
-    def __init__(self, store: FeedStore, dispatch: Dispatcher, allow_private_hosts: bool) -> None:
+    def __init__(
+        self, store: FeedStore, dispatch: Dispatcher, allow_private_hosts: bool, max_feeds: int
+    ) -> None:
         self.store = store
         self.dispatch = dispatch
         self.allow_private_hosts = allow_private_hosts
+        self.max_feeds = max_feeds
 
     def add(self, url: str, title: str | None = None) -> tuple[Feed, bool]:
         """Subscribe; returns (feed, created). Adding a known URL returns the existing feed. A URL the
@@ -55,6 +59,8 @@ class FeedCatalogue:
             pass
         except FetchError as exc:
             raise InvalidInput(str(exc)) from exc
+        if self.store.count() >= self.max_feeds and not self.store.known(url):
+            raise InvalidInput(f"the service has {self.max_feeds} feeds, its limit (AGGREGATOR_MAX_FEEDS)")
         feed, created = self.store.add(url, title)
         if created:
             self.dispatch.refresh_feed(feed.id, new=True)
@@ -152,3 +158,19 @@ class FeedRefresh:
         if retry_after is not None:
             delay = min(s.max_backoff_s, max(retry_after, 1.0))
         return now + delay
+
+
+def load_feeds(path: Path) -> list[tuple[str, str | None]]:
+    """The feeds file: ``[[feeds]]`` tables with ``url`` and optional ``title``. Empty file: no feeds."""
+    import tomllib
+
+    if not path.exists():
+        raise InvalidInput(f"feeds file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"feeds file {path}: {exc}") from exc
+    feeds = data.get("feeds", [])
+    if not isinstance(feeds, list) or not all(isinstance(f, dict) and "url" in f for f in feeds):
+        raise InvalidInput(f"feeds file {path}: expected [[feeds]] tables each with a url")
+    return [(str(f["url"]), f.get("title")) for f in feeds]

@@ -34,10 +34,13 @@ class Delivery:
 class Subscriptions:
     """Subscribing a webhook. Its URL obeys the same address rules as feeds."""
 
-    def __init__(self, store: SubscriptionStore, event_log: EventLog, allow_private_hosts: bool) -> None:
+    def __init__(
+        self, store: SubscriptionStore, event_log: EventLog, allow_private_hosts: bool, max_subscriptions: int
+    ) -> None:
         self.store = store
         self.events = event_log
         self.allow_private_hosts = allow_private_hosts
+        self.max_subscriptions = max_subscriptions
 
     def add(self, url: str, secret: str, types: Sequence[str]) -> Subscription:
         if unknown := set(types) - set(TYPES):
@@ -46,6 +49,11 @@ class Subscriptions:
             check_address(url, self.allow_private_hosts)
         except FetchError as exc:
             raise InvalidInput(str(exc)) from exc
+        if len(self.store.all()) >= self.max_subscriptions:
+            limit = self.max_subscriptions
+            raise InvalidInput(
+                f"the service has {limit} subscriptions, its limit (AGGREGATOR_MAX_SUBSCRIPTIONS)"
+            )
         if self.store.cursor() is None:  # deliveries start with the events after this moment
             self.store.set_cursor(self.events.newest())
         return self.store.add(url, secret, types, time.time())

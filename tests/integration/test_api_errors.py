@@ -117,3 +117,62 @@ def test_addresses_the_service_would_not_fetch_are_refused_at_once(
             resp = api.post("/v1/subscriptions", json={"url": url, "secret": "s" * 16})
             assert resp.status_code == 422 and "AGGREGATOR_ALLOW_PRIVATE_HOSTS" in resp.json()["detail"], url
         assert api.get("/v1/feeds").json()["items"] == []
+
+
+def test_bodies_are_capped_unknown_fields_refused_and_input_never_echoed(
+    settings: Settings, celery_app: Any
+) -> None:
+    small = settings.model_copy(update={"max_request_bytes": 10_000})
+    with serve_api(small, Recorder(celery_app)) as api:
+        resp = api.post("/v1/feeds", content=b'{"url": "' + b"x" * 20_000 + b'"}')
+        assert resp.status_code == 413 and resp.json()["error"] == "TooLarge"
+        chunks = iter([b'{"url": "', *([b"x" * 4096] * 8), b'"}'])  # no declared length: chunked
+        resp = api.post("/v1/feeds", content=chunks, headers={"Content-Type": "application/json"})
+        assert resp.status_code == 413 and resp.json()["error"] == "TooLarge"
+        resp = api.post("/v1/feeds", json={"url": "http://127.0.0.1:9/f", "colour": "red"})
+        assert resp.status_code == 422 and "colour" in resp.json()["detail"]
+        resp = api.post("/v1/subscriptions", json={"url": "http://127.0.0.1:9/h", "secret": "hunter2"})
+        assert resp.status_code == 422 and "hunter2" not in resp.text and "secret" in resp.json()["detail"]
+        resp = api.post("/v1/feeds", json={"url": "u" * 5000})
+        assert resp.status_code == 422 and len(resp.content) < 1000 and "uuuu" not in resp.text
+        resp = api.get("/v1/nowhere")
+        assert resp.status_code == 404 and set(resp.json()) == {"error", "detail"}
+
+
+def test_subscriptions_are_read_with_a_key_when_keys_are_set(settings: Settings, celery_app: Any) -> None:
+    keyed = settings.model_copy(update={"api_keys": ["k" * 16]})
+    with serve_api(keyed, Recorder(celery_app)) as api:
+        auth = {"Authorization": "Bearer " + "k" * 16}
+        body = {"url": "http://127.0.0.1:9/h?token=t0p", "secret": "s" * 16}
+        made = api.post("/v1/subscriptions", json=body, headers=auth).json()
+        for path in ("/v1/subscriptions", f"/v1/subscriptions/{made['id']}"):
+            assert api.get(path).status_code == 401, path
+            assert api.get(path, headers=auth).status_code == 200, path
+
+
+def test_feeds_and_subscriptions_have_a_ceiling(settings: Settings, celery_app: Any) -> None:
+    capped = settings.model_copy(update={"max_feeds": 2, "max_subscriptions": 1})
+    with serve_api(capped, Recorder(celery_app)) as api:
+        for i in range(2):
+            assert api.post("/v1/feeds", json={"url": f"http://127.0.0.1:9/f{i}"}).status_code == 201
+        resp = api.post("/v1/feeds", json={"url": "http://127.0.0.1:9/f2"})
+        assert resp.status_code == 422 and "AGGREGATOR_MAX_FEEDS" in resp.json()["detail"]
+        assert api.post("/v1/feeds", json={"url": "http://127.0.0.1:9/f1"}).status_code == 200  # known: fine
+        body = {"url": "http://127.0.0.1:9/h", "secret": "s" * 16}
+        assert api.post("/v1/subscriptions", json=body).status_code == 201
+        resp = api.post("/v1/subscriptions", json=body)
+        assert resp.status_code == 422 and "AGGREGATOR_MAX_SUBSCRIPTIONS" in resp.json()["detail"]
+
+
+def test_feed_urls_that_name_one_feed_are_one_feed(api: Api) -> None:
+    first = api.post("/v1/feeds", json={"url": "http://127.0.0.1:9/rss/feed"}).json()
+    for same in (
+        "http://127.0.0.1.:9/rss/feed",
+        "http://127.0.0.1:9/%72ss/feed",
+        "HTTP://127.0.0.1:9/rss/feed#x",
+    ):
+        resp = api.post("/v1/feeds", json={"url": same})
+        assert resp.status_code == 200 and resp.json()["id"] == first["id"], same
+    assert api.post("/v1/feeds", json={"url": "http://127.0.0.1:9/a\x00b"}).status_code == 422
+    v6 = api.post("/v1/feeds", json={"url": "http://[::1]:9/feed"})
+    assert v6.status_code == 201 and v6.json()["url"] == "http://[::1]:9/feed"

@@ -8,6 +8,7 @@ import pytest
 from aggregator.core import text
 from aggregator.core.furniture import strip_furniture
 from aggregator.core.identity import article_id, feed_id, normalise_url
+from aggregator.core.text import plain_line
 from aggregator.errors import InvalidInput
 from tests.fixtures.stories import UNRELATED
 
@@ -194,3 +195,15 @@ def test_a_json_log_line_carries_the_call_s_fields() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "feed f1 refreshed" and (line["feed"], line["new"]) == ("f1", 3)
     assert (line["level"], line["logger"]) == ("info", "aggregator.x") and "args" not in line
+
+
+def test_hidden_characters_leave_titles() -> None:
+    assert plain_line("\u202eevil\u202c title\x00 \u2066x\u2069") == "evil title x"
+    assert (
+        plain_line("\u05e9\u05dc\u05d5\u05dd") == "\u05e9\u05dc\u05d5\u05dd"
+    )  # right-to-left text itself stays
+
+
+def test_percent_escapes_of_plain_characters_are_the_characters() -> None:
+    assert normalise_url("http://Example.com./%72ss/%7Efeed") == "http://example.com/rss/~feed"
+    assert normalise_url("http://example.com/a%2fb") == "http://example.com/a%2Fb"  # a slash stays escaped

@@ -12,6 +12,8 @@ from aggregator.api.deps import WRITE
 from aggregator.api.schemas import SubscriptionIn, SubscriptionOut, SubscriptionPage
 from aggregator.store.subscriptions import Subscription
 
+# Subscriptions are write-side data (a receiver's URL may carry its token): with API keys set, reading
+# them needs a key too.
 router = APIRouter(prefix="/v1/subscriptions", tags=["webhooks"])
 
 
@@ -27,12 +29,12 @@ def add_subscription(body: SubscriptionIn, subscriptions: deps.Subscribing) -> d
     return _out(subscriptions.add(body.url, body.secret, body.types or []))
 
 
-@router.get("", response_model=SubscriptionPage)
+@router.get("", dependencies=WRITE, response_model=SubscriptionPage)
 def list_subscriptions(store: deps.SubscriptionRecords) -> dict[str, Any]:
     return {"items": [_out(s) for s in store.all()], "next_cursor": None}
 
 
-@router.get("/{subscription_id}", response_model=SubscriptionOut)
+@router.get("/{subscription_id}", dependencies=WRITE, response_model=SubscriptionOut)
 def get_subscription(subscription_id: str, store: deps.SubscriptionRecords) -> dict[str, Any]:
     return _out(store.get(subscription_id))
 
