@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["events"])
 _ID = re.compile(r"[0-9]{1,20}(-[0-9]{1,20})?")  # a Redis stream id: two unsigned 64-bit numbers
 
 
-def _stream_id(value: str) -> bool:
+def is_stream_id(value: str) -> bool:
     return bool(_ID.fullmatch(value)) and all(int(part) < 2**64 for part in value.split("-"))
 
 
@@ -36,7 +36,7 @@ async def stream_events(
     Reconnect with `Last-Event-ID` (or `?after=`) to receive exactly the events missed, then live ones.
     """
     start = last_event_id or after
-    if start is not None and not _stream_id(start):
+    if start is not None and not is_stream_id(start):
         raise InvalidInput(f"bad event id {start[:40]!r}: use the id of an event received")
     wanted = {t.strip() for t in types.split(",") if t.strip()} if types else set()
     if unknown := wanted - set(TYPES):
