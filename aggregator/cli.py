@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,6 +91,7 @@ def import_feeds(settings: Settings) -> int:
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     """Everything in the foreground: embedded Redis when none is configured, API, worker, beat."""
     from aggregator.devserver import EmbeddedRedis
+    from aggregator.supervisor import Supervisor
 
     server = None
     env = dict(os.environ)
@@ -103,39 +101,18 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         env["AGGREGATOR_REDIS_URL"] = server.url
         print(f"embedded redis-server on {server.url}, data in {settings.data_dir}", flush=True)
     exe = [sys.executable, "-m", "aggregator.cli"]
-    children = [
-        subprocess.Popen([*exe, "beat"], env=env),
-        *(
-            subprocess.Popen([*exe, "worker", *flags], env=env)
-            for flags in _workers(args.concurrency or os.cpu_count() or 1)
-        ),
-        subprocess.Popen([*exe, "api"], env=env),
-    ]
+    supervisor = Supervisor(env)
+    supervisor.add("api", [*exe, "api"])
+    supervisor.add("beat", [*exe, "beat"])
+    for flags in _workers(args.concurrency or os.cpu_count() or 1):
+        supervisor.add(flags[0].removeprefix("--name="), [*exe, "worker", *flags])
     print(f"serving on http://{settings.host}:{settings.port} (Ctrl-C stops everything)", flush=True)
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     try:
-        while not stopping and all(c.poll() is None for c in children):
-            time.sleep(0.2)
+        supervisor.run()  # the children first, then Redis: they may still be writing to it
     finally:
-        for c in children:
-            if c.poll() is None:
-                c.send_signal(signal.SIGTERM)
-        for c in children:
-            try:
-                c.wait(20)
-            except subprocess.TimeoutExpired:
-                c.kill()
         if server:
             server.stop()
-    failed = [c.args for c in children if c.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
-    return 1 if failed and not stopping else 0
+    return 0
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:

@@ -64,7 +64,11 @@ class EmbeddedRedis:
             "--logfile", "redis.log",
             *(["--maxmemory", f"{self.max_mb}mb", "--maxmemory-policy", "noeviction"] if self.max_mb else []),
         ]  # fmt: skip
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # A session of its own: a terminal's Ctrl-C goes to the service's processes, not to Redis, which
+        # `aggregator up` stops last, once nothing writes to it.
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

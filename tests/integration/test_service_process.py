@@ -41,7 +41,10 @@ class Service:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "up"], env=self.env)
+        # A session of its own, as a terminal would run it: Ctrl-C reaches its whole process group.
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aggregator.cli", "up"], env=self.env, start_new_session=True
+        )
         wait_for(self._ready, timeout=60, interval=0.25)
 
     def _ready(self) -> bool:
@@ -50,9 +53,18 @@ class Service:
         except httpx.HTTPError:
             return False
 
-    def stop(self) -> int:
+    def children(self) -> dict[str, int]:
+        """The service's child processes: their pid by what they run (their command line)."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        pids = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return {Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " "): int(pid) for pid in pids}
+
+    def stop(self, whole_group: bool = False) -> int:
+        assert self.proc is not None
+        if whole_group:  # what Ctrl-C in a terminal does: every process of the group gets SIGINT
+            os.killpg(self.proc.pid, signal.SIGINT)
+        else:
+            self.proc.send_signal(signal.SIGINT)
         code = self.proc.wait(60)
         self.proc = None
         return code
@@ -63,7 +75,7 @@ def service(service_env: dict[str, str]) -> Iterator[Service]:
     svc = Service(service_env)
     yield svc
     if svc.proc is not None:
-        svc.proc.kill()
+        os.killpg(svc.proc.pid, signal.SIGKILL)
         svc.proc.wait()
 
 
@@ -88,3 +100,22 @@ def test_up_serves_stories_and_a_restart_keeps_them(service: Service, site: Site
     assert sorted(map(str, _stories(service.base))) == sorted(map(str, stories))
     assert len(httpx.get(f"{service.base}/v1/feeds", timeout=5).json()["items"]) == 4
     assert service.stop() == 0
+
+
+def test_a_dead_child_is_started_again_and_the_api_stays_up(service: Service) -> None:
+    service.start()
+    clustering = next(pid for cmd, pid in service.children().items() if "hostname=clustering" in cmd)
+    redis_pid = next(pid for cmd, pid in service.children().items() if "redis-server" in cmd)
+    os.kill(clustering, signal.SIGKILL)
+    for _ in range(10):  # the API answers all along
+        assert httpx.get(f"{service.base}/healthz", timeout=2).status_code == 200
+    again = wait_for(
+        lambda: next((pid for cmd, pid in service.children().items() if "hostname=clustering" in cmd), None),
+        timeout=30,
+    )
+    assert again != clustering
+    # Ctrl-C: the children stop, then Redis, and the service says all went well.
+    assert service.stop(whole_group=True) == 0
+    assert (
+        not Path(f"/proc/{redis_pid}").exists() or "zombie" in Path(f"/proc/{redis_pid}/status").read_text()
+    )
