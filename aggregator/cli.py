@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +25,11 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
 
     from aggregator.api.app import create_app
 
+    # Every open connection holds a file: take all the system allows (a flood of slow clients must not
+    # leave the API unable to accept its health checks at a low default limit).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     workers = settings.api_workers or os.cpu_count() or 1
     # Several processes need the app by name: each builds its own from the environment, as this one
     # built `settings`. Open event streams would hold a shutdown forever: they get a few seconds.

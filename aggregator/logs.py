@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -29,12 +31,41 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class RepeatLimit(logging.Filter):
+    """At most `burst` lines of one kind (logger and message template) a minute; then one line says how
+    many like it were left out. A flood of one failure (a refused connection a millisecond) must not
+    fill the disk, nor hide the other lines."""
+
+    def __init__(self, burst: int = 10, window_s: float = 60.0, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self.burst, self.window_s, self.clock = burst, window_s, clock
+        self.seen: dict[tuple[str, Any], list[float]] = {}  # kind -> [window start, lines, left out]
+        self.lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = (record.name, record.msg)
+        now = self.clock()
+        with self.lock:
+            start, count, dropped = self.seen.get(kind, (now, 0, 0))
+            if now - start >= self.window_s:
+                if dropped:
+                    record.msg = f"{record.msg} ({int(dropped)} more like this in the last minute left out)"
+                start, count, dropped = now, 0, 0
+            count += 1
+            keep = count <= self.burst
+            self.seen[kind] = [start, count, dropped + (not keep)]
+            if len(self.seen) > 10_000:  # kinds are few; a bound all the same
+                self.seen.clear()
+        return keep
+
+
 def configure(log_format: str = "text", level: str = "INFO") -> None:
     """Send log lines to stderr, unless the process already set up its own (a test run, a host app)."""
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(FORMAT))
+        handler.addFilter(RepeatLimit())
         root.addHandler(handler)
         root.setLevel(logging.WARNING)
     logging.getLogger("aggregator").setLevel(level.upper())
