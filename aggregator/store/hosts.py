@@ -71,9 +71,10 @@ class HostGate:
                     turn_ms = self._turn(
                         keys=[self.keys.host_turns(spaced)], args=[now_ms, wait_ms, self.spacing_ms]
                     )
-                    raise HostBusy(
-                        f"{origin} is busy: its turn is in {turn_ms} ms", retry_after_s=turn_ms / 1000
-                    )
+                    # A turn past MAX_PUT_OFF_S is asked for again then: a task's countdown must stay
+                    # well within the broker's visibility timeout.
+                    retry = min(turn_ms / 1000, MAX_PUT_OFF_S)
+                    raise HostBusy(f"{origin} is busy: its turn is in {turn_ms} ms", retry_after_s=retry)
                 time.sleep(wait_ms / 1000)
         except redis.RedisError as exc:
             raise StorageError(f"redis: {exc}") from exc

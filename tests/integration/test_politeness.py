@@ -132,3 +132,18 @@ def test_a_slow_host_lowers_its_own_concurrency_only(site: Site, settings: Setti
             server.shutdown()
     finally:
         wiring.close()
+
+
+def test_a_far_turn_is_asked_for_again_within_the_task_timeout(site: Site, settings: Settings) -> None:
+    site.routes["/page"] = (200, {"Content-Type": "text/plain"}, b"ok")
+    wiring = Wiring(settings.model_copy(update={"host_concurrency": 1, "host_gap_s": 200.0}))
+    try:
+        wiring.fetcher.get(f"{site.base}/page", 1000)
+        waits = []
+        for _ in range(2):
+            with pytest.raises(HostBusy) as busy:
+                wiring.fetcher.get(f"{site.base}/page", 1000)
+            waits.append(busy.value.retry_after_s)
+        assert 190 < (waits[0] or 0) <= 200 and waits[1] == 300.0  # its turn is at 400 s: ask at 300
+    finally:
+        wiring.close()
