@@ -24,6 +24,7 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
     from aggregator.api.app import create_app
+    from aggregator.api.protocol import HeaderDeadline
 
     # Every open connection holds a file: take all the system allows (a flood of slow clients must not
     # leave the API unable to accept its health checks at a low default limit).
@@ -34,9 +35,10 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     # Several processes need the app by name: each builds its own from the environment, as this one
     # built `settings`. Open event streams would hold a shutdown forever: they get a few seconds.
     app: Any = create_app(settings) if workers == 1 else "aggregator.api.app:from_environment"
+    HeaderDeadline.header_timeout_s = settings.api_header_timeout_s
     uvicorn.run(
         app, factory=workers > 1, workers=workers, host=settings.host, port=settings.port,
-        log_level="info", timeout_graceful_shutdown=5,
+        log_level="info", timeout_graceful_shutdown=5, http=HeaderDeadline,
     )  # fmt: skip
     return 0
 

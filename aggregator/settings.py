@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="API bind address.")
     port: int = Field(8000, description="API port.")
     api_workers: int = Field(0, ge=0, description="API worker processes; 0: one per core.")
+    api_header_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a client has to send a request's headers."
+    )
     max_request_bytes: int = Field(
         2_000_000, ge=1024, description="Largest request body the API takes (413)."
     )

@@ -16,6 +16,7 @@ import redis
 import uvicorn
 
 from aggregator.api.app import create_app
+from aggregator.api.protocol import HeaderDeadline
 from aggregator.devserver import EmbeddedRedis, free_port
 from aggregator.dispatch import QUEUES
 from aggregator.settings import Settings, defaults
@@ -110,7 +111,8 @@ def serve_api(settings: Settings, sender: Any) -> Iterator[Api]:
     """The API app served by uvicorn in a thread on a free loopback port."""
     port = free_port()
     app = create_app(settings, sender=sender)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    HeaderDeadline.header_timeout_s = settings.api_header_timeout_s  # the protocol the service runs
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http=HeaderDeadline)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aggregator import logs
 from aggregator.api import deps
+from aggregator.api.protocol import HeaderDeadline
 from aggregator.api.routes import events, feeds, status, stories, subscriptions
 from aggregator.api.stream import BLOCK_MS, Hub
 from aggregator.dispatch import TaskSender
@@ -162,4 +163,5 @@ def from_environment() -> FastAPI:
     """The app as the environment configures it: what each API worker process runs."""
     settings = get_settings()
     logs.configure(settings.log_format, settings.log_level)
+    HeaderDeadline.header_timeout_s = settings.api_header_timeout_s
     return create_app(settings)

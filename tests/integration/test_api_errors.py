@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from typing import Any
 
 from aggregator.settings import Settings, get_settings
@@ -176,3 +178,27 @@ def test_feed_urls_that_name_one_feed_are_one_feed(api: Api) -> None:
     assert api.post("/v1/feeds", json={"url": "http://127.0.0.1:9/a\x00b"}).status_code == 422
     v6 = api.post("/v1/feeds", json={"url": "http://[::1]:9/feed"})
     assert v6.status_code == 201 and v6.json()["url"] == "http://[::1]:9/feed"
+
+
+def test_clients_dripping_their_headers_are_cut_and_health_checks_still_answer(
+    settings: Settings, celery_app: Any
+) -> None:
+    quick = settings.model_copy(update={"api_header_timeout_s": 1.0})
+    with serve_api(quick, Recorder(celery_app)) as api:
+        port = int(api.base.rsplit(":", 1)[1])
+        slow = []
+        for _ in range(200):  # each sends part of a request head and then nothing
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            slow.append(sock)
+        try:
+            assert api.get("/healthz").status_code == 200
+            started = time.monotonic()
+            for sock in slow:
+                sock.settimeout(5)
+                assert sock.recv(100) == b""  # closed by the server, unanswered
+            assert time.monotonic() - started < 3
+            assert api.get("/healthz").status_code == 200
+        finally:
+            for sock in slow:
+                sock.close()
