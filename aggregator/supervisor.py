@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class Child:
     started: float = 0.0
     wait_s: float = FIRST_WAIT_S
     due: float = 0.0  # when a dead child is started again
-    restarts: int = field(default=0)
+    restarts: int = 0
 
 
 class Supervisor:

@@ -72,6 +72,10 @@ class SubscriptionStore:
         return _subscription(sid, h)
 
     @converts_errors
+    def count(self) -> int:
+        return int(self.r.zcard(self.keys.subscriptions))
+
+    @converts_errors
     def all(self) -> list[Subscription]:
         ids = self.r.zrange(self.keys.subscriptions, 0, -1)
         pipe = self.r.pipeline(transaction=False)

@@ -49,7 +49,7 @@ class Subscriptions:
             check_address(url, self.allow_private_hosts)
         except FetchError as exc:
             raise InvalidInput(str(exc)) from exc
-        if len(self.store.all()) >= self.max_subscriptions:
+        if self.store.count() >= self.max_subscriptions:
             limit = self.max_subscriptions
             raise InvalidInput(
                 f"the service has {limit} subscriptions, its limit (AGGREGATOR_MAX_SUBSCRIPTIONS)"
