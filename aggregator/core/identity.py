@@ -67,11 +67,21 @@ def _digest(value: str) -> str:
     return hashlib.sha1(value.encode()).hexdigest()[:16]
 
 
+def _identity(url: str) -> str:
+    """What makes two URLs one feed or one page: their normal forms, less a trailing "/" on a path that
+    has more than one. Servers answer both forms alike, and people type either; the URL fetched stays
+    the one given."""
+    scheme, netloc, path, query, _ = urlsplit(normalise_url(url))
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
 def feed_id(url: str) -> str:
-    return "f" + _digest(normalise_url(url))
+    return "f" + _digest(_identity(url))
 
 
 def article_id(url: str) -> str:
     """An article is its normalised URL (InvalidInput for a link that is not a fetchable URL): two feeds
     carrying one page give it one id whatever their GUIDs."""
-    return "a" + _digest(normalise_url(url))
+    return "a" + _digest(_identity(url))

@@ -172,9 +172,11 @@ def test_feed_urls_that_name_one_feed_are_one_feed(api: Api) -> None:
         "http://127.0.0.1.:9/rss/feed",
         "http://127.0.0.1:9/%72ss/feed",
         "HTTP://127.0.0.1:9/rss/feed#x",
+        "http://127.0.0.1:9/rss/feed/",
     ):
         resp = api.post("/v1/feeds", json={"url": same})
         assert resp.status_code == 200 and resp.json()["id"] == first["id"], same
+    assert api.get("/v1/feeds").json()["items"][0]["url"] == "http://127.0.0.1:9/rss/feed"  # the first given
     assert api.post("/v1/feeds", json={"url": "http://127.0.0.1:9/a\x00b"}).status_code == 422
     v6 = api.post("/v1/feeds", json={"url": "http://[::1]:9/feed"})
     assert v6.status_code == 201 and v6.json()["url"] == "http://[::1]:9/feed"
