@@ -14,6 +14,7 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from pydantic import BaseModel
 
 from aggregator.api.app import create_app
 from aggregator.api.protocol import HeaderDeadline
@@ -104,6 +105,12 @@ class Api:
 
     def delete(self, path: str, **kw: Any) -> httpx.Response:
         return self.http.delete(path, **kw)
+
+
+def assert_wire(model: type[BaseModel], data: dict[str, Any]) -> None:
+    """`data` is what `model` would send: the routes that encode their dicts without a model hold
+    to the documented contract (the same fields, times as ISO 8601 strings)."""
+    assert model.model_validate(data).model_dump(mode="json", exclude_unset=True) == data
 
 
 @contextlib.contextmanager

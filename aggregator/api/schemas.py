@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from aggregator.core.timestamps import iso_time, seconds
+
+# A time: kept as Unix seconds, shown as an ISO 8601 UTC string ("2025-06-18T14:03:00.250Z").
+Time = Annotated[
+    float,
+    BeforeValidator(seconds),
+    PlainSerializer(iso_time, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 class ArticleOut(BaseModel):
@@ -12,8 +24,8 @@ class ArticleOut(BaseModel):
     source: str
     title: str
     author: str | None = None
-    published: float | None = Field(None, description="Unix time the outlet gives, if any")
-    fetched: float | None = Field(None, description="Unix time the page was fetched")
+    published: Time | None = Field(None, description="The time the outlet gives, if any")
+    fetched: Time | None = Field(None, description="When the page was fetched")
     extraction: str | None = Field(
         None,
         description="`page`; `summary` when the page was unavailable, `failed` when it was not the article",
@@ -33,8 +45,8 @@ class RevisionOut(BaseModel):
     revision: int
     title: str
     text: str
-    fetched: float | None
-    replaced: float = Field(description="Unix time the next revision replaced this one")
+    fetched: Time | None
+    replaced: Time = Field(description="When the next revision replaced this one")
 
 
 class VariantOut(ArticleOut):
@@ -56,8 +68,8 @@ class StoryOut(BaseModel):
     variants: list[VariantOut] = Field(description="The first page of variants, in the order they joined")
     variants_next_cursor: str | None = Field(description="Continues at /v1/stories/{id}/variants?cursor=")
     variant_count: int
-    first_seen: float
-    updated: float
+    first_seen: Time
+    updated: Time
     canonical_history: list[str]
 
 
@@ -66,8 +78,8 @@ class StorySummary(BaseModel):
     title: str
     url: str
     source: str
-    first_seen: float
-    updated: float
+    first_seen: Time
+    updated: Time
     variant_count: int
 
 
@@ -97,19 +109,19 @@ class SkippedItem(BaseModel):
 class DroppedArticle(BaseModel):
     url: str
     reason: str
-    time: float
+    time: Time
 
 
 class FeedOut(BaseModel):
     id: str
     url: str
     title: str | None
-    created: float
-    last_fetched: float | None
+    created: Time
+    last_fetched: Time | None
     last_status: str | None
     last_error: str | None
     errors: int
-    next_due: float | None
+    next_due: Time | None
     skipped: list[SkippedItem] = Field(
         default_factory=list, description="Items of the last fetch that could not be taken, and why"
     )
@@ -141,7 +153,7 @@ class SubscriptionOut(BaseModel):
     id: str
     url: str
     types: list[str]
-    created: float
+    created: Time
     state: str = Field(description="`active`, or `paused` after too many failed deliveries in a row")
     failures: int = Field(description="Failed deliveries in a row")
     last_error: str | None
@@ -167,7 +179,7 @@ class FeedsStatus(BaseModel):
 
 
 class StatusOut(BaseModel):
-    time: float
+    time: Time
     queues: dict[str, int] = Field(description="Tasks waiting in each queue")
     tasks_held: int = Field(
         description="Tasks workers have taken and not finished: running, or put off until their host's turn"

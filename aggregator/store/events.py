@@ -15,6 +15,7 @@ from typing import Any
 import redis
 import redis.asyncio
 
+from aggregator.core.timestamps import with_iso_times
 from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
 
@@ -56,7 +57,9 @@ class Event:
         )  # fmt: skip
 
     def body(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "story_id": self.story_id, "time": self.time, **self.data}
+        """The event as SSE and webhooks send it, times as ISO 8601 strings."""
+        body = {"id": self.id, "type": self.type, "story_id": self.story_id, "time": self.time, **self.data}
+        return dict(with_iso_times(body))
 
 
 Brief = Mapping[str, Any]  # an article as events name it: id, title, url, source, feed_id

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import redis
 
+from aggregator.core.timestamps import seconds
 from tests.conftest import Api, wait_for
 from tests.fixtures.site import Site
 
@@ -57,6 +58,7 @@ def test_live_events_then_resume_gets_exactly_the_missed_ones(api: Api, site: Si
     assert all(e["id"] == e["data"]["id"] for e in first)
     created = first[0]["data"]
     assert created["variant_count"] == 1 and created["canonical"]["url"].startswith(site.base)
+    assert created["time"].endswith("Z") and abs(seconds(created["time"]) - time.time()) < 60
     last_seen = first[-1]["id"]
 
     # Disconnected: two more outlets arrive. Their events are in the log, not yet seen by the client.

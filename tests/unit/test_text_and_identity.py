@@ -9,6 +9,7 @@ from aggregator.core import text
 from aggregator.core.furniture import strip_furniture
 from aggregator.core.identity import article_id, feed_id, normalise_url
 from aggregator.core.text import plain_line
+from aggregator.core.timestamps import iso_time, seconds, with_iso_times
 from aggregator.errors import InvalidInput
 from tests.fixtures.stories import UNRELATED
 
@@ -207,3 +208,19 @@ def test_hidden_characters_leave_titles() -> None:
 def test_percent_escapes_of_plain_characters_are_the_characters() -> None:
     assert normalise_url("http://Example.com./%72ss/%7Efeed") == "http://example.com/rss/~feed"
     assert normalise_url("http://example.com/a%2fb") == "http://example.com/a%2Fb"  # a slash stays escaped
+
+
+def test_a_trailing_slash_names_the_same_feed_and_page_but_the_root_stays() -> None:
+    assert feed_id("http://example.com/rss/") == feed_id("http://example.com/rss")
+    assert article_id("http://example.com/news/1/") == article_id("http://example.com/news/1")
+    assert feed_id("http://example.com/") == feed_id("http://example.com")
+    assert feed_id("http://example.com/a/") != feed_id("http://example.com/b")
+    assert normalise_url("http://example.com/rss/") == "http://example.com/rss/"  # fetched as given
+
+
+def test_times_are_shown_as_iso_8601_utc_and_read_back() -> None:
+    assert iso_time(1750000000.721) == "2025-06-15T15:06:40.721Z"
+    assert seconds("2025-06-15T15:06:40.721Z") == pytest.approx(1750000000.721)
+    shown = with_iso_times({"updated": 0, "score": 0.5, "items": [{"published": None, "time": 1.5}]})
+    assert shown == {"updated": "1970-01-01T00:00:00.000Z", "score": 0.5,
+                     "items": [{"published": None, "time": "1970-01-01T00:00:01.500Z"}]}  # fmt: skip
