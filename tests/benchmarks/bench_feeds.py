@@ -37,6 +37,7 @@ from typing import Any
 import httpx
 
 from aggregator.core.identity import article_id
+from aggregator.core.timestamps import seconds
 from aggregator.devserver import embedded, free_port
 from aggregator.settings import get_settings
 from aggregator.wiring import Wiring
@@ -263,7 +264,7 @@ def main() -> None:
         print(
             f"feed added mid-run: first fetched {fetches[late_urls[0]][0] - late_added:.1f} s after its POST"
         )
-    lat = [t - body["time"] for t, body in receiver.got]
+    lat = [t - seconds(body["time"]) for t, body in receiver.got]
     print(f"webhooks: {len(lat)} deliveries of {events} events, latency p50 {statistics.median(lat):.2f} s, "
           f"p99 {_pct(lat, 0.99):.2f} s, max {max(lat):.2f} s" if lat else "webhooks: none")  # fmt: skip
     by_site: dict[str, list[float]] = defaultdict(list)
