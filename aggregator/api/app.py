@@ -11,11 +11,13 @@ import redis.asyncio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aggregator import logs
 from aggregator.api import deps
+from aggregator.api.openapi import document
 from aggregator.api.protocol import HeaderDeadline
 from aggregator.api.routes import events, feeds, status, stories, subscriptions
 from aggregator.api.stream import BLOCK_MS, Hub
@@ -102,12 +104,14 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
         await pool.aclose()
         wiring.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc with their scripts served by the app itself: an offline install has docs too.
+    app = FastAPIOffline(
         title="News aggregator",
         version="0.1.0",
         description="Every copy and rewrite of a story under one id, with its canonical article.",
         lifespan=lifespan,
     )
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(stories.router)
     app.include_router(feeds.router)

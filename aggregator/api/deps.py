@@ -7,7 +7,8 @@ import hmac
 from typing import Annotated
 
 import redis
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from aggregator.api.stream import Hub
 from aggregator.errors import Unauthorized
@@ -68,7 +69,13 @@ def hub(request: Request) -> Hub:
     return found
 
 
-def require_key(request: Request) -> None:
+# Declares the scheme in the OpenAPI document; the header is read below, bytes and all.
+_BEARER = HTTPBearer(auto_error=False, scheme_name="Bearer", description="An API key of AGGREGATOR_API_KEYS")
+
+
+def require_key(
+    request: Request, _declared: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
+) -> None:
     """Writes need `Authorization: Bearer <key>` with a configured key; with none configured, all pass."""
     keys = settings(request).api_keys
     if not keys:
