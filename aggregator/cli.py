@@ -1,4 +1,4 @@
-"""`aggregator up | api | worker | beat | eval`: the entry points (`wiring.py` builds the parts)."""
+"""`aggregator up | api | worker | beat | feeds | eval`: the entry points (`wiring.py` builds the parts)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from aggregator import logs
+from aggregator import client, logs
 from aggregator.dispatch import CLUSTERING, FEEDS, NEW_FEEDS, PAGES, QUEUES, SCHEDULER, WEBHOOKS
 from aggregator.settings import Settings, get_settings
 
@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--pool", choices=("prefork", "threads", "solo"), default="prefork")
     worker.add_argument("--name", default="worker", help="the worker's name, unique among the workers")
     sub.add_parser("beat", help="import the feeds file, then run the Celery beat scheduler")
+    client.add_parser(sub)
     ev = sub.add_parser("eval", help="score the clustering on a labelled corpus")
     ev.add_argument("corpus")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
@@ -161,7 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "beat": cmd_beat, "eval": cmd_eval}
+COMMANDS = {
+    "up": cmd_up, "api": cmd_api, "worker": cmd_worker, "beat": cmd_beat, "eval": cmd_eval,
+    "feeds": client.run,
+}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

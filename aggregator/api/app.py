@@ -114,6 +114,7 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(stories.router)
+    app.include_router(feeds.listing)
     app.include_router(feeds.router)
     app.include_router(events.router)
     app.include_router(subscriptions.router)

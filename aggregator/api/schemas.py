@@ -98,6 +98,32 @@ class FeedIn(BaseModel):
 
     url: str = Field(..., min_length=1, max_length=2048)
     title: str | None = Field(None, max_length=500)
+    category: str | None = Field(None, max_length=200, description='A folder; "News/World" for nested ones')
+
+
+class FeedChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: str | None = Field(
+        None, max_length=200, description='A folder ("" for none); absent: unchanged'
+    )
+    paused: bool | None = Field(None, description="true: not fetched until false again; absent: as it is")
+
+
+class ListedFeed(BaseModel):
+    id: str
+    url: str
+
+
+class RefusedFeed(BaseModel):
+    url: str
+    reason: str
+
+
+class ImportReportOut(BaseModel):
+    added: list[ListedFeed]
+    existing: list[ListedFeed] = Field(description="Feeds known already, left as they were")
+    refused: list[RefusedFeed] = Field(description="Feeds that could not be added, and why")
 
 
 class SkippedItem(BaseModel):
@@ -121,7 +147,9 @@ class FeedOut(BaseModel):
     last_status: str | None
     last_error: str | None
     errors: int
-    next_due: Time | None
+    next_due: Time | None = Field(description="When it is fetched next; null while paused or never fetched")
+    category: str | None = None
+    paused: bool = False
     skipped: list[SkippedItem] = Field(
         default_factory=list, description="Items of the last fetch that could not be taken, and why"
     )

@@ -187,3 +187,5 @@ class Feed:
     # The items of the last fetch that could not be taken: {title, link, reason} each.
     skipped: tuple[Mapping[str, str], ...] = ()
     dropped: tuple[Mapping[str, str | float], ...] = ()  # articles given up after they were taken, and why
+    category: str | None = None  # the user's folder, "News/World" for nested ones
+    paused: bool = False  # not fetched until resumed

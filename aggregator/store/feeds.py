@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -18,10 +18,12 @@ from aggregator.store.keys import Keys
 
 _OPTIONAL_FLOATS = ("next_due", "last_fetched")
 MAX_SKIPPED = 20  # skipped items kept per feed: enough to see what is wrong
-_OPTIONAL_STRS = ("title", "last_status", "last_error", "etag", "last_modified")
+_OPTIONAL_STRS = ("title", "last_status", "last_error", "etag", "last_modified", "category")
 
 
 def _feed(fid: str, h: dict[str, str]) -> Feed:
+    if h.get("paused"):  # a paused feed is not due at all, whatever its last refresh planned
+        h = {**h, "next_due": ""}
     return Feed(
         id=fid,
         url=h["url"],
@@ -29,6 +31,7 @@ def _feed(fid: str, h: dict[str, str]) -> Feed:
         errors=int(h.get("errors") or 0),
         skipped=tuple(json.loads(h.get("skipped") or "[]")),
         dropped=tuple(json.loads(h.get("dropped") or "[]")),
+        paused=bool(h.get("paused")),
         **{k: float(h[k]) if h.get(k) else None for k in _OPTIONAL_FLOATS},  # type: ignore[arg-type]
         **{k: h.get(k) or None for k in _OPTIONAL_STRS},  # type: ignore[arg-type]
     )
@@ -56,9 +59,11 @@ class FeedStore:
         return bool(self.r.exists(self.keys.feed(feed_id(url))))
 
     @converts_errors
-    def add(self, url: str, title: str | None = None, now: float | None = None) -> tuple[Feed, bool]:
+    def add(
+        self, url: str, title: str | None = None, now: float | None = None, category: str | None = None
+    ) -> tuple[Feed, bool]:
         """Add a feed, handed out at once (its caller dispatches its first refresh). Returns the feed and
-        whether it was new (adding twice is harmless)."""
+        whether it was new (adding twice is harmless: the feed stays as it was)."""
         now = time.time() if now is None else now
         url = normalise_url(url)
         fid = feed_id(url)
@@ -66,7 +71,9 @@ class FeedStore:
         created = self.r.hsetnx(key, "url", url)
         if created:
             pipe = self.r.pipeline()
-            pipe.hset(key, mapping={"created": now, "title": title or "", "errors": 0})
+            pipe.hset(
+                key, mapping={"created": now, "title": title or "", "errors": 0, "category": category or ""}
+            )
             pipe.zadd(self.keys.feeds, {fid: now})
             pipe.zadd(self.keys.feeds_due, {fid: now + self.lease_s})
             pipe.execute()
@@ -99,6 +106,13 @@ class FeedStore:
             pipe.hgetall(self.keys.feed(fid))
         return [_feed(fid, h) for fid, h in zip(ids, pipe.execute(), strict=True) if h]
 
+    def all(self, batch: int = 1000) -> Iterator[Feed]:
+        """Every feed in the order they were added, read a batch at a time."""
+        start = 0
+        while page := self.page(start, batch):
+            yield from page
+            start += batch
+
     @converts_errors
     def delete(self, fid: str) -> None:
         pipe = self.r.pipeline()
@@ -108,6 +122,26 @@ class FeedStore:
         pipe.srem(self.keys.feeds_failing, fid)
         if not pipe.execute()[0]:
             raise NotFound("feed", fid)
+
+    @converts_errors
+    def change(
+        self, fid: str, category: str | None = None, paused: bool | None = None, now: float | None = None
+    ) -> Feed:
+        """Set a feed's category ("" clears it) and pause or resume it; None leaves each as it is. A
+        paused feed is out of the due set, so no refresh claims it; resumed, it is due at once."""
+        feed = self.get(fid)
+        key = self.keys.feed(fid)
+        pipe = self.r.pipeline()
+        if category is not None:
+            pipe.hset(key, "category", category)
+        if paused is True:
+            pipe.hset(key, "paused", 1)
+            pipe.zrem(self.keys.feeds_due, fid)
+        elif paused is False and feed.paused:
+            pipe.hdel(key, "paused")
+            pipe.zadd(self.keys.feeds_due, {fid: time.time() if now is None else now})
+        pipe.execute()
+        return self.get(fid)
 
     @converts_errors
     def claim_due(self, now: float | None = None, limit: int = 100) -> list[str]:

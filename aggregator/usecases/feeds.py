@@ -21,6 +21,7 @@ from aggregator.errors import (
 )
 from aggregator.ingest.fetch import Fetched, Fetcher
 from aggregator.ingest.network import check_address
+from aggregator.ingest.opml import Listed, category_path
 from aggregator.ingest.parse import parse_feed
 from aggregator.settings import Settings
 from aggregator.store.articles import ArticleStore
@@ -38,6 +39,18 @@ class RefreshResult:
     error: str | None = None
 
 
+def _category(given: str | None) -> str | None:
+    """A category as the service keeps it: folder names without control characters, "/" between."""
+    return category_path(given.split("/")) if given else None
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: list[dict[str, str]]  # {id, url}
+    existing: list[dict[str, str]]  # {id, url}: known already, left as they were
+    refused: list[dict[str, str]]  # {url, reason}
+
+
 class FeedCatalogue:
     """Adding, listing and removing feeds. A new feed is fetched at once, not at the next tick."""
 
@@ -49,7 +62,7 @@ class FeedCatalogue:
         self.allow_private_hosts = allow_private_hosts
         self.max_feeds = max_feeds
 
-    def add(self, url: str, title: str | None = None) -> tuple[Feed, bool]:
+    def add(self, url: str, title: str | None = None, category: str | None = None) -> tuple[Feed, bool]:
         """Subscribe; returns (feed, created). Adding a known URL returns the existing feed. A URL the
         service would refuse to fetch is refused here (a name that does not resolve now may later:
         its fetches will say)."""
@@ -61,10 +74,27 @@ class FeedCatalogue:
             raise InvalidInput(str(exc)) from exc
         if self.store.count() >= self.max_feeds and not self.store.known(url):
             raise InvalidInput(f"the service has {self.max_feeds} feeds, its limit (AGGREGATOR_MAX_FEEDS)")
-        feed, created = self.store.add(url, title)
+        feed, created = self.store.add(url, title, category=_category(category))
         if created:
             self.dispatch.refresh_feed(feed.id, new=True)
         return feed, created
+
+    def change(self, fid: str, category: str | None = None, paused: bool | None = None) -> Feed:
+        """Set a feed's category ("" clears it) or pause or resume it; None leaves each as it is."""
+        return self.store.change(fid, None if category is None else _category(category) or "", paused)
+
+    def import_list(self, listed: Iterable[Listed]) -> ImportReport:
+        """Add every feed of a subscription list (OPML) with its folder as its category; a feed that
+        cannot be added is reported with why, and the others go on."""
+        report = ImportReport([], [], [])
+        for item in listed:
+            try:
+                feed, created = self.add(item.url, item.title, item.category)
+            except InvalidInput as exc:
+                report.refused.append({"url": item.url[:2048], "reason": str(exc)})
+                continue
+            (report.added if created else report.existing).append({"id": feed.id, "url": feed.url})
+        return report
 
     def import_once(self, feeds: Iterable[tuple[str, str | None]]) -> int:
         """The feeds file's feeds, each added once ever (a feed the user deleted stays deleted) and
