@@ -75,12 +75,14 @@ class StoryOut(BaseModel):
 
 class StorySummary(BaseModel):
     id: str
-    title: str
+    title: str = Field(description="The canonical article's headline")
     url: str
-    source: str
+    source: str = Field(description="The canonical article's outlet")
+    snippet: str = Field(description="The start of the canonical article's text")
     first_seen: Time
     updated: Time
     variant_count: int
+    source_count: int = Field(description="Outlets among the variants")
 
 
 class StoryPage(BaseModel):

@@ -26,6 +26,8 @@ _BRIEF = (
 )  # fmt: skip
 _TEXT = ("text", "summary")
 _LISTED = ("title", "url", "source", "source_name")
+SNIPPET_CHARS = 200  # of the canonical's text in the story list
+SEARCH_SCAN, SEARCH_BATCH = 2000, 200  # stories a headline search reads per call, and per trip
 _MAX_OFFSET = 10**9  # a cursor past any real story: larger ones are refused, not sent to Redis
 
 
@@ -149,27 +151,68 @@ class StoryViews:
         return variants, nxt
 
     @converts_errors
-    def list_stories(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest-updated first. The cursor is the (score, id) of the last item: stable under inserts."""
-        score, last = "", ""
-        if cursor:
-            score, _, last = cursor.partition("~")
-            try:
-                valid = bool(last) and math.isfinite(float(score))
-            except ValueError:
-                valid = False
-            if not valid:
-                raise InvalidInput(f"bad cursor {cursor[:40]!r}: use the next_cursor of the previous page")
+    def list_stories(
+        self, limit: int, cursor: str | None, query: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest-updated first. The cursor is the (score, id) of the last story read: stable under
+        inserts. With `query`, only stories whose headline contains it (case-insensitive); a search
+        reads at most SEARCH_SCAN stories per call and its cursor continues where it stopped."""
+        score, last = _list_cursor(cursor)
+        if not query:
+            rows, last_score, last_id = self._list_page(limit, score, last)
+            return [_listed(row) for row in rows], f"{last_score}~{last_id}" if last_id else None
+        needle, found, scanned = query.casefold(), [], 0
+        while scanned < SEARCH_SCAN:
+            rows, last_score, last_id = self._list_page(SEARCH_BATCH, score, last)
+            for row in rows:
+                scanned += 1
+                if needle in row[5].casefold():
+                    found.append(_listed(row))
+                    if len(found) == limit:
+                        return found, f"{row[-1]}~{row[0]}"
+            if not last_id:
+                return found, None
+            score, last = last_score, last_id
+        return found, f"{score}~{last}"
+
+    def _list_page(self, limit: int, score: str, last: str) -> tuple[list[list[Any]], str, str]:
         story_pre, _, story_post = self.keys.story("\0").partition("\0")
         rows, last_id, last_score = self._page(
             keys=[self.keys.stories_updated],
             args=[story_pre, story_post, self.keys.article(""), limit, score, last, *_LISTED],
         )
-        items = [
-            {
-                "id": sid, "title": title, "url": url, "source": source or source_name,
-                "first_seen": float(first_seen or 0), "updated": float(updated or 0), "variant_count": count,
-            }
-            for sid, first_seen, updated, count, _, title, url, source, source_name in rows
-        ]  # fmt: skip
-        return items, f"{last_score}~{last_id}" if last_id else None
+        return rows, last_score, last_id
+
+
+def _list_cursor(cursor: str | None) -> tuple[str, str]:
+    if not cursor:
+        return "", ""
+    score, _, last = cursor.partition("~")
+    try:
+        valid = bool(last) and math.isfinite(float(score))
+    except ValueError:
+        valid = False
+    if not valid:
+        raise InvalidInput(f"bad cursor {cursor[:40]!r}: use the next_cursor of the previous page")
+    return score, last
+
+
+def snippet(text: str, title: str = "", chars: int = SNIPPET_CHARS) -> str:
+    """The start of a text on one line, less the headline when the text repeats it first, cut at a
+    word, "…" where it was cut."""
+    flat = " ".join(text.split())
+    heading = " ".join(title.split())
+    if heading and flat.casefold().startswith(heading.casefold()):
+        flat = flat[len(heading) :].lstrip()
+    if len(flat) <= chars:
+        return flat
+    return flat[:chars].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def _listed(row: list[Any]) -> dict[str, Any]:
+    sid, first_seen, updated, count, _, title, url, source, source_name, head, outlets, _ = row
+    return {
+        "id": sid, "title": title, "url": url, "source": source or source_name, "snippet": snippet(head, title),
+        "first_seen": float(first_seen or 0), "updated": float(updated or 0), "variant_count": count,
+        "source_count": outlets,
+    }  # fmt: skip

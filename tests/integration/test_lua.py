@@ -144,11 +144,20 @@ def test_stories_page(redis_client: redis.Redis) -> None:
     def read(limit: int, score: str = "", last: str = "") -> list:
         return list(page(keys=["updated"], args=["st:{", "}", "a:", limit, score, last, "title", "url"]))
 
+    # The head of the canonical's text: 600 bytes at most, never a character cut in two ("é" is 2 bytes).
+    redis_client.hset("a:as3", mapping={"text": "a" + "é" * 400, "source": "Wire"})
+    redis_client.hset("a:other", mapping={"source": "", "source_name": "wire"})  # one outlet, either case
+    redis_client.hset("a:as2", mapping={"text": "", "summary": "Short summary.", "source": "Gazette"})
+
     rows, last_id, last_score = read(2)
     # The empty story is passed over but still counts towards the page; ties go by id, highest first.
-    assert [r[0] for r in rows] == ["s3"] and rows[0][3:] == [2, "as3", "Ts3", ""]
+    assert [r[0] for r in rows] == ["s3"] and rows[0][3:6] == [2, "as3", "Ts3"]
+    head = rows[0][7]
+    assert head == "a" + "é" * 299 and len(head.encode()) == 599
+    assert rows[0][8:] == [1, "20"]  # one outlet; the story's score in the list
     assert (last_id, last_score) == ("s3", "20")
     rows, last_id, last_score = read(2, last_score, last_id)
     assert [(r[0], r[4], r[5]) for r in rows] == [("s2", "as2", "Ts2"), ("s1", "first", "")]
+    assert rows[0][7:9] == ["Short summary.", 2] and rows[1][7:9] == ["", 1]
     assert (last_id, last_score) == ("s1", "10")
     assert read(2, last_score, last_id) == [[], "", ""]

@@ -51,6 +51,19 @@ def test_copies_form_one_story_and_others_stay_apart(api: Api, site: Site, worke
     full = api.get(f"/v1/stories/{story['id']}", params={"include": "text"}).json()
     assert all("cracks" in v["text"] for v in full["variants"])
     assert api.get(f"/v1/stories/{story['id']}", params={"include": "body"}).status_code == 422
+    top = by_size[0]
+    assert top["source_count"] == 4 and all(s["source_count"] == 1 for s in by_size[1:])
+    assert top["snippet"].startswith("NORVALE (Meridian Wire) - The city of Norvale closed")
+    assert top["snippet"].endswith("…") and len(top["snippet"]) <= 201
+    # A headline search: case ignored, paged by its own cursor.
+    found = api.get("/v1/stories", params={"q": "kestrel BRIDGE"}).json()
+    assert [s["id"] for s in found["items"]] == [top["id"]] and found["next_cursor"] is None
+    one = api.get("/v1/stories", params={"q": "e", "limit": 1}).json()
+    rest = api.get("/v1/stories", params={"q": "e", "limit": 10, "cursor": one["next_cursor"]}).json()
+    matching = [s["id"] for s in items if "e" in s["title"].lower()]
+    assert [s["id"] for s in one["items"] + rest["items"]] == matching
+    assert api.get("/v1/stories", params={"q": "zzzz"}).json() == {"items": [], "next_cursor": None}
+    assert api.get("/v1/stories", params={"q": ""}).status_code == 422
     # The outlet's own stories each stand alone, titled as the outlet titled them.
     titles = {s["title"] for s in by_size[1:]}
     assert titles == {UNRELATED[k][0] for k in OWN_STORY.values()}

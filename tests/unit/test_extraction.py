@@ -77,3 +77,16 @@ def test_the_fixture_pages_give_their_text_title_and_site() -> None:
     )
     with_date = extract_page(dated.encode(), "http://x/bridge.html", want_date=True)
     assert isinstance(with_date, Extracted) and with_date.date == 1751068800.0  # the day (htmldate)
+
+
+def test_outlet_names_keep_their_case() -> None:
+    from aggregator.ingest.metadata import page_meta
+
+    ibns = page_meta('<head><meta property="og:site_name" content="IBNS"><title>x | IBNS</title></head>')
+    entry = Entry(
+        article_id="a2", url="https://www.ibns.example/news/1", guid=None, title="Hikvision told to go",
+        summary="s", published=None, author=None, source_name="ANI",
+    )  # fmt: skip
+    page = Extracted(title="Hikvision told to go", text=STORY, author=None, date=None, site_name=ibns.site_name)
+    article = build_article(entry, "f", page, min_words=50)
+    assert (article.source, article.credits) == ("IBNS", ("ANI",))

@@ -24,9 +24,14 @@ def list_stories(
     views: deps.Views,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
+    q: str | None = Query(
+        None, min_length=1, max_length=200, description="Only stories whose headline contains this"
+    ),
 ) -> JSONBytes:
-    """Stories, the most recently updated first."""
-    items, nxt = views.list_stories(limit, cursor)
+    """Stories, the most recently updated first. With `q`, those whose headline contains it, ignoring
+    case; a search reads up to 2,000 stories per request, so a page may hold fewer than `limit` with
+    a `next_cursor` that continues the search."""
+    items, nxt = views.list_stories(limit, cursor, q)
     return JSONBytes({"items": items, "next_cursor": nxt})
 
 

@@ -5,7 +5,25 @@
 --   ':variants'), the article key prefix, the page size, the cursor's score and id ('' for the first
 --   page), then the article fields to read.
 -- Returns {rows, the last listed id, its score}: each row {story id, first_seen, updated, count,
---   canonical id, the fields...}; the last id and score are '' when the list has no more stories.
+--   canonical id, the fields..., the head of the canonical's text, the number of outlets, its score in
+--   the list}; the last id
+--   and score are '' when the list has no more stories. The head is at most SNIPPET bytes, cut before a
+--   character, never inside one; outlets are counted among the first OUTLETS_READ variants.
+local SNIPPET, OUTLETS_READ = 600, 200
+local function head(text)
+  if #text <= SNIPPET then return text end
+  local cut = SNIPPET
+  -- A UTF-8 continuation byte (10xxxxxx) is no place to start the next character: back off.
+  while cut > 0 and string.byte(text, cut + 1) >= 128 and string.byte(text, cut + 1) < 192 do
+    cut = cut - 1
+  end
+  return string.sub(text, 1, cut)
+end
+-- The first of two hash values that is there and not empty.
+local function either(a, b)
+  if a and a ~= '' then return a end
+  return b or ''
+end
 local story_pre, story_post, article_pre = ARGV[1], ARGV[2], ARGV[3]
 local limit, score, last = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local fields = {}
@@ -35,6 +53,19 @@ for i = 1, #listed, 2 do
     local row = {listed[i], meta[2] or '', meta[3] or '', count, canonical}
     local values = redis.call('hmget', article_pre .. canonical, unpack(fields))
     for j = 1, #fields do row[5 + j] = values[j] or '' end
+    local texts = redis.call('hmget', article_pre .. canonical, 'text', 'summary')
+    row[#row + 1] = head(either(texts[1], texts[2]))
+    local outlets, n = {}, 0
+    for _, aid in ipairs(redis.call('zrange', key .. ':variants', 0, OUTLETS_READ - 1)) do
+      local names = redis.call('hmget', article_pre .. aid, 'source', 'source_name')
+      local name = string.lower(either(names[1], names[2]))
+      if name ~= '' and not outlets[name] then
+        outlets[name] = true
+        n = n + 1
+      end
+    end
+    row[#row + 1] = n
+    row[#row + 1] = listed[i + 1]
     rows[#rows + 1] = row
   end
 end
