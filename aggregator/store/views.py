@@ -212,7 +212,7 @@ def snippet(text: str, title: str = "", chars: int = SNIPPET_CHARS) -> str:
 def _listed(row: list[Any]) -> dict[str, Any]:
     sid, first_seen, updated, count, _, title, url, source, source_name, head, outlets, _ = row
     return {
-        "id": sid, "title": title, "url": url, "source": source or source_name, "snippet": snippet(head, title),
-        "first_seen": float(first_seen or 0), "updated": float(updated or 0), "variant_count": count,
-        "source_count": outlets,
+        "id": sid, "title": title, "url": url, "source": source or source_name,
+        "snippet": snippet(head, title), "first_seen": float(first_seen or 0),
+        "updated": float(updated or 0), "variant_count": count, "source_count": outlets,
     }  # fmt: skip

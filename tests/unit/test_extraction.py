@@ -87,6 +87,8 @@ def test_outlet_names_keep_their_case() -> None:
         article_id="a2", url="https://www.ibns.example/news/1", guid=None, title="Hikvision told to go",
         summary="s", published=None, author=None, source_name="ANI",
     )  # fmt: skip
-    page = Extracted(title="Hikvision told to go", text=STORY, author=None, date=None, site_name=ibns.site_name)
+    page = Extracted(
+        title="Hikvision told to go", text=STORY, author=None, date=None, site_name=ibns.site_name
+    )
     article = build_article(entry, "f", page, min_words=50)
     assert (article.source, article.credits) == ("IBNS", ("ANI",))
