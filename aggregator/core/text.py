@@ -50,6 +50,8 @@ _CREDIT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("IBNS", re.compile(r"\bIBNS\b")),
     ("PTI", re.compile(r"\(PTI\)|\bPTI\s*[-–—]")),
 )
+# Any other wire in a dateline, as agencies open their stories: "NORVALE (Meridian Wire) - ...".
+_DATELINE = re.compile(r"(?m)^[A-Z][A-Z .,'’-]{1,40} \(([A-Z][A-Za-z&.' -]{1,40})\)\s*[-–—:]")
 
 
 # A tag, comment or declaration: "<" followed by a letter, "/", "!" or "?". A bare "<" as in "3 < 5"
@@ -188,8 +190,10 @@ def _written(w: str) -> tuple[str, str, bool]:
 
 
 def credits(text: str, source_name: str | None = None) -> tuple[str, ...]:
-    """Wire services the text credits, in a fixed order; `source_name` is the RSS <source> element."""
+    """Wire services the text credits: the known ones in a fixed order, then any other a dateline names,
+    then `source_name` (the RSS <source> element)."""
     found = [name for name, pattern in _CREDIT_PATTERNS if pattern.search(text)]
+    found += [name.strip() for name in _DATELINE.findall(text[:5000])]
     if source_name:
         found.append(source_name.strip())
     return tuple(dict.fromkeys(found))

@@ -162,10 +162,20 @@ class StoryStore:
                 self.keys.story(sid), mapping={"canonical": st.chosen, "canonical_history": json.dumps(hist)}
             )
             rel = st.members[st.chosen].relation
-            if st.current and st.current in st.members and rel[0] and rel[0] != "canonical":
+            # The article that stood as canonical: the story's, or in a story begun in this batch, its
+            # first article, stored as "canonical" when it joined.
+            was = st.current if st.current in st.members else None
+            was = was or next(
+                (aid for aid, m in st.members.items() if aid != st.chosen and m.relation[0] == "canonical"),
+                None,
+            )
+            if was and rel[0] and rel[0] != "canonical":
                 # The old canonical now relates to the new one as the new one related to the story.
                 stored = [*rel[:3], st.chosen]  # matched: the new canonical
-                pipe.hset(self.keys.article(st.current), mapping=dict(zip(_RELATION, stored, strict=True)))
+                pipe.hset(self.keys.article(was), mapping=dict(zip(_RELATION, stored, strict=True)))
+                st.members[was].relation = stored
+                st.members[was].candidate = replace(st.members[was].candidate, copy_of=_copy_of(*stored))
+            if st.current and st.current in st.members:
                 previous = st.members[st.current].brief
                 out.append(events.canonical_changed(sid, now, st.canonical, previous, len(st.members)))
         return out

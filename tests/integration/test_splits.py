@@ -56,3 +56,26 @@ def test_memory_and_redis_split_alike(settings: Settings) -> None:
     memory = cluster_in_memory(articles, small).stories
     assert memory == cluster_in_redis(articles, small).stories
     assert len(set(memory.values())) == 2
+
+
+def test_a_wire_and_its_copy_in_one_batch_leave_one_canonical(settings: Settings) -> None:
+    """The copy came first in the batch and began the story; the wire, crediting itself in its
+    dateline, becomes canonical, and the copy is then a copy of it, not a second canonical."""
+    from dataclasses import replace
+
+    from aggregator.core.text import credits
+    from tests.fixtures.stories import WIRE_BODY, WIRE_TITLE, article
+
+    wiring = Wiring(settings, sender=Recorder())
+    copy = replace(
+        article("gazette", f"The Harbour Gazette: {WIRE_TITLE}", WIRE_BODY),
+        source="The Harbour Gazette", credits=credits(WIRE_BODY),
+    )
+    wire = replace(article("wire", WIRE_TITLE, WIRE_BODY), source="Meridian Wire", credits=credits(WIRE_BODY))
+    wiring.ingest.cluster([copy, wire])
+    story = wiring.views.story("sgazette", 50)
+    relations = {v["id"]: (v["relation"], v.get("score")) for v in story["variants"]}
+    assert story["canonical"]["id"] == "wire"
+    assert relations["wire"][0] == "canonical" and relations["gazette"][0] == "copy"
+    assert wiring.views.article("gazette")["relation"] == "copy"
+    wiring.close()

@@ -47,6 +47,10 @@ def test_credits_find_wires() -> None:
     assert text.credits("OTTAWA (Reuters) - The government...") == ("Reuters",)
     assert text.credits("Based on ANI report", "IBNS") == ("ANI", "IBNS")
     assert text.credits("A plain local story") == ()
+    # Any wire's dateline, at the start of a paragraph.
+    assert text.credits("Bridge shut\nNORVALE (Meridian Wire) - The city...") == ("Meridian Wire",)
+    assert text.credits("WASHINGTON (CNN) — Talks...", "ANI") == ("CNN", "ANI")
+    assert text.credits("He left (quietly) - as one does. I (John) - no.") == ()
 
 
 def test_url_normalisation_drops_tracking_and_fragment() -> None:
