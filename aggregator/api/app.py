@@ -25,6 +25,8 @@ from aggregator.dispatch import TaskSender
 from aggregator.errors import AggregatorError, InvalidInput, NotFound, StorageError, Unauthorized
 from aggregator.settings import Settings, get_settings
 from aggregator.store.events import AsyncEventLog
+from aggregator.web import pages
+from aggregator.web.policy import ContentPolicy
 from aggregator.wiring import Wiring
 
 log = logging.getLogger(__name__)
@@ -113,12 +115,15 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
     )
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(ContentPolicy)
     app.include_router(stories.router)
     app.include_router(feeds.listing)
     app.include_router(feeds.router)
     app.include_router(events.router)
     app.include_router(subscriptions.router)
     app.include_router(status.router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static, name="static")
 
     @app.exception_handler(AggregatorError)
     async def aggregator_error(request: Request, exc: AggregatorError) -> JSONResponse:

@@ -69,7 +69,8 @@ def test_a_wire_and_its_copy_in_one_batch_leave_one_canonical(settings: Settings
     wiring = Wiring(settings, sender=Recorder())
     copy = replace(
         article("gazette", f"The Harbour Gazette: {WIRE_TITLE}", WIRE_BODY),
-        source="The Harbour Gazette", credits=credits(WIRE_BODY),
+        source="The Harbour Gazette",
+        credits=credits(WIRE_BODY),
     )
     wire = replace(article("wire", WIRE_TITLE, WIRE_BODY), source="Meridian Wire", credits=credits(WIRE_BODY))
     wiring.ingest.cluster([copy, wire])
