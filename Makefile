@@ -5,16 +5,22 @@ BIN := $(VENV)/bin
 
 .PHONY: run test check clean
 
+# The first run installs everything (a minute or two): pip shows each package as it comes.
 $(BIN)/python:
+	@echo "==> creating $(VENV) with $(PYTHON) (first run only)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	@echo "==> installing the service and its dependencies into $(VENV)"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e .
+	@echo "==> installed"
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@echo "==> installing the service with its test tools into $(VENV)"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e ".[test]"
+	@echo "==> installed"
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed

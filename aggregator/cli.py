@@ -7,10 +7,14 @@ import os
 import resource
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from typing import Any
+
+from pydantic import ValidationError
 
 from aggregator import client, logs
 from aggregator.dispatch import CLUSTERING, FEEDS, NEW_FEEDS, PAGES, QUEUES, SCHEDULER, WEBHOOKS
+from aggregator.errors import AggregatorError
 from aggregator.settings import Settings, get_settings
 
 
@@ -129,15 +133,40 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return run_eval(settings, args)
 
 
+_ALL = "Every setting, with its default: config/settings.example.env (or `python -m aggregator.settings`)."
+
+
+def _command(sub: Any, name: str, summary: str, settings: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and which settings it reads."""
+    return sub.add_parser(  # type: ignore[no-any-return]
+        name, help=summary, description=f"{summary[0].upper()}{summary[1:]}.",
+        epilog=f"Settings: {settings}. {_ALL}", formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="aggregator", description=__doc__)
+    p.add_argument("--version", action="version", version=f"aggregator {version('aggregator')}")
     sub = p.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="run API, workers, beat (and embedded Redis) in the foreground")
+    up = _command(
+        sub, "up", "run API, workers, scheduler (and an embedded Redis) in the foreground; Ctrl-C stops all",
+        "AGGREGATOR_REDIS_URL (unset: an embedded redis-server keeping its data in AGGREGATOR_DATA_DIR, "
+        "at most AGGREGATOR_EMBEDDED_REDIS_MAX_MB), AGGREGATOR_HOST, AGGREGATOR_PORT, "
+        "AGGREGATOR_API_WORKERS, AGGREGATOR_FEEDS_FILE, AGGREGATOR_API_KEYS",
+    )  # fmt: skip
     up.add_argument(
         "--concurrency", type=int, default=0, help="processes that fetch and parse pages (0: one per core)"
     )
-    sub.add_parser("api", help="run the HTTP API")
-    worker = sub.add_parser("worker", help="run a Celery worker")
+    _command(
+        sub, "api", "run the HTTP API and the reading pages",
+        "AGGREGATOR_REDIS_URL, AGGREGATOR_HOST, AGGREGATOR_PORT, AGGREGATOR_API_WORKERS, "
+        "AGGREGATOR_API_KEYS, AGGREGATOR_API_HEADER_TIMEOUT_S, AGGREGATOR_MAX_REQUEST_BYTES",
+    )  # fmt: skip
+    worker = _command(
+        sub, "worker", "run a Celery worker on some of the queues",
+        "AGGREGATOR_REDIS_URL (the broker too), the fetch settings (AGGREGATOR_HOST_CONCURRENCY, "
+        "AGGREGATOR_HOST_GAP_S, AGGREGATOR_ALLOW_PRIVATE_HOSTS, ...) and the clustering ones",
+    )  # fmt: skip
     worker.add_argument(
         "--queues", default=",".join(QUEUES),
         help=f"comma-separated queues to take work from (default: all of {', '.join(QUEUES)})",
@@ -145,9 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=2, help="tasks at once")
     worker.add_argument("--pool", choices=("prefork", "threads", "solo"), default="prefork")
     worker.add_argument("--name", default="worker", help="the worker's name, unique among the workers")
-    sub.add_parser("beat", help="import the feeds file, then run the Celery beat scheduler")
+    _command(
+        sub, "beat", "import the feeds file, then run the scheduler that hands out due feeds",
+        "AGGREGATOR_REDIS_URL, AGGREGATOR_FEEDS_FILE, AGGREGATOR_DATA_DIR, AGGREGATOR_POLL_INTERVAL_S",
+    )  # fmt: skip
     client.add_parser(sub)
-    ev = sub.add_parser("eval", help="score the clustering on a labelled corpus")
+    ev = _command(
+        sub, "eval", "score the clustering on a labelled corpus (JSON Lines: id, cluster, title, text, ...)",
+        "AGGREGATOR_REDIS_URL without --memory, and the clustering settings (AGGREGATOR_JOIN_THRESHOLD, ...)",
+    )  # fmt: skip
     ev.add_argument("corpus")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--memory", action="store_true", help="in-process index, no Redis")
@@ -170,9 +205,19 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "_".join(str(part) for part in first.get("loc", ())).upper()
+        print(f"aggregator: setting AGGREGATOR_{where}: {first.get('msg')}", file=sys.stderr)
+        return 2
     logs.configure(settings.log_format, settings.log_level)
-    return COMMANDS[args.command](settings, args)
+    try:
+        return COMMANDS[args.command](settings, args)
+    except AggregatorError as exc:  # expected failures are one line; a bug keeps its traceback
+        print(f"aggregator {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

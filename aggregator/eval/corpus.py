@@ -19,15 +19,24 @@ def read_corpus(path: Path) -> list[tuple[Article, str]]:
     is seen when it is published; an undated one when the last dated one before it in the stream was,
     so the story window never expires it against its dated neighbours."""
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-                rows.append((n, d, _time(d.get("published")), str(d["cluster"])))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise InvalidInput(f"{path}:{n + 1}: not a corpus row: {exc!r}") from exc
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the corpus {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    for n, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            if not isinstance(d, dict):
+                raise TypeError("a row is a JSON object")
+            rows.append((n, d, _time(d.get("published")), str(d["cluster"])))
+            str(d["id"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            why = f"no {exc.args[0]!r} field" if isinstance(exc, KeyError) else str(exc)
+            raise InvalidInput(f"{path}:{n + 1}: not a corpus row: {why}") from exc
     # Dated articles in date order; an undated one keeps its file position relative to its neighbours.
     if all(r[2] is not None for r in rows):
         rows.sort(key=lambda r: (r[2], r[0]))

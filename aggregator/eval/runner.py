@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -14,9 +15,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import redis
+from tqdm import tqdm
+
 from aggregator.core import canonical
 from aggregator.core.models import Article, Extraction, Relation
 from aggregator.core.pipeline import ClusterPipeline, Outcome
+from aggregator.errors import InvalidInput, StorageError
 from aggregator.eval.corpus import read_corpus, shuffled
 from aggregator.eval.scoring import score
 from aggregator.eval.syndicate import syndicate, syndicated_from
@@ -24,10 +29,15 @@ from aggregator.settings import Settings
 from aggregator.store.memory_index import MemoryIndex
 from aggregator.wiring import Wiring, pipeline_from
 
+log = logging.getLogger(__name__)
 
-def batches(items: Sequence[Article], size: int) -> Iterator[Sequence[Article]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+
+def batches(items: Sequence[Article], size: int, progress: bool = False) -> Iterator[Sequence[Article]]:
+    """`items` in batches of `size`; with `progress`, a bar on standard error when it is a terminal."""
+    with tqdm(total=len(items), unit="article", disable=None if progress else True, leave=False) as bar:
+        for i in range(0, len(items), size):
+            yield items[i : i + size]
+            bar.update(min(size, len(items) - i))
 
 
 def memory_index(settings: Settings) -> MemoryIndex:
@@ -81,26 +91,29 @@ class InMemory:
         return Clustered(dict(self.stories), {sid: canonical.choose(ms) for sid, ms in members.items()})
 
 
-def cluster_in_memory(articles: Sequence[Article], settings: Settings) -> Clustered:
+def cluster_in_memory(articles: Sequence[Article], settings: Settings, progress: bool = False) -> Clustered:
     run = InMemory(settings)
-    for batch in batches(articles, settings.ingest_batch_size):
+    for batch in batches(articles, settings.ingest_batch_size, progress):
         run.add(batch)
     return run.result()
 
 
-def cluster_in_redis(articles: Sequence[Article], settings: Settings) -> Clustered:
+def cluster_in_redis(articles: Sequence[Article], settings: Settings, progress: bool = False) -> Clustered:
     """The stories and canonicals as the Redis store holds them at the end."""
     prefix = f"eval-{uuid.uuid4().hex[:8]}"
     wiring = Wiring(settings.model_copy(update={"key_prefix": prefix}))
     try:
-        for batch in batches(articles, settings.ingest_batch_size):
+        for batch in batches(articles, settings.ingest_batch_size, progress):
             wiring.pipeline.run(batch, wiring.index)
         stories = wiring.views.story_ids([a.id for a in articles])
         return Clustered(stories, wiring.views.canonicals(sorted(set(stories.values()))))
     finally:
-        keys = list(wiring.redis.scan_iter(f"{prefix}:*", count=1000))
-        for i in range(0, len(keys), 1000):  # one command per thousand keys, not one per key
-            wiring.redis.unlink(*keys[i : i + 1000])
+        try:
+            keys = list(wiring.redis.scan_iter(f"{prefix}:*", count=1000))
+            for i in range(0, len(keys), 1000):  # one command per thousand keys, not one per key
+                wiring.redis.unlink(*keys[i : i + 1000])
+        except redis.RedisError as exc:  # the run's own error, if any, is the one to report
+            log.warning("eval: the keys under %s:* were not removed: %s", prefix, exc)
         wiring.close()
 
 
@@ -114,6 +127,8 @@ def copies_canonical(clustered: Clustered) -> int:
 
 
 def run_eval(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.memory and not settings.redis_url:
+        raise InvalidInput("without --memory, eval needs Redis: set AGGREGATOR_REDIS_URL, or add --memory")
     rows = read_corpus(Path(args.corpus))
     if args.shuffle is not None:
         rows = shuffled(rows, args.shuffle)
@@ -122,11 +137,18 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     truth = {a.id: c for a, c in rows}
     started = time.perf_counter()
     if args.memory:
-        clustered = cluster_in_memory(articles, settings)
+        clustered = cluster_in_memory(articles, settings, progress=True)
     else:
         if not settings.redis_url:
-            raise SystemExit("eval without --memory needs AGGREGATOR_REDIS_URL")
-        clustered = cluster_in_redis(articles, settings)
+            raise InvalidInput(
+                "without --memory, eval needs a Redis: set AGGREGATOR_REDIS_URL, or add --memory"
+            )
+        try:
+            clustered = cluster_in_redis(articles, settings, progress=True)
+        except StorageError as exc:
+            raise StorageError(
+                f"{exc} (is Redis running at AGGREGATOR_REDIS_URL? --memory needs none)"
+            ) from exc
     elapsed = time.perf_counter() - started
     predicted = clustered.stories
     result: dict[str, Any] = asdict(score(predicted, truth))

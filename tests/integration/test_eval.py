@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +73,41 @@ def test_undated_articles_after_dated_ones_are_not_expired(settings: Settings, t
     articles = [a for a, _ in read_corpus(path)]
     assigned = cluster_in_memory(articles, settings.model_copy(update={"ingest_batch_size": 1})).stories
     assert len({assigned[a] for a in ("wire", "copy0", "copy1", "copy2")}) == 1
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "aggregator.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ,
+    )
+
+
+def test_the_cli_says_what_is_wrong_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "cluster": "x", "title": "t", "text": "b"}\n{"id": "b"}\n')
+    for args, env, says in (
+        (("eval", str(tmp_path / "missing.jsonl"), "--memory"), None, "cannot read the corpus"),
+        (("eval", str(tmp_path), "--memory"), None, "Is a directory"),
+        (("eval", str(bad), "--memory"), None, "bad.jsonl:2: not a corpus row: no 'cluster' field"),
+        (("eval", str(bad)), None, "add --memory"),
+        (
+            ("eval", str(_corpus(tmp_path / "c.jsonl"))),
+            {"AGGREGATOR_REDIS_URL": "redis://127.0.0.1:1/0"},
+            "--memory",
+        ),
+        (("eval", str(bad)), {"AGGREGATOR_PORT": "abc"}, "AGGREGATOR_PORT"),
+    ):
+        done = _run(*args, env=env)
+        errors = [line for line in done.stderr.splitlines() if "WARNING" not in line]
+        assert done.returncode in (1, 2) and len(errors) == 1 and says in errors[0], (args, done.stderr)
+
+
+def test_every_command_says_what_it_does_and_its_settings() -> None:
+    assert _run("--version").stdout.strip() == "aggregator 0.1.0"
+    for command in ("up", "api", "worker", "beat", "eval", "feeds"):
+        shown = _run(command, "--help")
+        assert shown.returncode == 0 and "AGGREGATOR_" in shown.stdout, command
