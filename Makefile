@@ -13,7 +13,7 @@ $(BIN)/python:
 
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 	@echo "==> installing the service and its dependencies into $(VENV)"
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e .
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e ".[embedded]"
 	@echo "==> installed"
 	touch $@
 

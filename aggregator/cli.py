@@ -27,8 +27,11 @@ def _celery(settings: Settings, *args: str) -> None:
 def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
-    from aggregator.api.app import create_app
+    from aggregator.api.app import create_app, exposure_problem
     from aggregator.api.protocol import HeaderDeadline
+
+    if problem := exposure_problem(settings):
+        raise AggregatorError(problem)
 
     # Every open connection holds a file: take all the system allows (a flood of slow clients must not
     # leave the API unable to accept its health checks at a low default limit).
@@ -102,8 +105,12 @@ def import_feeds(settings: Settings) -> int:
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     """Everything in the foreground: embedded Redis when none is configured, API, worker, beat."""
+    from aggregator.api.app import exposure_problem
     from aggregator.devserver import EmbeddedRedis
     from aggregator.supervisor import Supervisor
+
+    if problem := exposure_problem(settings):
+        raise AggregatorError(problem)
 
     server = None
     env = dict(os.environ)

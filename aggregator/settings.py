@@ -9,12 +9,12 @@ are built from here, so each default is written once.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 if TYPE_CHECKING:  # built by the methods below, imported there: reading settings stays light
@@ -33,11 +33,18 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="Redis to use. Unset: `aggregator up` starts an embedded redis-server."
     )
+    redis_password: SecretStr | None = Field(
+        None, description="Redis's password as it is, any characters: put into AGGREGATOR_REDIS_URL escaped."
+    )
     data_dir: Path = Field(Path("data"), description="Embedded Redis data and append-only file, beat state.")
     feeds_file: Path = Field(
         PROJECT_ROOT / "config" / "feeds.toml", description="Feeds loaded at start; an empty file means none."
     )
     host: str = Field("127.0.0.1", description="API bind address.")
+    api_published_on: str = Field(
+        "", description="The host address a container's API port is published on, when it differs from "
+        "the bind address. The API will not start on a non-loopback address without API keys.",
+    )  # fmt: skip
     port: int = Field(8000, description="API port.")
     api_workers: int = Field(0, ge=0, description="API worker processes; 0: one per core.")
     api_header_timeout_s: float = Field(
@@ -188,6 +195,12 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
+    def _password_in_url(self) -> Settings:
+        if self.redis_password is not None and self.redis_url:
+            self.redis_url = with_password(self.redis_url, self.redis_password.get_secret_value())
+        return self
+
+    @model_validator(mode="after")
     def _retention_outlasts_window(self) -> Settings:
         # A story deleted while still open would have its next variant start a new story.
         if 0 < self.story_retention_h < self.story_window_h:
@@ -245,6 +258,14 @@ class Settings(BaseSettings):
         return max(1, int(self.story_retention_h * 3600))
 
 
+def with_password(url: str, password: str) -> str:
+    """`url` with `password` in its user part, percent-escaped: "p@ss/w:rd#1" stays one password."""
+    parts = urlsplit(url)
+    user = quote(unquote(parts.username or ""), safe="")
+    netloc = f"{user}:{quote(password, safe='')}@{parts.netloc.rpartition('@')[2]}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 class _NoEnvironment(Settings):
     @classmethod
     def settings_customise_sources(
@@ -264,24 +285,7 @@ def defaults(**overrides: Any) -> Settings:
     return _NoEnvironment(**overrides)
 
 
-def example_env() -> str:
-    """`config/settings.example.env`: every setting with its meaning and default. Regenerate it with
-    `python -m aggregator.settings > config/settings.example.env` (a test holds the file to this)."""
-    head = (
-        "# Every setting, with its default. Copy to .env and point AGGREGATOR_ENV_FILE at it, or export them."
-    )
-    lines = [head, ""]
-    for name, field in Settings.model_fields.items():
-        default = field.get_default(call_default_factory=True)
-        if isinstance(default, Path) and default.is_relative_to(PROJECT_ROOT):
-            default = default.relative_to(PROJECT_ROOT)
-        if isinstance(default, list):  # comma-separated where parsed here (NoDecode), else JSON
-            shown = ",".join(default) if any(m is NoDecode for m in field.metadata) else json.dumps(default)
-        else:
-            shown = {None: "", True: "true", False: "false"}.get(default, default)
-        lines += [f"# {field.description}", f"# AGGREGATOR_{name.upper()}={shown}"]
-    return "\n".join(lines) + "\n"
-
-
 if __name__ == "__main__":
+    from aggregator.envfile import example_env
+
     print(example_env(), end="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -169,9 +170,27 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
     return app
 
 
+def exposure_problem(settings: Settings) -> str | None:
+    """Why the API must not start as configured: reachable beyond this machine with no API keys, so
+    anyone who reaches it could add feeds and webhooks. None when it may."""
+    address = (settings.api_published_on or settings.host).strip("[]")
+    try:
+        local = address == "localhost" or ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        local = False
+    if local or settings.api_keys:
+        return None
+    return (
+        f"the API would be reachable on {address} with no API keys: set AGGREGATOR_API_KEYS (comma-separated "
+        "keys that writes must present as Authorization: Bearer <key>), or serve on 127.0.0.1"
+    )
+
+
 def from_environment() -> FastAPI:
     """The app as the environment configures it: what each API worker process runs."""
     settings = get_settings()
+    if problem := exposure_problem(settings):
+        raise AggregatorError(problem)
     logs.configure(settings.log_format, settings.log_level)
     HeaderDeadline.header_timeout_s = settings.api_header_timeout_s
     return create_app(settings)

