@@ -17,6 +17,7 @@ import httpx
 
 from aggregator.core.identity import normalise_url
 from aggregator.errors import BlockedAddress, FetchError, InvalidInput, TemporaryFetchError
+from aggregator.ingest.transport import PoolTransport
 from aggregator.settings import Settings
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -179,8 +180,6 @@ class GuardedBackend(httpcore.SyncBackend):
 
 def guarded_client(settings: Settings, **options: Any) -> httpx.Client:
     """An httpx client whose every connection goes through `GuardedBackend`."""
-    transport = httpx.HTTPTransport()
-    # httpx offers no parameter for the network backend; its transport keeps the pool it builds here.
     backend = GuardedBackend(settings.allow_private_hosts)
-    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=backend)
-    return httpx.Client(transport=transport, trust_env=False, **options)
+    pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=backend)
+    return httpx.Client(transport=PoolTransport(pool), trust_env=False, **options)

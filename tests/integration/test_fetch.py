@@ -12,6 +12,8 @@ import zlib
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+import httpcore
+import httpx
 import pytest
 
 from aggregator.errors import BlockedAddress, FetchError, ParseError, TemporaryFetchError
@@ -19,6 +21,7 @@ from aggregator.ingest import network
 from aggregator.ingest.extract import Extracted, NoText, extract_page
 from aggregator.ingest.fetch import Fetched, Fetcher, NotModified
 from aggregator.ingest.parse import parse_feed
+from aggregator.ingest.transport import PoolTransport
 from aggregator.settings import Settings, defaults
 from tests.fixtures.site import Site
 
@@ -328,3 +331,14 @@ def test_a_webhook_receivers_endless_answer_is_not_read(site: Site) -> None:
     elapsed = time.monotonic() - started
     print(f"endless webhook answer: status read after {elapsed * 1000:.0f} ms, peak {peak / 2**20:.1f} MiB")
     assert status == 200 and elapsed < 2 and peak < 5 * 2**20
+
+
+def test_the_pool_transport_answers_in_httpx_terms(site: Site) -> None:
+    site.set("/plain", "hello")
+    with httpx.Client(transport=PoolTransport(httpcore.ConnectionPool())) as client:
+        resp = client.get(f"{site.base}/plain")
+        assert (resp.status_code, resp.text) == (200, "hello")
+        with pytest.raises(httpx.ConnectError):
+            client.get("http://127.0.0.1:9/")
+        with pytest.raises(httpx.UnsupportedProtocol):
+            client.get("ftp://127.0.0.1/")
