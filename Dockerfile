@@ -6,11 +6,14 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
+# The locked dependencies first (every version pinned, every file's hash checked), then the project.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY aggregator ./aggregator
 COPY workers ./workers
 COPY config ./config
-RUN pip install . && useradd --create-home --uid 10001 app && mkdir -p /data && chown app /data
+RUN pip install --no-deps . && useradd --create-home --uid 10001 app && mkdir -p /data && chown app /data
 
 USER app
 ENV AGGREGATOR_DATA_DIR=/data AGGREGATOR_HOST=0.0.0.0 AGGREGATOR_FEEDS_FILE=/app/config/feeds.toml

