@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     redis_password: SecretStr | None = Field(
         None, description="Redis's password as it is, any characters: put into AGGREGATOR_REDIS_URL escaped."
     )
+    redis_cluster: bool = Field(
+        False,
+        description="AGGREGATOR_REDIS_URL names a node of a Redis Cluster (then set AGGREGATOR_BROKER_URL).",
+    )
+    broker_url: str | None = Field(
+        None,
+        description="Celery's broker: redis://... or amqp://... (RabbitMQ). Unset: AGGREGATOR_REDIS_URL.",
+    )
+    broker_password: SecretStr | None = Field(
+        None, description="The broker's password as it is: put into AGGREGATOR_BROKER_URL escaped."
+    )
     data_dir: Path = Field(Path("data"), description="Embedded Redis data and append-only file, beat state.")
     feeds_file: Path = Field(
         PROJECT_ROOT / "config" / "feeds.toml", description="Feeds loaded at start; an empty file means none."
@@ -63,8 +74,7 @@ class Settings(BaseSettings):
     )
 
     log_format: Literal["text", "json"] = Field(
-        "text",
-        description="Log lines as text or as one JSON object each (fields: time, level, logger, message...).",
+        "text", description="Log lines as text, or one JSON object each."
     )
     log_level: str = Field(
         "INFO", description="Level of the service's own log lines; other libraries log warnings."
@@ -80,9 +90,7 @@ class Settings(BaseSettings):
     )
     article_give_up_h: float = Field(6.0, gt=0, description="Hours before a waiting article is given up.")
     task_visibility_timeout_s: int = Field(
-        1200,
-        description="Seconds before a task taken by a worker that died is handed to another worker; "
-        "retries wait at most half of it.",
+        1200, description="Seconds before a dead worker's task goes to another; retries wait at most half."
     )
 
     # --- fetching
@@ -98,17 +106,12 @@ class Settings(BaseSettings):
         100_000, description="Tags a page may have before it is not parsed (the feed summary stands in)."
     )
     min_page_words: int = Field(
-        50,
-        description="Words of page text below which the page is not taken for the article (a teaser, a "
-        "paywall): it is marked extraction=failed and the feed's title and summary stand in.",
+        50, description="Fewer words of page text (a teaser, a paywall): extraction=failed, summary instead."
     )
     host_concurrency: int = Field(2, description="Requests in flight to one host, across all workers.")
     host_gap_s: float = Field(0.5, description="Least time between the starts of two requests to one host.")
     host_wait_s: float = Field(
-        0.0,
-        ge=0,
-        description="Longest a fetch waits for its host; then the work is put off until its turn (re-queued "
-        "with a countdown) and the worker takes other work.",
+        0.0, ge=0, description="Longest a fetch waits for its host; then its work is re-queued for its turn."
     )
     host_slow_s: float = Field(
         5.0,
@@ -121,9 +124,7 @@ class Settings(BaseSettings):
     # --- clustering
     num_perm: int = Field(64, description="MinHash permutations.")
     lsh_bands: int = Field(
-        64,
-        description="LSH bands; rows per band = num_perm / lsh_bands. One row: any article sharing a"
-        " keyword is a candidate, ranked by how many bands it shares (rewrites share few keywords).",
+        64, description="LSH bands (rows per band: num_perm / lsh_bands); candidates rank by bands shared."
     )
     bucket_cap: int = Field(64, description="Newest entries kept per LSH bucket: bounds cost per article.")
     max_candidates: int = Field(16, description="Candidates confirmed per article, most shared bands first.")
@@ -135,14 +136,11 @@ class Settings(BaseSettings):
         0.50, description="Shingle Jaccard with a candidate at which an article joins its story as a `copy`."
     )
     copy_containment: float = Field(
-        0.80,
-        description="Share of the shorter text's shingles the other holds at which it joins as a `copy` "
-        "(a copy trimmed to its first paragraphs).",
+        0.80, description="Share of the shorter text's shingles the other holds for a `copy` (a trimmed one)."
     )
     split_separation: float = Field(
         0.20,
-        description="How much closer (mean cosine) each part of a story's members must be to its own part "
-        "than to the other for the story to be split in two; 0 never splits.",
+        description="How much closer (mean cosine) each part must be to itself than to the other to split.",
     )
     split_min_words: int = Field(
         80, description="Median body words a story's members need before it may be split: not on headlines."
@@ -195,10 +193,19 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _password_in_url(self) -> Settings:
+    def _passwords_in_urls(self) -> Settings:
         if self.redis_password is not None and self.redis_url:
             self.redis_url = with_password(self.redis_url, self.redis_password.get_secret_value())
+        if self.broker_password is not None and self.broker_url:
+            self.broker_url = with_password(self.broker_url, self.broker_password.get_secret_value())
+        if self.redis_cluster and self.redis_url and not self.broker_url:
+            raise ValueError("a Redis Cluster cannot be Celery's broker: set AGGREGATOR_BROKER_URL")
         return self
+
+    @property
+    def broker(self) -> str:
+        """Celery's broker URL: its own, else the store's Redis."""
+        return self.broker_url or self.redis_url or ""
 
     @model_validator(mode="after")
     def _retention_outlasts_window(self) -> Settings:

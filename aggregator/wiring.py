@@ -16,6 +16,7 @@ from aggregator.errors import AggregatorError
 from aggregator.ingest.fetch import Fetcher
 from aggregator.settings import Settings
 from aggregator.store.articles import ArticleStore
+from aggregator.store.broker import BrokerQueues
 from aggregator.store.connection import connect
 from aggregator.store.events import EventLog
 from aggregator.store.feeds import FeedStore
@@ -63,15 +64,16 @@ class Wiring:
     # --- clients
     @cached_property
     def redis(self) -> redis.Redis:
-        return self._client or connect(self.settings.redis_url or "")
+        return self._client or connect(self.settings.redis_url or "", self.settings.redis_cluster)
 
     @cached_property
     def keys(self) -> Keys:
-        return Keys(self.settings.key_prefix)
+        prefix = self.settings.key_prefix
+        return Keys.for_cluster(prefix) if self.settings.redis_cluster else Keys(prefix)
 
     @cached_property
     def dispatch(self) -> Dispatcher:
-        return Dispatcher(self._sender or celery_client(self.settings.redis_url or ""))
+        return Dispatcher(self._sender or celery_client(self.settings.broker))
 
     @cached_property
     def fetcher(self) -> Fetcher:
@@ -124,7 +126,10 @@ class Wiring:
 
     @cached_property
     def status(self) -> Status:
-        return Status(self.redis, self.keys, self.metrics)
+        s = self.settings
+        same = not s.broker_url or s.broker_url == s.redis_url
+        broker = BrokerQueues(s.broker, self.redis if same and not s.redis_cluster else None)
+        return Status(self.redis, self.keys, self.metrics, broker)
 
     @cached_property
     def views(self) -> StoryViews:

@@ -32,7 +32,7 @@ def make_celery(settings: Settings) -> Celery:
     logs.configure(settings.log_format, settings.log_level)  # Celery leaves the root logger alone
     if not settings.redis_url:
         raise RuntimeError("AGGREGATOR_REDIS_URL is not set (`aggregator up` sets it for embedded Redis)")
-    app = Celery("aggregator", broker=settings.redis_url, include=["workers.tasks"])
+    app = Celery("aggregator", broker=settings.broker, include=["workers.tasks"])
     app.conf.update(
         task_acks_late=True,  # a task is acknowledged after it ran: a killed worker's task is redelivered
         task_reject_on_worker_lost=True,

@@ -25,6 +25,7 @@ from aggregator.api.stream import BLOCK_MS, Hub
 from aggregator.dispatch import TaskSender
 from aggregator.errors import AggregatorError, InvalidInput, NotFound, StorageError, Unauthorized
 from aggregator.settings import Settings, get_settings
+from aggregator.store.connection import shared_async_client
 from aggregator.store.events import AsyncEventLog
 from aggregator.web import pages
 from aggregator.web.policy import ContentPolicy
@@ -94,17 +95,17 @@ def create_app(settings: Settings, sender: TaskSender | None = None) -> FastAPI:
         # replaying at once must neither open hundreds of connections nor fail on a full pool.
         # The hub's read blocks on the stream for BLOCK_MS: a socket timeout shorter than that (the
         # client's default is 5 s) would cut every idle wait short as an error.
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            settings.redis_url or "", max_connections=32, timeout=None, decode_responses=True,
+        reader = shared_async_client(
+            settings.redis_url or "",
+            settings.redis_cluster,
+            max_connections=32,
             socket_timeout=BLOCK_MS / 1000 + 10,
-        )  # fmt: skip
-        reader = redis.asyncio.Redis(connection_pool=pool)
+        )
         app.state.hub = hub = Hub(AsyncEventLog(reader, wiring.keys), settings.sse_queue)
         await hub.start()
         yield
         await hub.stop()
         await reader.aclose()
-        await pool.aclose()
         wiring.close()
 
     # Swagger UI and ReDoc with their scripts served by the app itself: an offline install has docs too.

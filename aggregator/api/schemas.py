@@ -211,8 +211,9 @@ class FeedsStatus(BaseModel):
 class StatusOut(BaseModel):
     time: Time
     queues: dict[str, int] = Field(description="Tasks waiting in each queue")
-    tasks_held: int = Field(
-        description="Tasks workers have taken and not finished: running, or put off until their host's turn"
+    tasks_held: int | None = Field(
+        description="Tasks workers have taken and not finished: running, or put off until their host's turn; "
+        "null where the broker does not say (RabbitMQ)"
     )
     articles: ArticlesStatus
     feeds: FeedsStatus

@@ -8,9 +8,10 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import redis
+import redis.asyncio
 
 from aggregator.errors import StorageError
 from aggregator.store import scripts
@@ -21,8 +22,33 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def connect(url: str) -> redis.Redis:
+def connect(url: str, cluster: bool = False) -> redis.Redis:
+    """A client of the Redis at `url`; with `cluster`, of the Redis Cluster that `url` is a node of. The
+    cluster client routes each command by its keys; every key of the service shares one hash tag there
+    (`Keys.for_cluster`), so multi-key commands, transactions and scripts stay legal."""
+    # redis-py's cluster pipelines refuse some commands by name (mget, evalsha) though one slot makes
+    # them legal: pipelines here queue MGET with execute_command, and scripts with EVAL (scripts.py).
+    if cluster:
+        client: Any = redis.RedisCluster.from_url(url, decode_responses=True, health_check_interval=30)
+        return client  # type: ignore[no-any-return]
     return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+
+
+def shared_async_client(url: str, cluster: bool, max_connections: int, socket_timeout: float) -> Any:
+    """An asyncio client whose callers share at most `max_connections` connections (per node on a
+    cluster) and wait for a free one rather than fail; closing it closes its connections."""
+    if cluster:
+        return redis.asyncio.RedisCluster.from_url(
+            url, decode_responses=True, max_connections=max_connections, socket_timeout=socket_timeout
+        )
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=None,
+        decode_responses=True,
+        socket_timeout=socket_timeout,
+    )
+    return redis.asyncio.Redis.from_pool(pool)
 
 
 def converts_errors(fn: Callable[P, R]) -> Callable[P, R]:

@@ -198,7 +198,7 @@ class RedisIndex:
         wanted = {sid: aids for sid, aids in self.stories.variant_ids(story_ids).items() if aids}
         pipe = self.r.pipeline(transaction=False)
         for aids in wanted.values():
-            pipe.mget([self.keys.vector(a) for a in aids])
+            pipe.execute_command("MGET", *[self.keys.vector(a) for a in aids])
         out: dict[str, list[MemberVector]] = {sid: [] for sid in story_ids}
         for (sid, aids), raw in zip(wanted.items(), pipe.execute(), strict=True):
             out[sid] = [_load_member(a, v) for a, v in zip(aids, raw, strict=True) if v]

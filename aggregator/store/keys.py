@@ -29,6 +29,12 @@ FANOUT_LOCK_MS = 30_000  # longest a crashed worker can hold the webhook fan-out
 class Keys:
     prefix: str = "agg"
 
+    @classmethod
+    def for_cluster(cls, prefix: str) -> Keys:
+        """On a Redis Cluster the prefix is the hash tag of every key (the first braces of a key name
+        are its tag): one slot, so every transaction and script of the service stays legal there."""
+        return cls(f"{{{prefix}}}")
+
     # --- feeds
     def feed(self, feed_id: str) -> str:
         """hash: url, title, etag, last_modified, last_fetched, last_status, last_error, errors, next_due"""

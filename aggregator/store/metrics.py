@@ -98,7 +98,7 @@ class Metrics:
         minute = int(self.clock() // 60)
         pipe = self.r.pipeline(transaction=False)
         for kind in ERROR_KINDS:
-            pipe.mget([self.keys.errors(kind, m) for m in range(minute - 59, minute + 1)])
+            pipe.execute_command("MGET", *[self.keys.errors(kind, m) for m in range(minute - 59, minute + 1)])
         return {
             kind: sum(int(v) for v in values if v)
             for kind, values in zip(ERROR_KINDS, pipe.execute(), strict=True)

@@ -8,26 +8,24 @@ from typing import Any
 
 import redis
 
-from aggregator.dispatch import QUEUES
+from aggregator.store.broker import BrokerQueues
 from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
 from aggregator.store.metrics import Metrics
 
 
 class Status:
-    def __init__(self, client: redis.Redis, keys: Keys, metrics: Metrics) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, metrics: Metrics, broker: BrokerQueues) -> None:
         self.r: Any = client  # decode_responses=True: replies are str
         self.keys = keys
         self.metrics = metrics
+        self.broker = broker
 
     @converts_errors
     def read(self) -> dict[str, Any]:
         now = time.time()
+        queues, held = self.broker.read()
         pipe = self.r.pipeline(transaction=False)
-        for queue in QUEUES:
-            for key in self.keys.broker_queue(queue):
-                pipe.llen(key)
-        pipe.hlen(self.keys.broker_held)
         pipe.zcard(self.keys.pending)
         pipe.zrange(self.keys.pending, 0, 0, withscores=True)
         pipe.zcard(self.keys.extracted)
@@ -36,9 +34,6 @@ class Status:
         pipe.zcount(self.keys.feeds_due, "-inf", now)
         pipe.scard(self.keys.feeds_failing)
         res = iter(pipe.execute())
-        per = len(self.keys.broker_queue(""))
-        queues = {q: sum(next(res) for _ in range(per)) for q in QUEUES}
-        held = next(res)
         pending, oldest_pending, extracted, oldest_extracted = next(res), next(res), next(res), next(res)
         feeds, due, failing = next(res), next(res), next(res)
         return {

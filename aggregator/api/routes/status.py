@@ -81,7 +81,8 @@ class _Figures(Collector):
             ("feeds_due", now["feeds"]["due"], "feeds due for a refresh"),
             ("feeds_failing", now["feeds"]["failing"], "feeds whose last fetch failed"),
         ):
-            yield GaugeMetricFamily(PREFIX + name, about, value=value)
+            if value is not None:  # a broker that does not count held tasks (RabbitMQ): no gauge
+                yield GaugeMetricFamily(PREFIX + name, about, value=value)
 
 
 def _about(name: str) -> str:
