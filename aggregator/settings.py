@@ -194,9 +194,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _passwords_in_urls(self) -> Settings:
-        if self.redis_password is not None and self.redis_url:
+        if self.redis_password and self.redis_password.get_secret_value() and self.redis_url:
             self.redis_url = with_password(self.redis_url, self.redis_password.get_secret_value())
-        if self.broker_password is not None and self.broker_url:
+        if self.broker_password and self.broker_password.get_secret_value() and self.broker_url:
             self.broker_url = with_password(self.broker_url, self.broker_password.get_secret_value())
         if self.redis_cluster and self.redis_url and not self.broker_url:
             raise ValueError("a Redis Cluster cannot be Celery's broker: set AGGREGATOR_BROKER_URL")
