@@ -138,6 +138,39 @@ def serve_api(settings: Settings, sender: Any) -> Iterator[Api]:
         thread.join(10)
 
 
+@contextlib.contextmanager
+def whole_service(settings: Settings) -> Iterator[Api]:
+    """The service on `settings` as a deployment runs it: its own Celery app, a real worker on every
+    queue, and the API (for a store or broker other than the `settings` fixture's)."""
+    from celery.contrib.testing.worker import start_worker
+
+    import workers.tasks  # noqa: F401  (registers the tasks)
+    from workers.celery_app import make_celery
+
+    app = make_celery(settings)
+    app.set_current()
+    with (
+        start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, queues=list(QUEUES)),
+        serve_api(settings, app) as api,
+    ):
+        yield api
+
+
+def ingest_the_site(api: Api, site: Site) -> list[dict[str, Any]]:
+    """Add every outlet of the fixture site and wait until its 8 articles are all in stories."""
+    from tests.fixtures.stories import OUTLETS
+
+    site.publish_news()
+    for outlet in OUTLETS:
+        assert api.post("/v1/feeds", json={"url": site.feed_url(outlet)}).status_code == 201
+
+    def settled() -> list[dict[str, Any]] | None:
+        items: list[dict[str, Any]] = api.get("/v1/stories").json()["items"]
+        return items if sum(s["variant_count"] for s in items) == 2 * len(OUTLETS) else None
+
+    return list(wait_for(settled))
+
+
 @pytest.fixture
 def api(settings: Settings, celery_app: Any) -> Iterator[Api]:
     with serve_api(settings, celery_app) as client:

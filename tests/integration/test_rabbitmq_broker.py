@@ -10,16 +10,14 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aggregator.devserver import free_port
 from aggregator.dispatch import QUEUES
 from aggregator.settings import Settings
-from tests.conftest import serve_api, wait_for
+from tests.conftest import ingest_the_site, wait_for, whole_service
 from tests.fixtures.site import Site
-from tests.fixtures.stories import OUTLETS
 
 SERVER = shutil.which("rabbitmq-server") or (
     "/usr/lib/rabbitmq/bin/rabbitmq-server"
@@ -73,33 +71,14 @@ def _accepts(url: str) -> bool:
 
 
 def test_workers_take_their_tasks_from_rabbitmq(settings: Settings, amqp_url: str, site: Site) -> None:
-    from celery.contrib.testing.worker import start_worker
-
-    import workers.tasks  # noqa: F401  (registers the tasks)
-    from workers.celery_app import make_celery
-
-    on_rabbit = settings.model_copy(update={"broker_url": amqp_url})
-    app = make_celery(on_rabbit)
-    app.set_current()
-    site.publish_news()
-    with (
-        start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, queues=list(QUEUES)),
-        serve_api(on_rabbit, app) as api,
-    ):
-        for outlet in OUTLETS:
-            assert api.post("/v1/feeds", json={"url": site.feed_url(outlet)}).status_code == 201
-        stories = wait_for(lambda: _settled(api))
+    with whole_service(settings.model_copy(update={"broker_url": amqp_url})) as api:
+        stories = ingest_the_site(api, site)
         assert sorted(s["variant_count"] for s in stories) == [1, 1, 1, 1, 4]
         status = api.get("/v1/status").json()
         assert status["tasks_held"] is None and set(status["queues"]) == set(QUEUES)
         assert all(isinstance(n, int) for n in status["queues"].values())
     # Nothing went through the store's Redis as a broker.
-    assert not any(settings_key.startswith("_kombu") for settings_key in _redis_keys(settings))
-
-
-def _settled(api: Any) -> list[dict[str, Any]] | None:
-    items: list[dict[str, Any]] = api.get("/v1/stories").json()["items"]
-    return items if sum(s["variant_count"] for s in items) == 8 else None
+    assert not any(key.startswith("_kombu") for key in _redis_keys(settings))
 
 
 def _redis_keys(settings: Settings) -> list[str]:

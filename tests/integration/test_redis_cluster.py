@@ -10,22 +10,20 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import redis
 
 from aggregator.devserver import redis_server_binary
-from aggregator.dispatch import QUEUES
 from aggregator.errors import StorageError
 from aggregator.eval.runner import cluster_in_redis
 from aggregator.settings import Settings
 from aggregator.wiring import Wiring
-from tests.conftest import serve_api, wait_for
+from tests.conftest import ingest_the_site, serve_api, wait_for, whole_service
 from tests.fixtures.sender import Recorder
 from tests.fixtures.site import Site
-from tests.fixtures.stories import OUTLETS, UNRELATED, WIRE_BODY, WIRE_TITLE, article, twin_events
+from tests.fixtures.stories import UNRELATED, WIRE_BODY, WIRE_TITLE, article, twin_events
 
 
 def _binaries() -> tuple[str, str] | None:
@@ -169,28 +167,10 @@ def test_the_api_and_its_event_stream_run_on_a_cluster(settings: Settings, clust
 
 
 def test_workers_ingest_feeds_into_a_cluster(settings: Settings, cluster_url: str, site: Site) -> None:
-    from celery.contrib.testing.worker import start_worker
-
-    import workers.tasks  # noqa: F401  (registers the tasks)
-    from workers.celery_app import make_celery
-
     on_cluster = settings.model_copy(
         update={"redis_url": cluster_url, "redis_cluster": True, "broker_url": settings.redis_url,
                 "key_prefix": "t3"}
     )  # fmt: skip
-    app = make_celery(on_cluster)
-    app.set_current()
-    site.publish_news()
-    with (
-        start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, queues=list(QUEUES)),
-        serve_api(on_cluster, app) as api,
-    ):
-        for outlet in OUTLETS:
-            assert api.post("/v1/feeds", json={"url": site.feed_url(outlet)}).status_code == 201
-        stories = wait_for(lambda: _settled(api))
+    with whole_service(on_cluster) as api:
+        stories = ingest_the_site(api, site)
         assert sorted(s["variant_count"] for s in stories) == [1, 1, 1, 1, 4]
-
-
-def _settled(api: Any) -> list[dict[str, Any]] | None:
-    items: list[dict[str, Any]] = api.get("/v1/stories").json()["items"]
-    return items if sum(s["variant_count"] for s in items) == 8 else None
