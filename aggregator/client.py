@@ -21,7 +21,11 @@ from aggregator.settings import Settings
 
 
 class ApiError(Exception):
-    """The API could not be reached, or refused the request: one line for the user."""
+    """The API refused the request, or could not be reached: one line for the user."""
+
+
+class Unreachable(ApiError):
+    """No answer from the API at all: nothing further can be done this run."""
 
 
 class ApiClient:
@@ -34,7 +38,7 @@ class ApiClient:
         try:
             resp = self.http.request(method, path, **kw)
         except httpx.TransportError as exc:
-            raise ApiError(
+            raise Unreachable(
                 f"cannot reach the API at {self.base} ({exc}): is the service running? "
                 "(`make run`; --api or AGGREGATOR_HOST and AGGREGATOR_PORT say where)"
             ) from exc
@@ -86,9 +90,9 @@ def _import(api: ApiClient, args: argparse.Namespace) -> None:
         body = {"url": item.url, "title": item.title, "category": item.category}
         try:
             resp = api.call("POST", "/v1/feeds", json={k: v for k, v in body.items() if v is not None})
+        except Unreachable:
+            raise
         except ApiError as exc:
-            if "cannot reach" in str(exc):
-                raise
             refused.append(f"{item.url}: {exc}")
             continue
         added, known = (added + 1, known) if resp.status_code == 201 else (added, known + 1)
