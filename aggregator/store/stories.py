@@ -154,6 +154,10 @@ class StoryStore:
         for sid, st in stories.items():
             if not st.members:
                 continue
+            # The story list shows how many outlets carry a story: counted here, where every member is
+            # at hand, rather than on each read.
+            outlets = {m.candidate.source.casefold() for m in st.members.values() if m.candidate.source}
+            pipe.hset(self.keys.story(sid), "sources", len(outlets))
             st.chosen = canonical.choose([m.candidate for m in st.members.values()], self.feed_priority)
             if st.chosen == st.current:
                 continue

@@ -159,5 +159,8 @@ def test_stories_page(redis_client: redis.Redis) -> None:
     rows, last_id, last_score = read(2, last_score, last_id)
     assert [(r[0], r[4], r[5]) for r in rows] == [("s2", "as2", "Ts2"), ("s1", "first", "")]
     assert rows[0][7:9] == ["Short summary.", 2] and rows[1][7:9] == ["", 1]
+    # A story that keeps its count of outlets is not counted again.
+    redis_client.hset("st:{s2}", "sources", 7)
+    assert read(1, "20", "s3")[0][0][8] == 7
     assert (last_id, last_score) == ("s1", "10")
     assert read(2, last_score, last_id) == [[], "", ""]

@@ -8,8 +8,10 @@
 --   canonical id, the fields..., the head of the canonical's text, the number of outlets, its score in
 --   the list}; the last id
 --   and score are '' when the list has no more stories. The head is at most SNIPPET bytes, cut before a
---   character, never inside one; outlets are counted among the first OUTLETS_READ variants.
-local SNIPPET, OUTLETS_READ = 600, 200
+--   character, never inside one. The number of outlets is the story's `sources`, which every write
+--   keeps; a story written before there was one has its outlets counted among its first OUTLETS_READ
+--   variants.
+local SNIPPET, OUTLETS_READ = 600, 50
 local function head(text)
   if #text <= SNIPPET then return text end
   local cut = SNIPPET
@@ -48,20 +50,24 @@ for i = 1, #listed, 2 do
   local key = story_pre .. listed[i] .. story_post
   local count = redis.call('zcard', key .. ':variants')
   if count > 0 then
-    local meta = redis.call('hmget', key, 'canonical', 'first_seen', 'updated')
+    local meta = redis.call('hmget', key, 'canonical', 'first_seen', 'updated', 'sources')
     local canonical = meta[1] or redis.call('zrange', key .. ':variants', 0, 0)[1]
     local row = {listed[i], meta[2] or '', meta[3] or '', count, canonical}
     local values = redis.call('hmget', article_pre .. canonical, unpack(fields))
     for j = 1, #fields do row[5 + j] = values[j] or '' end
     local texts = redis.call('hmget', article_pre .. canonical, 'text', 'summary')
     row[#row + 1] = head(either(texts[1], texts[2]))
-    local outlets, n = {}, 0
-    for _, aid in ipairs(redis.call('zrange', key .. ':variants', 0, OUTLETS_READ - 1)) do
-      local names = redis.call('hmget', article_pre .. aid, 'source', 'source_name')
-      local name = string.lower(either(names[1], names[2]))
-      if name ~= '' and not outlets[name] then
-        outlets[name] = true
-        n = n + 1
+    local n = tonumber(meta[4])
+    if not n then
+      local outlets = {}
+      n = 0
+      for _, aid in ipairs(redis.call('zrange', key .. ':variants', 0, OUTLETS_READ - 1)) do
+        local names = redis.call('hmget', article_pre .. aid, 'source', 'source_name')
+        local name = string.lower(either(names[1], names[2]))
+        if name ~= '' and not outlets[name] then
+          outlets[name] = true
+          n = n + 1
+        end
       end
     end
     row[#row + 1] = n
