@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check clean lock
+.PHONY: run test test-fast check clean lock
 
 # The first run installs everything (a minute or two): pip shows each package as it comes.
 $(BIN)/python:
@@ -47,6 +47,11 @@ check: $(VENV)/.test-installed
 
 test: $(VENV)/.test-installed check
 	$(BIN)/pytest -q
+
+# The quick tier while working: everything but the end-to-end tests marked slow (real workers, a
+# browser, a Redis Cluster, RabbitMQ). `make test` runs them all.
+test-fast: $(VENV)/.test-installed
+	$(BIN)/pytest -q -m "not slow"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -187,3 +187,11 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, interval: float = 
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that run a real Celery worker or the whole service are the slow tier (`make test-fast`
+    leaves them out)."""
+    for item in items:
+        if {"worker", "service", "start_worker"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
