@@ -53,9 +53,13 @@ class Outside:
             with conn:
                 conn.settimeout(2)
                 try:
-                    self.seen.append(conn.recv(4096).split(b"\r\n", 1)[0].decode(errors="replace"))
+                    line = conn.recv(4096).split(b"\r\n", 1)[0].decode(errors="replace")
+                except TimeoutError:
+                    line = ""
                 except OSError as exc:
-                    self.seen.append(f"unreadable request: {exc}")
+                    line = f"unreadable request: {exc}"
+                if line:  # a connection opened ahead of need (a browser's preconnect) asks for nothing
+                    self.seen.append(line)
 
 
 # Chromium's own calls home (clock, updates, autofill, its start page), whatever page it shows.
