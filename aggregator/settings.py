@@ -108,7 +108,9 @@ class Settings(BaseSettings):
     min_page_words: int = Field(
         50, description="Fewer words of page text (a teaser, a paywall): extraction=failed, summary instead."
     )
-    host_concurrency: int = Field(2, description="Requests in flight to one host, across all workers.")
+    host_concurrency: int = Field(
+        2, ge=0, description="Requests in flight to one host, across all workers; 0 turns politeness off."
+    )
     host_gap_s: float = Field(0.5, description="Least time between the starts of two requests to one host.")
     host_wait_s: float = Field(
         0.0, ge=0, description="Longest a fetch waits for its host; then its work is re-queued for its turn."

@@ -78,6 +78,8 @@ class Wiring:
     @cached_property
     def fetcher(self) -> Fetcher:
         s = self.settings
+        if s.host_concurrency == 0:  # politeness off: no limit to keep, so no gate to ask
+            return Fetcher(s)
         gate = HostGate(self.redis, self.keys, s.host_concurrency, s.host_gap_s, s.host_wait_s, s.host_slow_s)
         return Fetcher(s, gate=gate.slot)
 

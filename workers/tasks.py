@@ -10,6 +10,7 @@ import random
 from typing import Any
 
 from celery import Celery, Task, shared_task
+from celery.signals import task_postrun
 
 from aggregator.dispatch import (
     CLUSTER_ARTICLES,
@@ -34,6 +35,13 @@ def wiring(app: Celery) -> Wiring:
     if found is None:
         found = _wirings[id(app)] = Wiring(app.conf.aggregator_settings, sender=app)
     return found
+
+
+@task_postrun.connect
+def _flush_metrics(**_: Any) -> None:
+    """What a task counted reaches Redis when it ends (the figures are batched per process)."""
+    for found in _wirings.values():
+        found.metrics.flush()
 
 
 def _retry(task: Task, exc: Exception) -> Any:

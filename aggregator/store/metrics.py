@@ -5,12 +5,18 @@ errors per minute for `/v1/status`.
 A counter or histogram series is a field of one hash, named `metric|label=value,...`; a histogram keeps
 one field per bucket (`le=`), a `sum` and a `count`. Recording never fails the work it describes: a
 Redis error while counting is logged and dropped.
+
+Each process adds up what it records and sends it in one trip at most every FLUSH_S, at the end of
+each task (the workers call `flush`), and before it reads: a round trip per article counted cost a
+page worker a seventh of its time.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -22,6 +28,7 @@ log = logging.getLogger(__name__)
 
 BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 ERROR_KINDS = ("feeds", "pages", "webhooks", "articles")
+FLUSH_S = 1.0
 
 
 def series(name: str, labels: Mapping[str, str]) -> str:
@@ -38,43 +45,68 @@ class Metrics:
         self.r: Any = client
         self.keys = keys
         self.clock = clock
+        self._lock = threading.Lock()  # a worker's threads record into one buffer
+        self._counters: defaultdict[str, float] = defaultdict(float)
+        self._histograms: defaultdict[str, float] = defaultdict(float)
+        self._errors: defaultdict[str, int] = defaultdict(int)
+        self._sent = time.monotonic()
 
     def count(self, name: str, value: float = 1.0, **labels: str) -> None:
-        self._safely(lambda pipe: pipe.hincrbyfloat(self.keys.counters, series(name, labels), value))
+        with self._lock:
+            self._counters[series(name, labels)] += value
+        self._flush_when_due()
 
     def observe(self, name: str, seconds: float, **labels: str) -> None:
         """One observation of a histogram: the buckets it falls in, its sum and its count."""
-
-        def queue(pipe: Any) -> None:
+        with self._lock:
             for le in BUCKETS_S:
                 if seconds <= le:
-                    pipe.hincrby(self.keys.histograms, series(name, {**labels, "le": str(le)}), 1)
-            pipe.hincrby(self.keys.histograms, series(name, {**labels, "le": "+Inf"}), 1)
-            pipe.hincrbyfloat(self.keys.histograms, series(name + "_sum", labels), seconds)
-            pipe.hincrby(self.keys.histograms, series(name + "_count", labels), 1)
-
-        self._safely(queue)
+                    self._histograms[series(name, {**labels, "le": str(le)})] += 1
+            self._histograms[series(name, {**labels, "le": "+Inf"})] += 1
+            self._histograms[series(name + "_sum", labels)] += seconds
+            self._histograms[series(name + "_count", labels)] += 1
+        self._flush_when_due()
 
     def error(self, kind: str, n: int = 1) -> None:
         """`n` more errors of `kind` (one of ERROR_KINDS) this minute."""
-        key = self.keys.errors(kind, int(self.clock() // 60))
+        with self._lock:
+            self._errors[self.keys.errors(kind, int(self.clock() // 60))] += n
+        self._flush_when_due()
 
-        def queue(pipe: Any) -> None:
-            pipe.incrby(key, n)
-            pipe.expire(key, ERRORS_KEEP_S)
+    def _flush_when_due(self) -> None:
+        if time.monotonic() - self._sent >= FLUSH_S:
+            self.flush()
 
-        self._safely(queue)
-
-    def _safely(self, queue: Any) -> None:
+    def flush(self) -> None:
+        """Send what was recorded since the last flush, in one trip."""
+        with self._lock:
+            counters, histograms, errors = self._counters, self._histograms, self._errors
+            self._counters, self._histograms, self._errors = (
+                defaultdict(float),
+                defaultdict(float),
+                defaultdict(int),
+            )
+            self._sent = time.monotonic()
+        if not (counters or histograms or errors):
+            return
         try:
             pipe = self.r.pipeline(transaction=False)
-            queue(pipe)
+            for field, value in counters.items():
+                pipe.hincrbyfloat(self.keys.counters, field, value)
+            for field, value in histograms.items():
+                pipe.hincrbyfloat(self.keys.histograms, field, value)
+            for key, n in errors.items():
+                pipe.incrby(key, n)
+                pipe.expire(key, ERRORS_KEEP_S)
             pipe.execute()
-        except redis.RedisError as exc:  # the work it counts went well: the figure is what is lost
-            log.warning("a metric was not recorded: %s", exc)
+        except redis.RedisError as exc:  # the work it counts went well: the figures are what is lost
+            log.warning(
+                "%d metrics were not recorded: %s", len(counters) + len(histograms) + len(errors), exc
+            )
 
     # --- reading
     def counters(self) -> Iterator[tuple[str, dict[str, str], float]]:
+        self.flush()
         for field, value in self.r.hgetall(self.keys.counters).items():
             name, labels = parse_series(field)
             yield name, labels, float(value)
@@ -83,6 +115,7 @@ class Metrics:
         """(name, labels without `le`) -> {"buckets": ..., "sum": ..., "count": ...} as flat keys: each
         bucket's `le` -> cumulative count, and `sum`, `count`."""
         out: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, float]] = {}
+        self.flush()
         for field, value in self.r.hgetall(self.keys.histograms).items():
             name, labels = parse_series(field)
             part = "bucket"
@@ -95,6 +128,7 @@ class Metrics:
         return out
 
     def errors_last_hour(self) -> dict[str, int]:
+        self.flush()
         minute = int(self.clock() // 60)
         pipe = self.r.pipeline(transaction=False)
         for kind in ERROR_KINDS:

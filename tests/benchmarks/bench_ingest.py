@@ -147,7 +147,7 @@ def end_to_end(site_base: str, feeds: int, per_feed: int, processes: int) -> flo
     with tempfile.TemporaryDirectory() as tmp, embedded(Path(tmp) / "redis") as redis_server:
         env = dict(
             os.environ, AGGREGATOR_REDIS_URL=redis_server.url, AGGREGATOR_ALLOW_PRIVATE_HOSTS="true",
-            AGGREGATOR_HOST_GAP_S="0", AGGREGATOR_HOST_CONCURRENCY="64", AGGREGATOR_DATA_DIR=tmp,
+            AGGREGATOR_HOST_GAP_S="0", AGGREGATOR_HOST_CONCURRENCY="0", AGGREGATOR_DATA_DIR=tmp,
             AGGREGATOR_FEEDS_FILE="/dev/null", AGGREGATOR_PORT=str(free_port()),
         )  # fmt: skip
         up = subprocess.Popen(
@@ -155,7 +155,7 @@ def end_to_end(site_base: str, feeds: int, per_feed: int, processes: int) -> flo
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         settings = get_settings(
-            redis_url=redis_server.url, allow_private_hosts=True, host_gap_s=0, host_concurrency=64
+            redis_url=redis_server.url, allow_private_hosts=True, host_gap_s=0, host_concurrency=0
         )
         wiring = Wiring(settings, celery_client(redis_server.url))
         try:

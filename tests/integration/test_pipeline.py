@@ -6,8 +6,13 @@ import html
 import re
 from typing import Any
 
+import pytest
+
 from aggregator.api.schemas import ArticleWithStory, StoryOut, StoryPage, VariantPage
+from aggregator.settings import Settings
+from aggregator.wiring import Wiring
 from tests.conftest import Api, assert_wire, wait_for
+from tests.fixtures.sender import Recorder
 from tests.fixtures.site import OWN_STORY, Site, page
 from tests.fixtures.stories import OUTLETS, UNRELATED, WIRE_BODY, WIRE_TITLE
 
@@ -235,3 +240,22 @@ def test_status_and_metrics_show_the_work_done(api: Api, site: Site, worker: Any
     assert samples[("aggregator_queue_depth", (("queue", "pages"),))] == 0
     assert samples[("aggregator_feeds_failing", ())] == 0
     assert ("aggregator_tasks_held", ()) in samples
+
+
+def test_metrics_are_sent_in_one_trip_and_read_back_whole(settings: Settings) -> None:
+    wiring = Wiring(settings, sender=Recorder())
+    try:
+        metrics = wiring.metrics
+        for _ in range(50):
+            metrics.count("fetches", kind="page", outcome="ok")
+            metrics.observe("fetch_seconds", 0.3, kind="page")
+        assert not wiring.redis.exists(wiring.keys.counters)  # kept in the process until a flush is due
+        metrics.error("pages", 2)
+        got = {(name, tuple(sorted(labels.items()))): v for name, labels, v in metrics.counters()}
+        assert got[("fetches", (("kind", "page"), ("outcome", "ok")))] == 50
+        hist = metrics.histograms()[("fetch_seconds", (("kind", "page"),))]
+        assert (hist.get("0.25", 0), hist["0.5"], hist["+Inf"], hist["count"]) == (0, 50, 50, 50)
+        assert hist["sum"] == pytest.approx(15.0)
+        assert metrics.errors_last_hour()["pages"] == 2
+    finally:
+        wiring.close()

@@ -147,3 +147,15 @@ def test_a_far_turn_is_asked_for_again_within_the_task_timeout(site: Site, setti
         assert 190 < (waits[0] or 0) <= 200 and waits[1] == 300.0  # its turn is at 400 s: ask at 300
     finally:
         wiring.close()
+
+
+def test_politeness_off_asks_no_gate(site: Site, settings: Settings) -> None:
+    site.routes["/page"] = (200, {"Content-Type": "text/plain"}, b"ok")
+    wiring = Wiring(settings.model_copy(update={"host_concurrency": 0, "host_gap_s": 200.0}))
+    try:
+        for _ in range(3):  # with any gate, a gap of 200 s would put the second off
+            wiring.fetcher.get(f"{site.base}/page", 1000)
+        assert site.count("/page") == 3
+        assert not list(wiring.redis.scan_iter(match=f"{settings.key_prefix}:host:*"))
+    finally:
+        wiring.close()
