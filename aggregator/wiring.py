@@ -58,6 +58,8 @@ class Wiring:
         for name in ("fetcher", "webhook_sender"):
             if name in self.__dict__:
                 self.__dict__[name].close()
+        if "status" in self.__dict__:
+            self.status.broker.close()
         if "redis" in self.__dict__:
             self.redis.close()
 

@@ -139,10 +139,6 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     if args.memory:
         clustered = cluster_in_memory(articles, settings, progress=True)
     else:
-        if not settings.redis_url:
-            raise InvalidInput(
-                "without --memory, eval needs a Redis: set AGGREGATOR_REDIS_URL, or add --memory"
-            )
         try:
             clustered = cluster_in_redis(articles, settings, progress=True)
         except StorageError as exc:

@@ -18,8 +18,11 @@ class BrokerQueues:
     None where the broker does not say, as with RabbitMQ)."""
 
     def __init__(self, url: str, client: redis.Redis | None = None) -> None:
+        """`client`: the store's own, when the broker is that Redis (not closed here); else one is
+        made for the broker and closed with `close`."""
         self.url = url
         self.amqp = url.startswith(("amqp://", "amqps://", "pyamqp://"))
+        self.owned = client is None and not self.amqp
         self.r: Any = None if self.amqp else client or connect(url)
 
     def read(self) -> tuple[dict[str, int], int | None]:
@@ -40,8 +43,9 @@ class BrokerQueues:
     def _amqp(self) -> tuple[dict[str, int], int | None]:
         from kombu import Connection
 
+        conn = Connection(self.url, connect_timeout=5)
         try:
-            with Connection(self.url, connect_timeout=5) as conn:
+            with conn:
                 channel = conn.default_channel
                 queues = {}
                 for queue in QUEUES:
@@ -51,9 +55,9 @@ class BrokerQueues:
                         queues[queue] = 0
                         channel = conn.channel()
                 return queues, None
-        except (OSError, *Connection(self.url).connection_errors) as exc:
+        except (OSError, *conn.connection_errors) as exc:
             raise StorageError(f"broker: {exc}") from exc
 
     def close(self) -> None:
-        if self.r is not None:
+        if self.owned:
             self.r.close()

@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from aggregator.api import deps
 from aggregator.core.timestamps import iso_time
 from aggregator.errors import InvalidInput, NotFound
+from aggregator.store.views import offset
 from aggregator.web.differences import changed_share, first_paragraph, marked
 
 STATIC = Path(__file__).parent / "static"
@@ -34,7 +35,6 @@ _env.filters.update(when=_when, iso=lambda s: "" if s is None else iso_time(s))
 templates = Jinja2Templates(env=_env)
 static = StaticFiles(directory=STATIC)
 router = APIRouter(include_in_schema=False)
-_SEARCH = Query(None, max_length=200)
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -81,7 +81,7 @@ def story_page(request: Request, views: deps.Views, story_id: str) -> HTMLRespon
 
 @router.get("/feeds", response_class=HTMLResponse)
 def feeds_page(request: Request, store: deps.Feeds, cursor: str | None = None) -> HTMLResponse:
-    start = int(cursor) if cursor and cursor.isdigit() and len(cursor) < 10 else 0
+    start = offset(cursor)  # a bad one is a 422, as on the API
     feeds = store.page(start, 500)
     nxt = str(start + 500) if len(feeds) == 500 else None
     return _page(request, "feeds.html", feeds=feeds, next_cursor=nxt)
