@@ -17,6 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from aggregator.core.identity import article_id, feed_id
 from aggregator.core.models import Article
 from aggregator.devserver import embedded
 from aggregator.settings import get_settings
@@ -25,11 +26,16 @@ from tests.benchmarks.bench_load import texts
 
 
 def stream(articles: int) -> list[Article]:
-    return [
-        Article(id=f"a{n}", url=f"http://x/{n}", feed_id="f", title=title, text=body, source="x",
-                published=None, fetched=0.0)
-        for n, (title, body) in zip(range(articles), texts(), strict=False)
-    ]  # fmt: skip
+    """Made-up articles with ids, links and outlet names of a real feed's length: what a store keeps
+    per article depends on them."""
+    out = []
+    for n, (title, body) in zip(range(articles), texts(), strict=False):
+        url = f"https://www.example-news.com/world/2026/12/03/story-number-{n}-told-in-full.html"
+        out.append(
+            Article(id=article_id(url), url=url, feed_id=feed_id("https://www.example-news.com/rss/world.xml"),
+                    title=title, text=body, source="example-news.com", published=None, fetched=0.0)
+        )  # fmt: skip
+    return out
 
 
 def run(
