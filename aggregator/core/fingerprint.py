@@ -119,6 +119,9 @@ def features_batch(table: TermTable, freq: DocFrequencies, params: FeatureParams
     top_weight = weight[top]
     norm = np.sqrt(np.bincount(article[top], top_weight * top_weight, minlength=n))
     unit = top_weight / np.where(norm > 0, norm, 1.0)[article[top]]
+    # Single precision is all a cosine needs (seven digits), and a weight that is one packs in half
+    # the bytes where an index stores it (`store/packing.py`).
+    unit = unit.astype(np.float32).astype(np.float64)
     vectors = [
         dict(zip(t, v, strict=True))
         for t, v in zip(table.per_article(None, top), table.per_article(unit.tolist(), top), strict=True)

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 
 from aggregator.core.models import Article, Entry, Extraction
-from aggregator.store import events
+from aggregator.store import events, packing
 from aggregator.store.connection import converts_errors
 from aggregator.store.events import EventLog
 from aggregator.store.keys import Keys
@@ -37,7 +37,8 @@ def stored_float(value: str | None) -> float | None:
 def article_fields(a: Article) -> dict[str, Any]:
     """A clean article as its hash keeps it (`StoryStore.queue_commit` writes the same fields)."""
     return {
-        "url": a.url, "feed_id": a.feed_id, "title": a.title, "text": a.text, "source": a.source,
+        "url": a.url, "feed_id": a.feed_id, "title": a.title, "text": packing.pack_text(a.text),
+        "source": a.source,
         "published": a.published or "", "fetched": a.fetched, "author": a.author or "",
         "extraction": a.extraction.value, "extraction_error": a.extraction_error or "",
         "credits": json.dumps(a.credits), "language": a.language,
@@ -47,7 +48,8 @@ def article_fields(a: Article) -> dict[str, Any]:
 def _article(aid: str, h: Mapping[str, str]) -> Article:
     return Article(
         id=aid, url=h.get("url", ""), feed_id=h.get("feed_id", ""), title=h.get("title", ""),
-        text=h.get("text", ""), source=h.get("source", ""), published=stored_float(h.get("published")),
+        text=packing.unpack_text(h.get("text")), source=h.get("source", ""),
+        published=stored_float(h.get("published")),
         fetched=float(h.get("fetched") or 0), author=h.get("author") or None,
         extraction=Extraction(h.get("extraction") or "page"),
         extraction_error=h.get("extraction_error") or None,
@@ -254,18 +256,20 @@ class ArticleStore:
         pipe.hdel(key, "revise")
         pipe.hset(key, mapping={"entry_title": entry["title"], "summary": entry["summary"]})
         sid = old.get("story_id", "")
-        changed = (old.get("title", ""), old.get("text", "")) != (article.title, article.text)
+        old_text = packing.unpack_text(old.get("text"))
+        changed = (old.get("title", ""), old_text) != (article.title, article.text)
         if changed:
             number = int(old.get("revision") or 0)
             history = json.loads(old.get("revisions") or "[]")
             history.append(
-                {"revision": number, "title": old.get("title", ""), "text": old.get("text", ""),
+                {"revision": number, "title": old.get("title", ""), "text": old_text,
                  "fetched": stored_float(old.get("fetched")), "replaced": now}
             )  # fmt: skip
             pipe.hset(
                 key,
                 mapping={
-                    "title": article.title, "text": article.text, "fetched": article.fetched,
+                    "title": article.title, "text": packing.pack_text(article.text),
+                    "fetched": article.fetched,
                     "extraction": article.extraction.value, "credits": json.dumps(article.credits),
                     "extraction_error": article.extraction_error or "", "language": article.language,
                     "length": len(article.text.split()), "revision": number + 1,

@@ -34,41 +34,68 @@ from aggregator.core.models import (
 from aggregator.core.pipeline import Batch
 from aggregator.core.terms import TermTable
 from aggregator.errors import StorageError
-from aggregator.store import scripts
+from aggregator.store import packing, scripts
 from aggregator.store.connection import converts_errors, held_lock
 from aggregator.store.keys import LOCK_TTL_MS, Keys
 from aggregator.store.stories import StoryStore
 
+# The LSH buckets are fields of hashes (a key each would cost more than most buckets hold), a hash per
+# group of band keys (band key % BUCKET_GROUPS) and time part. Entries go to the part of the time they
+# were written; a part is a third of the story window and lives a window longer, so the window's
+# entries are in the newest four parts, which a search reads, newest first.
+BUCKET_GROUPS = 4096
+PARTS_READ = 4
+
 
 def dump_record(r: Record) -> str:
-    d = {"a": r.article_id, "s": r.story_id, "h": r.shingle_sig, "b": r.bands, "at": r.time}
-    return json.dumps(d, separators=(",", ":"))
+    """The record as `lua/index_candidates.lua` reads it (a JSON object with the story id at "s").
+    Its band keys are not kept: the buckets hold them, and nothing reads them back."""
+    d = {"a": r.article_id, "s": r.story_id, "h": packing.pack_sketch(r.shingle_sig), "at": r.time}
+    return _dumps(d)
 
 
 def load_record(raw: str | bytes) -> Record:
     d = json.loads(raw)
-    return Record(d["a"], d["s"], tuple(d["h"]), tuple(d["b"]), float(d["at"]))
+    return Record(d["a"], d["s"], packing.unpack_sketch(d["h"]), (), float(d["at"]))
+
+
+def dump_centroid(c: Centroid) -> str:
+    return _dumps(packing.pack_terms(c))
+
+
+def load_centroid(raw: str) -> dict[str, float]:
+    """A centroid, or the member vector that stands for the centroid of a story of one article."""
+    value = json.loads(raw)
+    if isinstance(value, list) and len(value) > 2:
+        return load_member("", raw).vector
+    return packing.unpack_terms(value)
 
 
 def dump_summary(s: Summary) -> str:
-    return _dumps({"t": s.terms, "a": s.latest, "at": s.time})
+    return _dumps({"t": packing.pack_terms(s.terms), "a": s.latest, "at": s.time})
 
 
 def load_summary(story_id: str, raw: str) -> Summary:
     d = json.loads(raw)
-    return Summary(story_id, d["t"], d["a"], float(d["at"]))
+    return Summary(story_id, packing.unpack_terms(d["t"]), d["a"], float(d["at"]))
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _dump_member(m: MemberVector) -> str:
-    return _dumps([m.time, m.length, m.vector, m.matched, m.copy])
+def dump_member(m: MemberVector) -> str:
+    return _dumps([m.time, m.length, *packing.pack_terms(m.vector), m.matched, m.copy])
 
 
-def _load_member(article_id: str, raw: str) -> MemberVector:
-    t, n, vector, *links = json.loads(raw)  # a vector stored without its links reads as unlinked
+def load_member(article_id: str, raw: str) -> MemberVector:
+    t, n, *rest = json.loads(raw)
+    # A vector stored before vectors were packed is one JSON object, and one stored before members
+    # had links has none (it reads as unlinked).
+    if rest and isinstance(rest[0], dict):
+        vector, links = packing.unpack_terms(rest[0]), rest[1:]
+    else:
+        vector, links = packing.unpack_terms(rest[:2]), rest[2:]
     matched, copy = links if links else (None, False)
     return MemberVector(article_id, float(t), int(n), vector, matched, bool(copy))
 
@@ -92,6 +119,7 @@ class RedisIndex:
         self.stories = stories
         self.bucket_cap = bucket_cap
         self.ttl_s = max(1, int(window_s))
+        self.part_s = max(1, self.ttl_s // (PARTS_READ - 1))
         self.archive_ttl_s = max(1, int(archive_s))
         self.archive_max = archive_max
         self.clock = clock
@@ -99,6 +127,10 @@ class RedisIndex:
         self._candidates = scripts.register(client, "index_candidates")
         self._archive = scripts.register(client, "archive_write")
         self._archived = scripts.register(client, "archive_candidates")
+
+    def _part(self) -> int:
+        """The time part new bucket entries go to (see PARTS_READ)."""
+        return int(self.clock() // self.part_s)
 
     @contextlib.contextmanager
     def lock(self, wait_s: float = 60.0) -> Iterator[None]:
@@ -126,14 +158,20 @@ class RedisIndex:
         if not features:
             return Lookup([], {})
         pipe = self.r.pipeline(transaction=False)
-        keys = [self.keys.bucket(b) for f in features for b in f.bands]
-        args: list[str | int] = [limit, self.keys.record(""), self.keys.centroid("")]
-        self._candidates(keys=keys, args=[*args, *(len(f.bands) for f in features)], client=pipe)
+        part = self._part()
+        parts = [self.keys.buckets(p, "") for p in range(part, part - PARTS_READ, -1)]
+        args: list[str | int] = [limit, self.keys.record(""), self.keys.centroid(""), self.keys.vector("")]
+        args.append(self.bucket_cap)
+        args += [BUCKET_GROUPS, len(parts), *parts]
+        for f in features:
+            args += [len(f.bands), *f.bands]
+        # The keys are built in the script; the one declared names the index's slot for a cluster.
+        self._candidates(keys=[self.keys.doc_count], args=args, client=pipe)
         keys = [self.keys.archive_term(t) for f in features for t in f.keywords]
         args = [limit, FOLLOWUP_MIN_SHARED, self.keys.summary("")]
         self._archived(keys=keys, args=[*args, *(len(f.keywords) for f in features)], client=pipe)
         (*found, flat), (*archived, stored) = pipe.execute()
-        centroids = {flat[i]: json.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
+        centroids = {flat[i]: load_centroid(flat[i + 1]) for i in range(0, len(flat), 2)}
         summaries = {stored[i]: load_summary(stored[i], stored[i + 1]) for i in range(0, len(stored), 2)}
         return Lookup(
             [[Candidate(load_record(rs[i]), int(rs[i + 1])) for i in range(0, len(rs), 2)] for rs in found],
@@ -151,6 +189,11 @@ class RedisIndex:
         )
         records = [x.record for x in batch.assignments]
         centroids = {x.decision.story_id: x.centroid for x in batch.assignments}  # each story's last
+        # A story of one article has that article's vector for centroid: the search reads the vector
+        # (lua/index_candidates.lua), and the centroid is kept once a second article joins.
+        for f, x in zip(batch.features, batch.assignments, strict=True):
+            if counts.get(x.decision.story_id) == 1 and x.centroid == f.vector:
+                centroids.pop(x.decision.story_id, None)
         new = [keys for keys, counted in zip(batch.table.df_keys, batch.documents(), strict=True) if counted]
         self._queue_writes(pipe, records, centroids, new, batch.members)
         self._queue_archive(pipe, batch.summaries())
@@ -179,18 +222,18 @@ class RedisIndex:
     ) -> None:
         """`doc_keys` holds each new document's df slots: only they count in the IDF."""
         keys = [self.keys.doc_freq, self.keys.doc_count, *(self.keys.centroid(s) for s in centroids)]
-        args: list[str | int] = [self.ttl_s, self.bucket_cap, len(records), len(centroids)]
-        args += [_dumps(c) for c in centroids.values()]
+        args: list[str | int] = [self.ttl_s, self.ttl_s + self.part_s, self.bucket_cap]
+        args += [self.keys.buckets(self._part(), ""), BUCKET_GROUPS, len(records), len(centroids)]
+        args += [dump_centroid(c) for c in centroids.values()]
         for rec in records:
             keys.append(self.keys.record(rec.article_id))
-            keys.extend(self.keys.bucket(b) for b in rec.bands)
-            args += [rec.article_id, dump_record(rec), len(rec.bands)]
+            args += [rec.article_id, dump_record(rec), len(rec.bands), *rec.bands]
         args.append(len(doc_keys))
         for slots in doc_keys:
             args.extend(slots)
         self._write(keys=keys, args=args, client=pipe)
         for m in members:
-            pipe.set(self.keys.vector(m.article_id), _dump_member(m), ex=self.ttl_s)
+            pipe.set(self.keys.vector(m.article_id), dump_member(m), ex=self.ttl_s)
 
     @converts_errors
     def members(self, story_ids: Sequence[str]) -> dict[str, list[MemberVector]]:
@@ -201,7 +244,7 @@ class RedisIndex:
             pipe.execute_command("MGET", *[self.keys.vector(a) for a in aids])
         out: dict[str, list[MemberVector]] = {sid: [] for sid in story_ids}
         for (sid, aids), raw in zip(wanted.items(), pipe.execute(), strict=True):
-            out[sid] = [_load_member(a, v) for a, v in zip(aids, raw, strict=True) if v]
+            out[sid] = [load_member(a, v) for a, v in zip(aids, raw, strict=True) if v]
         return out
 
     @converts_errors
@@ -219,10 +262,10 @@ class RedisIndex:
                 r = load_record(value)
                 pipe.set(self.keys.record(aid), dump_record(replace(r, story_id=moved[aid])), keepttl=True)
         for sid, c in split.centroids.items():
-            pipe.set(self.keys.centroid(sid), _dumps(c), ex=self.ttl_s)
+            pipe.set(self.keys.centroid(sid), dump_centroid(c), ex=self.ttl_s)
         for m in (m for ms in split.parts.values() for m in ms if m.article_id in split.relations):
             d = split.relations[m.article_id]
             relinked = replace(m, matched=d.matched_article, copy=d.relation == Relation.COPY)
-            pipe.set(self.keys.vector(m.article_id), _dump_member(relinked), keepttl=True)
+            pipe.set(self.keys.vector(m.article_id), dump_member(relinked), keepttl=True)
         self._queue_archive(pipe, split.summaries)
         pipe.execute()

@@ -158,9 +158,11 @@ class Keys:
         return f"{self.prefix}:webhooks:lock"
 
     # --- clustering index (TTL: the story window)
-    def bucket(self, band: int) -> str:
-        """list: newest article ids whose keyword MinHash falls in this LSH band bucket (capped)"""
-        return f"{self.prefix}:{{idx}}:b:{band}"
+    def buckets(self, part: int, group: int | str) -> str:
+        """hash: LSH band key -> the newest ids (space-separated, capped) of the articles indexed in time
+        part `part` whose keyword MinHash falls in that bucket, for the band keys of one group (see
+        `store/index.py`, BUCKET_GROUPS). TTL: the story window and one part"""
+        return f"{self.prefix}:{{idx}}:b:{part}:{group}"
 
     def record(self, article_id: str) -> str:
         """string: the article's index record (story id, shingle sketch, bands, time)"""

@@ -14,7 +14,7 @@ from typing import Any
 import redis
 
 from aggregator.errors import InvalidInput, NotFound
-from aggregator.store import scripts
+from aggregator.store import packing, scripts
 from aggregator.store.articles import CLUSTERED, stored_float
 from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
@@ -52,7 +52,7 @@ def article_view(aid: str, h: dict[str, str], text: bool = True) -> dict[str, An
         "revision": int(h.get("revision") or 0),
     }
     if text:
-        view["text"] = h.get("text") or h.get("summary") or ""
+        view["text"] = packing.unpack_text(h.get("text")) or h.get("summary") or ""
     return view
 
 
@@ -213,6 +213,6 @@ def _listed(row: list[Any]) -> dict[str, Any]:
     sid, first_seen, updated, count, _, title, url, source, source_name, head, outlets, _ = row
     return {
         "id": sid, "title": title, "url": url, "source": source or source_name,
-        "snippet": snippet(head, title), "first_seen": float(first_seen or 0),
+        "snippet": snippet(packing.unpack_head(head), title), "first_seen": float(first_seen or 0),
         "updated": float(updated or 0), "variant_count": count, "source_count": outlets,
     }  # fmt: skip

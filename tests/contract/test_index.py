@@ -154,6 +154,18 @@ def test_a_story_s_latest_centroid_comes_with_its_candidates(harness: Harness) -
     assert [list(f) for f in lookup.found][1] == []
 
 
+def test_a_story_of_one_article_has_its_vector_for_centroid(harness: Harness) -> None:
+    vector = {"quay": 0.75, "pier": 0.5}
+    harness.index.commit(_batch([Item("a", "sa", (1,), vector=tuple(vector.items()))], centroid=vector))
+    lookup = harness.index.candidates([_probe([1])], 5, NOW)
+    assert lookup.centroids == {"sa": vector} and list(lookup.centroids["sa"]) == ["quay", "pier"]
+    # A story whose centroid is not its one article's vector (it took a closed story's terms) keeps it.
+    harness.index.commit(
+        _batch([Item("b", "sb", (2,), vector=tuple(vector.items()))], centroid={"dock": 1.0})
+    )
+    assert harness.index.candidates([_probe([2])], 5, NOW).centroids == {"sb": {"dock": 1.0}}
+
+
 def test_document_frequencies_count_each_article_once_per_slot(harness: Harness) -> None:
     first = _batch([Item("a", "sa", (1,), "Bridge bridge ferry"), Item("b", "sb", (2,), "ferry dock")])
     harness.index.commit(first)

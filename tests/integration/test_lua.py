@@ -8,7 +8,7 @@ import json
 import pytest
 import redis
 
-from aggregator.store import scripts
+from aggregator.store import packing, scripts
 
 
 def test_every_script_file_is_known_and_loads(redis_client: redis.Redis) -> None:
@@ -24,35 +24,45 @@ def test_every_script_file_is_known_and_loads(redis_client: redis.Redis) -> None
 
 def test_index_write(redis_client: redis.Redis) -> None:
     write = scripts.register(redis_client, "index_write")
-    keys = ["df", "docs", "c:s1", "r:a1", "b:1", "b:2", "r:a2", "b:2"]
-    args = [60, 2, 2, 1, '{"w":1.0}', "a1", "rec1", 2, "a2", "rec2", 1, 2, "x", "y", "x"]
-    assert write(keys=keys, args=args) == 2
+    keys = ["df", "docs", "c:s1", "r:a1", "r:a2"]
+    # Two groups: band 7 is in group 1, bands 4 and 10 in group 0.
+    args = [60, 90, 2, "b:9:", 2, 2, 1, '{"w":1.0}', "a1", "rec1", 2, 7, 4, "a2", "rec2", 2, 4, 10]
+    assert write(keys=keys, args=[*args, 2, "x", "y", "x"]) == 2
     assert redis_client.get("c:s1") == '{"w":1.0}' and redis_client.get("r:a2") == "rec2"
-    assert redis_client.lrange("b:2", 0, -1) == ["a2", "a1"]  # newest first
+    assert redis_client.hgetall("b:9:0") == {"4": "a2 a1", "10": "a2"}  # newest first
+    assert redis_client.hgetall("b:9:1") == {"7": "a1"}
     assert redis_client.hgetall("df") == {"x": "2", "y": "1"} and redis_client.get("docs") == "2"
-    assert 0 < redis_client.ttl("b:1") <= 60 and 0 < redis_client.ttl("r:a1") <= 60
+    assert 60 < redis_client.ttl("b:9:1") <= 90 and 0 < redis_client.ttl("r:a1") <= 60
     # Writing a1 again moves it to the front instead of listing it twice; the cap drops the oldest.
-    write(
-        keys=["df", "docs", "r:a3", "b:2", "r:a1", "b:2"], args=[60, 2, 2, 0, "a3", "r", 1, "a1", "r", 1, 0]
-    )
-    assert redis_client.lrange("b:2", 0, -1) == ["a1", "a3"]
+    args = [60, 90, 2, "b:9:", 2, 2, 0, "a3", "r", 1, 4, "a1", "r", 1, 4, 0]
+    write(keys=["df", "docs", "r:a3", "r:a1"], args=args)
+    assert redis_client.hget("b:9:0", "4") == "a1 a3"
     assert redis_client.get("docs") == "2"  # no new documents counted
 
 
 def test_index_candidates(redis_client: redis.Redis) -> None:
     def record(aid: str, sid: str) -> str:
-        return json.dumps({"a": aid, "s": sid, "h": [2**57 + 1], "b": [1], "at": 0})
+        return json.dumps({"a": aid, "s": sid, "h": "AAAA", "at": 0})
 
-    redis_client.rpush("b:1", "x", "y", "z")
-    redis_client.rpush("b:2", "y", "gone")
+    # Bucket 1 over two time parts (newest first: part 5, then 4); bucket 2 in part 4 only.
+    redis_client.hset("b:5:1", "1", "x")
+    redis_client.hset("b:4:1", "1", "y z x")  # x is in both parts: it counts once
+    redis_client.hset("b:4:0", "2", "y gone")
     redis_client.mset({"r:x": record("x", "s1"), "r:y": record("y", "s1"), "r:z": record("z", "s2")})
     redis_client.set("c:s1", '{"w":1.0}')
     candidates = scripts.register(redis_client, "index_candidates")
-    first, second, centroids = candidates(keys=["b:1", "b:2", "b:2"], args=[2, "r:", "c:", 2, 1])
+    args = [2, "r:", "c:", "v:", 64, 2, 2, "b:5:", "b:4:", 2, 1, 2, 1, 2]
+    first, second, centroids = candidates(keys=["docs"], args=args)
     # y shares both bands; "gone" has no record and gives its place to the next; ties go by id.
     assert first == [record("y", "s1"), 2, record("x", "s1"), 1]
     assert second == [record("y", "s1"), 1]
-    assert centroids == ["s1", '{"w":1.0}']  # s2 has no centroid kept: not returned
+    assert centroids == ["s1", '{"w":1.0}']  # s2 has neither a centroid nor z's vector: not returned
+    redis_client.set("v:z", "vector of z")  # a story of one article: its vector stands for its centroid
+    *_, centroids = candidates(keys=["docs"], args=[3, *args[1:]])  # three kept: z's record is read
+    assert dict(zip(centroids[::2], centroids[1::2], strict=True)) == {"s1": '{"w":1.0}', "s2": "vector of z"}
+    # A bucket is its newest `cap` ids over the parts: with a cap of 2, band 1 holds x and y, not z.
+    only, _ = candidates(keys=["docs"], args=[3, "r:", "c:", "v:", 2, 2, 2, "b:5:", "b:4:", 1, 1])
+    assert only == [record("x", "s1"), 1, record("y", "s1"), 1]
 
 
 def test_host_acquire(redis_client: redis.Redis) -> None:
@@ -162,5 +172,12 @@ def test_stories_page(redis_client: redis.Redis) -> None:
     # A story that keeps its count of outlets is not counted again.
     redis_client.hset("st:{s2}", "sources", 7)
     assert read(1, "20", "s3")[0][0][8] == 7
+    # A packed text sends its start, which the API unpacks: the head of the text, whatever its length.
+    words = " ".join(f"wörd{n * n % 9973}" for n in range(20_000))
+    redis_client.hset("a:as3", "text", packing.pack_text(words))
+    sent = read(2)[0][0][7]  # the empty story takes a place on the page
+    assert len(sent) <= 1400 and sent.startswith("z:")
+    head = packing.unpack_head(sent)
+    assert len(head) >= 600 and words.startswith(head)
     assert (last_id, last_score) == ("s1", "10")
     assert read(2, last_score, last_id) == [[], "", ""]

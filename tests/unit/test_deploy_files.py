@@ -16,6 +16,7 @@ from redis.connection import parse_url as redis_parse_url
 
 from aggregator.api.app import exposure_problem
 from aggregator.cli import COMMANDS, build_parser
+from aggregator.devserver import HASH_VALUE_LIMIT
 from aggregator.dispatch import QUEUES
 from aggregator.envfile import example_env
 from aggregator.settings import Settings, defaults
@@ -57,6 +58,8 @@ def test_every_env_name_is_a_setting() -> None:
 def test_redis_keeps_an_append_only_file_and_has_a_healthcheck() -> None:
     redis = _compose()["services"]["redis"]
     assert "--appendonly yes" in " ".join(redis["command"])
+    # Article hashes stay compact there as in the embedded Redis (see devserver.HASH_VALUE_LIMIT).
+    assert f"--hash-max-ziplist-value {HASH_VALUE_LIMIT} " in " ".join(redis["command"])
     assert "healthcheck" in redis
 
 

@@ -1,23 +1,43 @@
 -- Candidates for a whole batch in one call.
--- KEYS: every bucket key of every article, article after article.
--- ARGV: the number of candidates kept per article, the record and centroid key prefixes, then per
---       article its band count.
+-- KEYS: one key of the index, which names its slot (the script reads none of it): the bucket, record,
+--       centroid and vector keys are built here (most are only known here); they share the {idx} hash
+--       tag, so on a cluster they live in that slot.
+-- ARGV: the number of candidates kept per article, the record, centroid and member vector key
+--       prefixes, the bucket cap, the number of bucket groups, the number of time parts read, each
+--       part's bucket hash key prefix (newest first), then per article its band count followed by each
+--       band's key.
+-- A band's bucket is a field of its group's hash in each part (`lua/index_write.lua`); read, it is its
+-- newest `cap` ids over the parts, newest first (an id in two parts counts once).
 -- Returns per article a list of the `limit` live records sharing the most bands (ties by id), each
 -- followed by the number of bands it shares, then a last list of story id and centroid pairs for every
--- story those records name. An expired record is skipped and the next one takes its place: its story's
--- window has closed, and a bucket keeps its id until newer ones push it out.
--- The record keys are built here (their ids are only known here), so they are not declared in KEYS;
--- they share the {idx} hash tag with the buckets, so on a cluster they live in the same slot.
-local limit, prefix, cprefix = tonumber(ARGV[1]), ARGV[2], ARGV[3]
-local out, k, stories = {}, 1, {}
-for a = 4, #ARGV do
+-- story those records name. A story with no centroid kept has one article, whose vector stands in (as
+-- `RedisIndex.commit` writes them). An expired record is skipped and the next one takes its place: its
+-- story's window has closed, and a bucket keeps its id until newer ones push it out.
+local limit, prefix, cprefix, vprefix = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
+local cap, groups, parts = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local out, a, stories = {}, 8 + parts, {}
+while a <= #ARGV do
   local hits, order = {}, {}
-  for _ = 1, tonumber(ARGV[a]) do
-    for _, id in ipairs(redis.call('lrange', KEYS[k], 0, -1)) do
-      if hits[id] then hits[id] = hits[id] + 1 else hits[id] = 1; order[#order + 1] = id end
+  local bands = tonumber(ARGV[a])
+  for i = 1, bands do
+    local band = ARGV[a + i]
+    local group = string.format('%d', tonumber(band) % groups)
+    local seen, taken = {}, 0
+    for p = 1, parts do
+      if taken == cap then break end
+      local ids = redis.call('hget', ARGV[7 + p] .. group, band)
+      if ids then
+        for id in string.gmatch(ids, '%S+') do
+          if taken == cap then break end
+          if not seen[id] then
+            seen[id], taken = true, taken + 1
+            if hits[id] then hits[id] = hits[id] + 1 else hits[id] = 1; order[#order + 1] = id end
+          end
+        end
+      end
     end
-    k = k + 1
   end
+  a = a + 1 + bands
   table.sort(order, function(x, y)
     if hits[x] ~= hits[y] then return hits[x] > hits[y] end
     return x < y
@@ -29,14 +49,15 @@ for a = 4, #ARGV do
     if rec then
       found[#found + 1] = rec
       found[#found + 1] = hits[order[i]]
-      stories[cjson.decode(rec)['s']] = true
+      local r = cjson.decode(rec)
+      stories[r['s']] = r['a']
     end
   end
   out[#out + 1] = found
 end
 local centroids = {}
-for sid in pairs(stories) do
-  local c = redis.call('get', cprefix .. sid)
+for sid, aid in pairs(stories) do
+  local c = redis.call('get', cprefix .. sid) or redis.call('get', vprefix .. aid)
   if c then centroids[#centroids + 1] = sid; centroids[#centroids + 1] = c end
 end
 out[#out + 1] = centroids

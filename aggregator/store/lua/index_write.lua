@@ -1,27 +1,38 @@
 -- Writes a clustered batch's index entries in one call (per-command packing in the client, not Redis,
 -- is the cost of the hundreds of commands per article a pipeline would need).
--- KEYS: the df hash, the document count, each centroid's key, then per record its record key and its
---       bucket keys.
--- ARGV: ttl (s), bucket cap, number of records, number of centroids, each centroid's JSON, then per
---       record its id, its value and its band count, then the number of new documents and every
---       document-frequency slot of theirs (a slot once per document).
--- Returns the number of records written.
-local ttl, cap, n, nc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-for i = 1, nc do redis.call('set', KEYS[2 + i], ARGV[4 + i], 'EX', ttl) end
-local k, a = 3 + nc, 5 + nc
+-- KEYS: the df hash, the document count, each centroid's key, then each record's key.
+-- ARGV: ttl (s), bucket hash ttl (s), bucket cap, the bucket hash key prefix of this time part, the
+--       number of bucket groups, number of records, number of centroids, each centroid's value, then per
+--       record its id, its value, its band count and each band's key, then the number of new documents
+--       and every document-frequency slot of theirs (a slot once per document).
+-- A band's bucket is a field of its group's hash (prefix .. band key % groups), its ids newest first,
+-- joined by spaces: an id written again moves to the front. The hash keys are built here, as
+-- `RedisIndex.bucket_hash` builds them; they share the {idx} hash tag, so on a cluster they live in the
+-- same slot. Returns the number of records written.
+local ttl, hash_ttl, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local prefix, groups, n, nc = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+for i = 1, nc do redis.call('set', KEYS[2 + i], ARGV[7 + i], 'EX', ttl) end
+local touched = {}
+local function push(band, id)
+  local key = prefix .. string.format('%d', tonumber(band) % groups)
+  local kept, old = {id}, redis.call('hget', key, band)
+  if old then
+    for other in string.gmatch(old, '%S+') do
+      if #kept == cap then break end
+      if other ~= id then kept[#kept + 1] = other end
+    end
+  end
+  redis.call('hset', key, band, table.concat(kept, ' '))
+  touched[key] = true
+end
+local k, a = 3 + nc, 8 + nc
 for _ = 1, n do
   local id, value, bands = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  a = a + 3
   redis.call('set', KEYS[k], value, 'EX', ttl)
-  k = k + 1
-  for _ = 1, bands do
-    redis.call('lrem', KEYS[k], 0, id)
-    redis.call('lpush', KEYS[k], id)
-    redis.call('ltrim', KEYS[k], 0, cap - 1)
-    redis.call('expire', KEYS[k], ttl)
-    k = k + 1
-  end
+  for i = 1, bands do push(ARGV[a + 2 + i], id) end
+  k, a = k + 1, a + 3 + bands
 end
+for key in pairs(touched) do redis.call('expire', key, hash_ttl) end
 local docs = tonumber(ARGV[a])
 if docs > 0 then redis.call('incrby', KEYS[2], docs) end
 for i = a + 1, #ARGV do redis.call('hincrby', KEYS[1], ARGV[i], 1) end

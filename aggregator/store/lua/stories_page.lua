@@ -8,11 +8,14 @@
 --   canonical id, the fields..., the head of the canonical's text, the number of outlets, its score in
 --   the list}; the last id
 --   and score are '' when the list has no more stories. The head is at most SNIPPET bytes, cut before a
---   character, never inside one. The number of outlets is the story's `sources`, which every write
+--   character, never inside one; of a packed text (`store/packing.py`), its first PACKED_HEAD
+--   characters, which the API unpacks. The number of outlets is the story's `sources`, which every write
 --   keeps; a story written before there was one has its outlets counted among its first OUTLETS_READ
 --   variants.
-local SNIPPET, OUTLETS_READ = 600, 50
+-- Base64 of about 1 KB of deflate holds a packed text's first kilobytes (900 bytes if incompressible).
+local SNIPPET, OUTLETS_READ, PACKED_HEAD = 600, 50, 1400
 local function head(text)
+  if string.sub(text, 1, 2) == 'z:' then return string.sub(text, 1, PACKED_HEAD) end
   if #text <= SNIPPET then return text end
   local cut = SNIPPET
   -- A UTF-8 continuation byte (10xxxxxx) is no place to start the next character: back off.

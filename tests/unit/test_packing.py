@@ -1,0 +1,80 @@
+"""The store's packed values read back exactly as written, and values stored before packing still read."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aggregator.core.models import MemberVector, Record, Summary
+from aggregator.store import index, packing
+
+words = st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=20)
+weights = st.dictionaries(words, st.floats(allow_nan=False), max_size=80)
+
+
+@given(weights)
+def test_term_weights_round_trip_exactly(w: dict[str, float]) -> None:
+    back = packing.unpack_terms(json.loads(json.dumps(packing.pack_terms(w))))
+    assert back == w and list(back) == list(w)  # the order is the ranking: kept
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=64))
+def test_sketches_round_trip(sketch: list[int]) -> None:
+    assert packing.unpack_sketch(packing.pack_sketch(sketch)) == tuple(sketch)
+
+
+@given(st.text())
+def test_texts_round_trip(text: str) -> None:
+    assert packing.unpack_text(packing.pack_text(text)) == text
+
+
+def test_a_long_text_is_packed_smaller_and_a_short_one_kept() -> None:
+    long = " ".join(f"word{n % 500}" for n in range(2000))
+    assert packing.pack_text(long).startswith("z:") and len(packing.pack_text(long)) < len(long) / 2
+    assert packing.pack_text("A short text.") == "A short text."
+    # A text that starts like a packed one is packed, so it cannot be taken for one.
+    assert packing.pack_text("z:AAAA").startswith("z:") and packing.pack_text("z:AAAA") != "z:AAAA"
+
+
+def test_texts_stored_before_packing_read_as_they_were() -> None:
+    assert packing.unpack_text("z: the old text that starts so") == "z: the old text that starts so"
+    assert packing.unpack_text(None) == ""
+    assert packing.unpack_head("Plain old text") == "Plain old text"
+
+
+def test_the_head_of_a_packed_text_is_its_start() -> None:
+    text = "Été " * 5000
+    packed = packing.pack_text(text)
+    for cut in (3, 50, 101, 400, len(packed)):
+        head = packing.unpack_head(packed[:cut])
+        assert text.startswith(head)
+    assert packing.unpack_head(packed) == text
+
+
+def test_index_entries_read_back_and_old_entries_still_read() -> None:
+    r = Record("a1", "s1", (1, 2**64 - 1), (5, 6), 10.5)
+    assert index.load_record(index.dump_record(r)) == Record("a1", "s1", (1, 2**64 - 1), (), 10.5)
+    old = json.dumps({"a": "a1", "s": "s1", "h": [1, 2], "b": [5], "at": 3})
+    assert index.load_record(old) == Record("a1", "s1", (1, 2), (), 3.0)
+    s = Summary("s1", {"quake": 0.5, "city": 0.25}, "a9", 4.0)
+    assert index.load_summary("s1", index.dump_summary(s)) == s
+    old = json.dumps({"t": {"quake": 0.5}, "a": "a9", "at": 4})
+    assert index.load_summary("s1", old).terms == {"quake": 0.5}
+    c = {"quake": 1.25, "city": 0.1}
+    assert index.load_centroid(index.dump_centroid(c)) == c and index.load_centroid(json.dumps(c)) == c
+    m = MemberVector("a2", 7.0, 120, {"quake": 0.75}, "a1", True)
+    assert index.load_member("a2", index.dump_member(m)) == m
+    assert index.load_member("a2", json.dumps([7, 120, {"quake": 0.75}, "a1", True])) == m
+    assert index.load_member("a2", json.dumps([7, 120, {"quake": 0.75}])) == MemberVector(
+        "a2", 7.0, 120, {"quake": 0.75}
+    )
+
+
+def test_single_precision_weights_pack_in_half_the_bytes() -> None:
+    single = {"quake": 0.5, "city": 0.25, "coast": 0.125}
+    double = {"quake": 0.1, "city": 0.25, "coast": 0.125}
+    assert len(packing.pack_terms(single)[1]) < len(packing.pack_terms(double)[1])
+    assert packing.unpack_terms(packing.pack_terms(double)) == double
+    assert packing.unpack_terms(packing.pack_terms({"far": 1e300})) == {"far": 1e300}
