@@ -67,7 +67,7 @@ def load_centroid(raw: str) -> dict[str, float]:
     """A centroid, or the member vector that stands for the centroid of a story of one article."""
     value = json.loads(raw)
     if isinstance(value, list) and len(value) > 2:
-        return load_member("", raw).vector
+        return dict(load_member("", raw).vector)
     return packing.unpack_terms(value)
 
 
@@ -226,8 +226,8 @@ class RedisIndex:
         args += [self.keys.buckets(self._part(), ""), BUCKET_GROUPS, len(records), len(centroids)]
         args += [dump_centroid(c) for c in centroids.values()]
         for rec in records:
-            keys.append(self.keys.record(rec.article_id))
-            args += [rec.article_id, dump_record(rec), len(rec.bands), *rec.bands]
+            keys.append(self.keys.record(packing.ref(rec.article_id)))
+            args += [packing.ref(rec.article_id), dump_record(rec), len(rec.bands), *rec.bands]
         args.append(len(doc_keys))
         for slots in doc_keys:
             args.extend(slots)
@@ -256,11 +256,12 @@ class RedisIndex:
         self.stories.queue_split(pipe, split, self.clock())
         moved = split.moved()
         aids = list(moved)
-        raw = self.r.mget([self.keys.record(a) for a in aids]) if aids else []
+        raw = self.r.mget([self.keys.record(packing.ref(a)) for a in aids]) if aids else []
         for aid, value in zip(aids, raw, strict=True):
             if value is not None:
                 r = load_record(value)
-                pipe.set(self.keys.record(aid), dump_record(replace(r, story_id=moved[aid])), keepttl=True)
+                moved_record = dump_record(replace(r, story_id=moved[aid]))
+                pipe.set(self.keys.record(packing.ref(aid)), moved_record, keepttl=True)
         for sid, c in split.centroids.items():
             pipe.set(self.keys.centroid(sid), dump_centroid(c), ex=self.ttl_s)
         for m in (m for ms in split.parts.values() for m in ms if m.article_id in split.relations):

@@ -164,9 +164,10 @@ class Keys:
         `store/index.py`, BUCKET_GROUPS). TTL: the story window and one part"""
         return f"{self.prefix}:{{idx}}:b:{part}:{group}"
 
-    def record(self, article_id: str) -> str:
-        """string: the article's index record (story id, shingle sketch, bands, time)"""
-        return f"{self.prefix}:{{idx}}:r:{article_id}"
+    def record(self, ref: str) -> str:
+        """string: the index record (article and story id, shingle sketch, time) of the article whose
+        short name (`packing.ref`) is `ref`, as the buckets name it"""
+        return f"{self.prefix}:{{idx}}:r:{ref}"
 
     def vector(self, article_id: str) -> str:
         """string: JSON [time, body words, heaviest TF-IDF terms]: what the split check compares"""

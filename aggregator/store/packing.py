@@ -2,8 +2,8 @@
 
 The index's numbers go as their bytes, not as decimal text: a weight is a float32's 4 bytes or a
 float64's 8, whichever holds it exactly (so the in-memory and Redis indexes decide alike), and a sketch
-hash a uint64's 8, where JSON spends 17 to 20 characters on either. A term vector is its terms joined
-by spaces (a term is a word: it holds none) and its weights packed in the same order. Article texts are
+hash 4 bytes, where JSON spends 10 to 20 characters on either. A term vector is its terms joined by
+spaces (a term is a word: it holds none) and its weights packed in the same order. Article texts are
 deflated. Bytes travel as base64, which the client's text decoding passes unchanged.
 """
 
@@ -23,6 +23,24 @@ _TEXT_MARK = "z:"
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+# 64 characters in ascending ASCII order: a number written with them sorts as the number does.
+_REF_DIGITS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+_HEX = frozenset("0123456789abcdef")
+
+
+def ref(article_id: str) -> str:
+    """How the index's buckets and record keys name an article, 64 times an article: an id of the
+    service's own form ("a" and 16 hex digits, `core.identity`) in 11 characters that sort as the id
+    does (ties between candidates go by id), any other id as it is."""
+    if len(article_id) != 17 or article_id[0] != "a" or not _HEX.issuperset(article_id[1:]):
+        return article_id
+    n, digits = int(article_id[1:], 16), []
+    for _ in range(11):
+        n, d = divmod(n, 64)
+        digits.append(_REF_DIGITS[d])
+    return "".join(reversed(digits))
 
 
 def pack_terms(weights: Mapping[str, float]) -> list[str]:
@@ -53,15 +71,19 @@ def unpack_terms(packed: Sequence[str] | Mapping[str, float]) -> dict[str, float
 
 
 def pack_sketch(sketch: Sequence[int]) -> str:
-    return _b64(struct.pack(f"<{len(sketch)}Q", *sketch))
+    """The sketch's hashes as 4 bytes each when they fit (the core's are 32-bit), else 8; the first
+    character says which."""
+    if all(h < 2**32 for h in sketch):
+        return "4" + _b64(struct.pack(f"<{len(sketch)}I", *sketch))
+    return "8" + _b64(struct.pack(f"<{len(sketch)}Q", *sketch))
 
 
 def unpack_sketch(packed: str | Sequence[int]) -> tuple[int, ...]:
     """Also reads the JSON list a record held before records were packed."""
     if not isinstance(packed, str):
         return tuple(packed)
-    data = base64.b64decode(packed)
-    return struct.unpack(f"<{len(data) // 8}Q", data)
+    width, data = int(packed[0]), base64.b64decode(packed[1:])
+    return struct.unpack(f"<{len(data) // width}{'I' if width == 4 else 'Q'}", data)
 
 
 def pack_text(text: str) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from aggregator.core.fingerprint import prepare_batch
+from aggregator.core.identity import article_id
 from aggregator.core.models import (
     Article,
     Assignment,
@@ -127,6 +128,12 @@ def test_candidates_rank_by_shared_bands_then_id(harness: Harness) -> None:
     assert _found(harness, [1, 9]) == [("a", 1), ("b", 1), ("c", 1)]  # ties by id
     assert _found(harness, [1, 2, 3], limit=2) == [("c", 3), ("b", 2)]
     assert _found(harness, [9]) == []
+
+
+def test_articles_named_as_the_service_names_them_tie_by_id(harness: Harness) -> None:
+    ids = [article_id(f"https://news.example/story/{n}") for n in range(3)]  # the bucket cap: 3
+    harness.index.commit(_batch([Item(aid, "s" + aid, (1,)) for aid in ids]))
+    assert _found(harness, [1]) == [(aid, 1) for aid in sorted(ids)]
 
 
 def test_a_bucket_keeps_its_newest_entries(harness: Harness) -> None:  # bucket_cap = 3

@@ -63,7 +63,7 @@ def test_shingle_sketch_tells_copies_from_rewrites() -> None:
 
 def _sketch_one_by_one(words: list[str]) -> tuple[int, ...]:
     """The sketch spelled out in Python integers: each shingle's hash mixed from its words' xxh64 as
-    `shingle_sketches` mixes them, its top 58 bits, the 64 smallest distinct ones."""
+    `shingle_sketches` mixes them, its top 32 bits, the 64 smallest distinct ones."""
     mask, mix = (1 << 64) - 1, [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9]
     h = [xxhash.xxh64_intdigest(w.lower().encode()) for w in words]
     if len(h) >= 3:
@@ -73,7 +73,7 @@ def _sketch_one_by_one(words: list[str]) -> tuple[int, ...]:
         x ^= x >> 31
         x = (x * mix[1]) & mask
         x ^= x >> 29
-        out.add(x >> 6)
+        out.add(x >> 32)
     return tuple(sorted(out)[:SKETCH_SIZE])
 
 

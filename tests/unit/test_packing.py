@@ -78,3 +78,17 @@ def test_single_precision_weights_pack_in_half_the_bytes() -> None:
     assert len(packing.pack_terms(single)[1]) < len(packing.pack_terms(double)[1])
     assert packing.unpack_terms(packing.pack_terms(double)) == double
     assert packing.unpack_terms(packing.pack_terms({"far": 1e300})) == {"far": 1e300}
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=2, max_size=20))
+def test_refs_are_short_and_sort_as_the_ids_do(numbers: list[int]) -> None:
+    ids = [f"a{n:016x}" for n in numbers]
+    refs = [packing.ref(i) for i in ids]
+    assert all(len(r) == 11 for r in refs) and " " not in "".join(refs)
+    assert sorted(refs) == [packing.ref(i) for i in sorted(ids)]
+    assert len(set(refs)) == len(set(ids))
+
+
+def test_ids_of_other_forms_are_their_own_refs() -> None:
+    for other in ("wire", "a123", "A0123456789abcdef", "a0123456789abcdeg", "ecb-1-2"):
+        assert packing.ref(other) == other
