@@ -26,13 +26,13 @@ def story_id_for(article_id: str) -> str:
     return "s" + article_id
 
 
-def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+def dot(a: Mapping[int, float], b: Mapping[int, float]) -> float:
     # fsum is exact, so the order of the shared terms (a set, hash-seeded) cannot change the result.
     shared = a.keys() & b.keys()
     return math.fsum(map(operator.mul, map(a.__getitem__, shared), map(b.__getitem__, shared)))
 
 
-def add_to_centroid(centroid: Centroid | None, vector: Mapping[str, float], keep: int) -> dict[str, float]:
+def add_to_centroid(centroid: Centroid | None, vector: Mapping[int, float], keep: int) -> dict[int, float]:
     """The centroid with `vector` added, holding at most about `2 * keep` terms."""
     base = centroid or {}
     out = dict(base)
@@ -46,9 +46,9 @@ def add_to_centroid(centroid: Centroid | None, vector: Mapping[str, float], keep
     return out
 
 
-def centroid_of(members: Sequence[MemberVector], keep: int) -> dict[str, float]:
+def centroid_of(members: Sequence[MemberVector], keep: int) -> dict[int, float]:
     """A story centroid rebuilt from its members' vectors, in their order, as clustering builds one."""
-    centroid: dict[str, float] = {}
+    centroid: dict[int, float] = {}
     for m in members:
         centroid = add_to_centroid(centroid, m.vector, keep)
     return centroid
@@ -58,7 +58,7 @@ def norm(centroid: Centroid) -> float:
     return math.hypot(*centroid.values())
 
 
-def cosine(vector: Mapping[str, float], centroid: Centroid, known_norm: float | None = None) -> float:
+def cosine(vector: Mapping[int, float], centroid: Centroid, known_norm: float | None = None) -> float:
     """Cosine of a unit vector with a centroid, whose norm may be given when known."""
     n = norm(centroid) if known_norm is None else known_norm
     return dot(vector, centroid) / n if n else 0.0
@@ -70,6 +70,6 @@ def summary(story_id: str, centroid: Centroid, latest: str, time: float) -> Summ
     return Summary(story_id, dict(heaviest), latest, time)
 
 
-def summary_keys(s: Summary) -> list[str]:
+def summary_keys(s: Summary) -> list[int]:
     """The terms a summary is found by: its heaviest `SUMMARY_KEYS`."""
     return list(s.terms)[:SUMMARY_KEYS]

@@ -119,18 +119,16 @@ def features_batch(table: TermTable, freq: DocFrequencies, params: FeatureParams
     top_weight = weight[top]
     norm = np.sqrt(np.bincount(article[top], top_weight * top_weight, minlength=n))
     unit = top_weight / np.where(norm > 0, norm, 1.0)[article[top]]
-    # Single precision is all a cosine needs (seven digits), and a weight that is one packs in half
-    # the bytes where an index stores it (`store/packing.py`).
-    unit = unit.astype(np.float32).astype(np.float64)
-    vectors = [
-        dict(zip(t, v, strict=True))
-        for t, v in zip(table.per_article(None, top), table.per_article(unit.tolist(), top), strict=True)
-    ]
+    # Terms go by their hashes (`terms.term_hash`) and weights in single precision, all a cosine needs:
+    # what an index keeps of a vector is then 4-byte numbers (`store/packing.py`).
+    unit_rows = table.per_article(unit.astype(np.float32).astype(np.float64).tolist(), top)
+    hashes = table.per_article(vocab.term_hash[table.term[top]].tolist(), top)
+    vectors = [dict(zip(t, v, strict=True)) for t, v in zip(hashes, unit_rows, strict=True)]
     lead_first = np.argsort(article[heaviest] * 2 + ~table.lead[heaviest], kind="stable")
     chosen = heaviest[lead_first][rank < keywords]
-    kws = [tuple(terms) for terms in table.per_article(None, chosen)]
-    sizes = np.bincount(article[chosen], minlength=n)
     hashed = vocab.term_hash[table.term[chosen]]
+    kws = [tuple(terms) for terms in table.per_article(hashed.tolist(), chosen)]
+    sizes = np.bincount(article[chosen], minlength=n)
     keyword_bands = band_keys(_minhash_rows(hashed, sizes, params.num_perm), params.bands)
     sketches = _sketch_hashes(table.word_hashes, table.lengths)
     return [

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
-# A story's centroid: term -> summed unit-vector weight of its variants (`core/centroid.py`).
-Centroid = Mapping[str, float]
+# A story's centroid: term (its hash, `terms.term_hash`) -> summed unit-vector weight of its variants
+# (`core/centroid.py`).
+Centroid = Mapping[int, float]
 
 
 class Relation(StrEnum):
@@ -63,8 +64,8 @@ class Features:
 
     # content word -> TF-IDF weight: the heaviest `fingerprint.TOP_TERMS`, heaviest first, made unit
     # length. What the cosine, the story centroid and the split check compare.
-    vector: dict[str, float]
-    keywords: tuple[str, ...]  # the most distinctive terms: what the LSH index hashes
+    vector: dict[int, float]
+    keywords: tuple[int, ...]  # the most distinctive terms (their hashes): what the LSH index hashes
     bands: tuple[int, ...]  # LSH band keys of the keywords' MinHash
     shingle_sig: tuple[int, ...]  # bottom-k sketch of the body's 3-word shingles: copy detection
     length: int  # words in the body
@@ -110,7 +111,7 @@ class Summary:
     window closed: the heaviest terms of its centroid, bounded in number."""
 
     story_id: str
-    terms: Mapping[str, float]
+    terms: Mapping[int, float]
     latest: str  # its newest article: what a follow-up is matched to
     time: float  # when that article came
 
@@ -137,7 +138,7 @@ class MemberVector:
     article_id: str
     time: float
     length: int  # body words
-    vector: Mapping[str, float]  # the article's TF-IDF vector (`Features.vector`)
+    vector: Mapping[int, float]  # the article's TF-IDF vector (`Features.vector`)
     matched: str | None = None  # the article it joined through (None: it started its story)
     copy: bool = False  # it joined as a copy of `matched`
 

@@ -124,7 +124,7 @@ def copy_units(group: Sequence[MemberVector]) -> list[list[MemberVector]]:
 
 def _merged(unit: Sequence[MemberVector]) -> MemberVector:
     """A unit of copies as one member: its summed vectors, its longest text."""
-    summed: dict[str, float] = {}
+    summed: dict[int, float] = {}
     for m in unit:
         for t, w in m.vector.items():
             summed[t] = summed.get(t, 0.0) + w
@@ -174,7 +174,7 @@ class _Vectors:
         weights /= norms[rows]
         # A code per term (its first mention sets it), then the terms two members share
         # numbered in the order of their first mention.
-        code: dict[str, int] = {}
+        code: dict[int, int] = {}
         codes = np.fromiter(map(code.setdefault, terms, count()), np.intp, len(terms))
         repeated = np.bincount(codes, minlength=len(terms)) > 1
         shared = np.where(repeated[codes], (np.cumsum(repeated) - 1)[codes], -1)

@@ -28,9 +28,15 @@ from aggregator.core import text
 DF_SLOTS = 1 << 21
 
 
+def term_hash(term: str) -> int:
+    """How vectors, centroids, summaries and keywords name a term: its xxh32. Four bytes where the index
+    stores it, and the same hash the keyword MinHash and the df slots start from."""
+    return xxhash.xxh32_intdigest(term.encode())
+
+
 def df_key(term: str) -> str:
     """The document-frequency counter `term` counts in."""
-    return _slot_key(xxhash.xxh32_intdigest(term.encode()))
+    return _slot_key(term_hash(term))
 
 
 def _slot_key(term_hash: int) -> str:

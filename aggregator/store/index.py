@@ -63,7 +63,7 @@ def dump_centroid(c: Centroid) -> str:
     return _dumps(packing.pack_terms(c))
 
 
-def load_centroid(raw: str) -> dict[str, float]:
+def load_centroid(raw: str) -> dict[int, float]:
     """A centroid, or the member vector that stands for the centroid of a story of one article."""
     value = json.loads(raw)
     if isinstance(value, list) and len(value) > 2:

@@ -182,8 +182,8 @@ class Keys:
         """string: JSON of the story's summary (its centroid's heaviest terms, newest article, time)"""
         return f"{self.prefix}:{{idx}}:sum:{story_id}"
 
-    def archive_term(self, term: str) -> str:
-        """list: newest story ids whose summary has this key term (capped at the bucket cap)"""
+    def archive_term(self, term: int) -> str:
+        """list: newest story ids whose summary has this key term (its hash; capped at the bucket cap)"""
         return f"{self.prefix}:{{idx}}:at:{term}"
 
     @property

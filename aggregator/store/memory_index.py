@@ -57,7 +57,7 @@ class MemoryIndex:
         self.story_members: dict[str, list[MemberVector]] = {}  # story -> its members in the window
         self.df = SlotCounts()
         self.summaries: dict[str, Summary] = {}  # least recently written first
-        self.archive_keys: dict[str, list[str]] = {}  # key term -> story ids, newest first (capped)
+        self.archive_keys: dict[int, list[str]] = {}  # key term -> story ids, newest first (capped)
         self.newest = 0.0
         self._added = 0
 
@@ -109,7 +109,7 @@ class MemoryIndex:
             self.archive(s)
 
     # --- in-memory mechanics
-    def archived(self, keywords: Sequence[str], limit: int) -> list[str]:
+    def archived(self, keywords: Sequence[int], limit: int) -> list[str]:
         """Archived stories sharing at least `FOLLOWUP_MIN_SHARED` key terms with `keywords`, the most
         shared first, ties by id; none past the archive's horizon."""
         horizon = self.newest - self.archive_s if self.archive_s is not None else float("-inf")

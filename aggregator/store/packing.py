@@ -1,10 +1,9 @@
 """How the store packs its bulky values into Redis strings: compact, and read back exactly as written.
 
 The index's numbers go as their bytes, not as decimal text: a weight is a float32's 4 bytes or a
-float64's 8, whichever holds it exactly (so the in-memory and Redis indexes decide alike), and a sketch
-hash 4 bytes, where JSON spends 10 to 20 characters on either. A term vector is its terms joined by
-spaces (a term is a word: it holds none) and its weights packed in the same order. Article texts are
-deflated. Bytes travel as base64, which the client's text decoding passes unchanged.
+float64's 8, whichever holds it exactly (so the in-memory and Redis indexes decide alike), and a term
+or sketch hash 4 bytes, where JSON spends 10 to 20 characters on each. Article texts are deflated.
+Bytes travel as base64, which the client's text decoding passes unchanged.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ import base64
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
+
+from aggregator.core.terms import term_hash
 
 # Deflate's level 6 (its default) packs news text to 35-45 % at a small part of level 9's time.
 _TEXT_LEVEL = 6
@@ -28,6 +29,7 @@ def _b64(data: bytes) -> str:
 # 64 characters in ascending ASCII order: a number written with them sorts as the number does.
 _REF_DIGITS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 _HEX = frozenset("0123456789abcdef")
+_TERMS_MARK = "#"
 
 
 def ref(article_id: str) -> str:
@@ -43,9 +45,10 @@ def ref(article_id: str) -> str:
     return "".join(reversed(digits))
 
 
-def pack_terms(weights: Mapping[str, float]) -> list[str]:
-    """[terms joined by spaces, their weights]: a vector or a centroid, its order kept. The weights go
-    as float32 when each is one exactly (an article's vector, `core.fingerprint`), else as float64."""
+def pack_terms(weights: Mapping[int, float]) -> list[str]:
+    """[the terms, their weights], both as bytes: a vector, centroid or summary, its order kept. Terms
+    are their 32-bit hashes (`terms.term_hash`); the weights go as float32 when each is one exactly
+    (an article's vector, `core.fingerprint`), else as float64."""
     values = list(weights.values())
     try:
         data = struct.pack(f"<{len(values)}f", *values)
@@ -54,20 +57,20 @@ def pack_terms(weights: Mapping[str, float]) -> list[str]:
         exact = False
     if not exact:
         data = struct.pack(f"<{len(values)}d", *values)
-    return [" ".join(weights), _b64(data)]
+    return [_TERMS_MARK + _b64(struct.pack(f"<{len(values)}I", *weights)), _b64(data)]
 
 
-def unpack_terms(packed: Sequence[str] | Mapping[str, float]) -> dict[str, float]:
-    """Also reads the JSON object an index entry held before entries were packed."""
+def unpack_terms(packed: Sequence[str] | Mapping[str, float]) -> dict[int, float]:
+    """Also reads the JSON object of words an entry held before entries were packed, as the same terms."""
     if isinstance(packed, Mapping):
-        return dict(packed)
+        return {term_hash(word): w for word, w in packed.items()}
     terms, weights = packed
-    if not terms:
+    if not terms.startswith(_TERMS_MARK):
         return {}
-    names = terms.split(" ")
-    data = base64.b64decode(weights)
-    values = struct.unpack(f"<{len(names)}{'f' if len(data) == 4 * len(names) else 'd'}", data)
-    return dict(zip(names, values, strict=True))
+    keys = base64.b64decode(terms[len(_TERMS_MARK) :])
+    n, data = len(keys) // 4, base64.b64decode(weights)
+    values = struct.unpack(f"<{n}{'f' if len(data) == 4 * n else 'd'}", data)
+    return dict(zip(struct.unpack(f"<{n}I", keys), values, strict=True))
 
 
 def pack_sketch(sketch: Sequence[int]) -> str:

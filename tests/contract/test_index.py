@@ -25,7 +25,7 @@ from aggregator.core.models import (
     Split,
 )
 from aggregator.core.pipeline import Batch, Index
-from aggregator.core.terms import Vocabulary
+from aggregator.core.terms import Vocabulary, term_hash
 from aggregator.devserver import EmbeddedRedis
 from aggregator.settings import Settings, defaults
 from aggregator.store.memory_index import MemoryIndex
@@ -91,7 +91,16 @@ class Item:
     story: str
     bands: tuple[int, ...]
     text: str = "words"
-    vector: tuple[tuple[str, float], ...] = (("w", 1.0),)
+    vector: tuple[tuple[int, float], ...] = ((term_hash("w"), 1.0),)
+
+
+def _t(weights: dict[str, float]) -> dict[int, float]:
+    """Term weights as the core keys them: by their hashes."""
+    return {term_hash(word): w for word, w in weights.items()}
+
+
+def _k(*words: str) -> list[int]:
+    return [term_hash(w) for w in words]
 
 
 def _batch(items: Sequence[Item], t: float = 0.0, centroid: dict[str, float] | None = None) -> Batch:
@@ -108,11 +117,11 @@ def _batch(items: Sequence[Item], t: float = 0.0, centroid: dict[str, float] | N
         relation = Relation.CANONICAL if founder else Relation.REWRITE
         decision = Decision(i.story, relation, 1.0, None if founder else i.story[1:])
         record = Record(i.aid, i.story, (), i.bands, t)
-        assignments.append(Assignment(decision, record, centroid or {"w": 1.0}))
+        assignments.append(Assignment(decision, record, centroid or _t({"w": 1.0})))
     return Batch(articles, features, assignments, prepare_batch(articles, Vocabulary()))
 
 
-def _probe(bands: Iterable[int] = (), keywords: Sequence[str] = ()) -> Features:
+def _probe(bands: Iterable[int] = (), keywords: Sequence[int] = ()) -> Features:
     """An article as a search sees it: its band keys and its keywords."""
     return Features({}, tuple(keywords), tuple(bands), (), 0)
 
@@ -154,23 +163,23 @@ def test_expired_records_give_their_places_to_live_ones(harness: Harness) -> Non
 
 
 def test_a_story_s_latest_centroid_comes_with_its_candidates(harness: Harness) -> None:
-    harness.index.commit(_batch([Item("a", "sa", (1,))], centroid={"bridge": 1.0}))
-    harness.index.commit(_batch([Item("b", "sa", (2,))], centroid={"bridge": 1.5, "ferry": 0.5}))
+    harness.index.commit(_batch([Item("a", "sa", (1,))], centroid=_t({"bridge": 1.0})))
+    harness.index.commit(_batch([Item("b", "sa", (2,))], centroid=_t({"bridge": 1.5, "ferry": 0.5})))
     lookup = harness.index.candidates([_probe([1]), _probe([3])], 5, NOW)
-    assert lookup.centroids == {"sa": {"bridge": 1.5, "ferry": 0.5}}
+    assert lookup.centroids == {"sa": _t({"bridge": 1.5, "ferry": 0.5})}
     assert [list(f) for f in lookup.found][1] == []
 
 
 def test_a_story_of_one_article_has_its_vector_for_centroid(harness: Harness) -> None:
-    vector = {"quay": 0.75, "pier": 0.5}
+    vector = _t({"quay": 0.75, "pier": 0.5})
     harness.index.commit(_batch([Item("a", "sa", (1,), vector=tuple(vector.items()))], centroid=vector))
     lookup = harness.index.candidates([_probe([1])], 5, NOW)
-    assert lookup.centroids == {"sa": vector} and list(lookup.centroids["sa"]) == ["quay", "pier"]
+    assert lookup.centroids == {"sa": vector} and list(lookup.centroids["sa"]) == _k("quay", "pier")
     # A story whose centroid is not its one article's vector (it took a closed story's terms) keeps it.
     harness.index.commit(
-        _batch([Item("b", "sb", (2,), vector=tuple(vector.items()))], centroid={"dock": 1.0})
+        _batch([Item("b", "sb", (2,), vector=tuple(vector.items()))], centroid=_t({"dock": 1.0}))
     )
-    assert harness.index.candidates([_probe([2])], 5, NOW).centroids == {"sb": {"dock": 1.0}}
+    assert harness.index.candidates([_probe([2])], 5, NOW).centroids == {"sb": _t({"dock": 1.0})}
 
 
 def test_document_frequencies_count_each_article_once_per_slot(harness: Harness) -> None:
@@ -192,22 +201,22 @@ def test_commit_counts_variants_and_members_come_in_join_order(harness: Harness)
     members = harness.index.members(["sa", "sb", "snone"])
     assert [m.article_id for m in members["sa"]] == ["a", "c", "d"]
     assert [m.article_id for m in members["sb"]] == ["b"] and list(members["snone"]) == []
-    assert members["sa"][0] == MemberVector("a", 0.0, 100, {"w": 1.0})
+    assert members["sa"][0] == MemberVector("a", 0.0, 100, _t({"w": 1.0}))
 
 
 def test_a_split_moves_records_centroids_and_members(harness: Harness) -> None:
-    items = [Item(f"n{i}", "sn0", (i,), vector=(("north", 1.0),)) for i in range(3)]
-    items += [Item(f"s{i}", "sn0", (3 + i,), vector=(("south", 1.0),)) for i in range(3)]
+    items = [Item(f"n{i}", "sn0", (i,), vector=tuple(_t({"north": 1.0}).items())) for i in range(3)]
+    items += [Item(f"s{i}", "sn0", (3 + i,), vector=tuple(_t({"south": 1.0}).items())) for i in range(3)]
     harness.index.commit(_batch(items))
     members = harness.index.members(["sn0"])["sn0"]
     parts = {"sn0": list(members[:3]), "ss0": list(members[3:])}
-    harness.index.split(Split("sn0", parts, {"sn0": {"north": 3.0}, "ss0": {"south": 3.0}}, {}))
+    harness.index.split(Split("sn0", parts, {"sn0": _t({"north": 3.0}), "ss0": _t({"south": 3.0})}, {}))
     lookup = harness.index.candidates([_probe(range(6))], 10, NOW)
     assert {c.record.article_id: c.record.story_id for c in lookup.found[0]} == {
         **{f"n{i}": "sn0" for i in range(3)},
         **{f"s{i}": "ss0" for i in range(3)},
     }
-    assert lookup.centroids == {"sn0": {"north": 3.0}, "ss0": {"south": 3.0}}
+    assert lookup.centroids == {"sn0": _t({"north": 3.0}), "ss0": _t({"south": 3.0})}
     after = harness.index.members(["sn0", "ss0"])
     assert [m.article_id for m in after["ss0"]] == ["s0", "s1", "s2"]
     assert [m.article_id for m in after["sn0"]] == ["n0", "n1", "n2"]
@@ -216,17 +225,17 @@ def test_a_split_moves_records_centroids_and_members(harness: Harness) -> None:
 
 
 def _archived(h: Harness, keywords: Sequence[str]) -> list[str]:
-    lookup = h.index.candidates([_probe(keywords=keywords)], 10, NOW)
+    lookup = h.index.candidates([_probe(keywords=_k(*keywords))], 10, NOW)
     assert set(lookup.summaries) == set(lookup.archived[0])
     return list(lookup.archived[0])
 
 
 def test_stories_are_archived_and_found_by_their_key_terms(harness: Harness) -> None:
-    bridge = {"kestrel": 3.0, "bridge": 2.0, "norvale": 1.5, "crack": 1.0, "ferry": 0.5}
+    bridge = _t({"kestrel": 3.0, "bridge": 2.0, "norvale": 1.5, "crack": 1.0, "ferry": 0.5})
     harness.index.commit(_batch([Item("a", "sa", (1,))], t=5.0, centroid=bridge))
-    harness.index.commit(_batch([Item("b", "sb", (2,))], t=6.0, centroid={"kestrel": 1.0, "chess": 2.0}))
+    harness.index.commit(_batch([Item("b", "sb", (2,))], t=6.0, centroid=_t({"kestrel": 1.0, "chess": 2.0})))
     assert _archived(harness, ["norvale", "bridge", "kestrel"]) == ["sa"]  # sb shares one: too few
-    found = harness.index.candidates([_probe(keywords=["kestrel", "chess", "norvale"])], 10, NOW)
+    found = harness.index.candidates([_probe(keywords=_k("kestrel", "chess", "norvale"))], 10, NOW)
     assert list(found.archived[0]) == ["sa", "sb"]  # two each: ties by id
     s = found.summaries["sa"]
     assert (s.story_id, s.latest, s.time, dict(s.terms)) == ("sa", "a", 5.0, bridge)
@@ -234,21 +243,21 @@ def test_stories_are_archived_and_found_by_their_key_terms(harness: Harness) -> 
 
 
 def test_a_story_s_summary_follows_its_latest_centroid(harness: Harness) -> None:
-    harness.index.commit(_batch([Item("a", "sa", (1,))], centroid={"kestrel": 2.0, "bridge": 1.0}))
-    harness.index.commit(_batch([Item("b", "sa", (1,))], t=9.0, centroid={"ferry": 3.0, "dock": 2.0}))
-    found = harness.index.candidates([_probe(keywords=["ferry", "dock"])], 10, NOW)
+    harness.index.commit(_batch([Item("a", "sa", (1,))], centroid=_t({"kestrel": 2.0, "bridge": 1.0})))
+    harness.index.commit(_batch([Item("b", "sa", (1,))], t=9.0, centroid=_t({"ferry": 3.0, "dock": 2.0})))
+    found = harness.index.candidates([_probe(keywords=_k("ferry", "dock"))], 10, NOW)
     assert list(found.archived[0]) == ["sa"] and found.summaries["sa"].latest == "b"
     # Found by its earlier key terms too, until newer stories push it out: it is its latest summary.
     assert dict(
-        harness.index.candidates([_probe(keywords=["kestrel", "bridge"])], 10, NOW).summaries["sa"].terms
-    ) == {"ferry": 3.0, "dock": 2.0}
+        harness.index.candidates([_probe(keywords=_k("kestrel", "bridge"))], 10, NOW).summaries["sa"].terms
+    ) == _t({"ferry": 3.0, "dock": 2.0})
 
 
 def test_the_archive_forgets_what_is_past_its_horizon(harness: Harness) -> None:
-    harness.index.commit(_batch([Item("a", "sa", (1,))], centroid={"kestrel": 2.0, "bridge": 1.0}))
+    harness.index.commit(_batch([Item("a", "sa", (1,))], centroid=_t({"kestrel": 2.0, "bridge": 1.0})))
     harness.let_archive_pass()
     harness.index.commit(
-        _batch([Item("b", "sb", (2,))], t=ARCHIVE_S + 1, centroid={"chess": 2.0, "rook": 1.0})
+        _batch([Item("b", "sb", (2,))], t=ARCHIVE_S + 1, centroid=_t({"chess": 2.0, "rook": 1.0}))
     )
     assert _archived(harness, ["kestrel", "bridge"]) == []
     assert _archived(harness, ["chess", "rook"]) == ["sb"]
@@ -257,6 +266,6 @@ def test_the_archive_forgets_what_is_past_its_horizon(harness: Harness) -> None:
 def test_the_archive_keeps_at_most_its_cap_the_newest(harness: Harness) -> None:  # archive_max = 3
     for i in range(5):
         harness.index.commit(
-            _batch([Item(f"a{i}", f"s{i}", (i,))], t=float(i), centroid={"kestrel": 1.0, "bridge": 1.0})
+            _batch([Item(f"a{i}", f"s{i}", (i,))], t=float(i), centroid=_t({"kestrel": 1.0, "bridge": 1.0}))
         )
     assert sorted(_archived(harness, ["kestrel", "bridge"])) == ["s2", "s3", "s4"]
