@@ -106,14 +106,15 @@ def unpack_text(stored: str | None) -> str:
         return stored  # an unpacked text that happens to start with the mark
 
 
-def unpack_head(stored: str) -> str:
-    """The start of a text from the start of its stored form, as `lua/stories_page.lua` sends it for
-    the story list's snippet: as much as that holds, a character cut at its end left out."""
+def unpack_head(stored: str, most: int) -> str:
+    """At most the first `most` bytes of a text, from the start of its stored form as
+    `lua/stories_page.lua` sends it for the story list's snippet, a character cut at the end left out.
+    Only that much is inflated: a page of the list does this fifty times."""
     if not stored.startswith(_TEXT_MARK):
         return stored
     body = stored[len(_TEXT_MARK) :]
     try:
         data = base64.b64decode(body[: len(body) // 4 * 4], validate=True)
-        return zlib.decompressobj().decompress(data).decode(errors="ignore")
+        return zlib.decompressobj().decompress(data, most).decode(errors="ignore")
     except (ValueError, zlib.error):
         return stored

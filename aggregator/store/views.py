@@ -27,6 +27,7 @@ _BRIEF = (
 _TEXT = ("text", "summary")
 _LISTED = ("title", "url", "source", "source_name")
 SNIPPET_CHARS = 200  # of the canonical's text in the story list
+HEAD_BYTES = 600  # of the canonical's text read for the snippet: the headline it may repeat, then 200 chars
 SEARCH_SCAN, SEARCH_BATCH = 2000, 200  # stories a headline search reads per call, and per trip
 _MAX_OFFSET = 10**9  # a cursor past any real story: larger ones are refused, not sent to Redis
 
@@ -179,7 +180,7 @@ class StoryViews:
         story_pre, _, story_post = self.keys.story("\0").partition("\0")
         rows, last_id, last_score = self._page(
             keys=[self.keys.stories_updated],
-            args=[story_pre, story_post, self.keys.article(""), limit, score, last, *_LISTED],
+            args=[story_pre, story_post, self.keys.article(""), limit, score, last, HEAD_BYTES, *_LISTED],
         )
         return rows, last_score, last_id
 
@@ -213,6 +214,7 @@ def _listed(row: list[Any]) -> dict[str, Any]:
     sid, first_seen, updated, count, _, title, url, source, source_name, head, outlets, _ = row
     return {
         "id": sid, "title": title, "url": url, "source": source or source_name,
-        "snippet": snippet(packing.unpack_head(head), title), "first_seen": float(first_seen or 0),
-        "updated": float(updated or 0), "variant_count": count, "source_count": outlets,
+        "snippet": snippet(packing.unpack_head(head, HEAD_BYTES), title),
+        "first_seen": float(first_seen or 0), "updated": float(updated or 0), "variant_count": count,
+        "source_count": outlets,
     }  # fmt: skip

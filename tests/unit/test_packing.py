@@ -41,16 +41,17 @@ def test_a_long_text_is_packed_smaller_and_a_short_one_kept() -> None:
 def test_texts_stored_before_packing_read_as_they_were() -> None:
     assert packing.unpack_text("z: the old text that starts so") == "z: the old text that starts so"
     assert packing.unpack_text(None) == ""
-    assert packing.unpack_head("Plain old text") == "Plain old text"
+    assert packing.unpack_head("Plain old text", 600) == "Plain old text"
 
 
 def test_the_head_of_a_packed_text_is_its_start() -> None:
     text = "Été " * 5000
     packed = packing.pack_text(text)
     for cut in (3, 50, 101, 400, len(packed)):
-        head = packing.unpack_head(packed[:cut])
+        head = packing.unpack_head(packed[:cut], 10**6)
         assert text.startswith(head)
-    assert packing.unpack_head(packed) == text
+    assert packing.unpack_head(packed, 10**6) == text
+    assert packing.unpack_head(packed, 601) == text[:400]  # 100 times 6 bytes; a cut "É" is left out
 
 
 def test_index_entries_read_back_and_old_entries_still_read() -> None:

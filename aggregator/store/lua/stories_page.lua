@@ -3,7 +3,7 @@
 -- KEYS: the stories-by-update sorted set.
 -- ARGV: the story key's prefix and suffix (the key is prefix .. id .. suffix; its variants' key adds
 --   ':variants'), the article key prefix, the page size, the cursor's score and id ('' for the first
---   page), then the article fields to read.
+--   page), the most bytes of the canonical's text to send (SNIPPET), then the article fields to read.
 -- Returns {rows, the last listed id, its score}: each row {story id, first_seen, updated, count,
 --   canonical id, the fields..., the head of the canonical's text, the number of outlets, its score in
 --   the list}; the last id
@@ -12,8 +12,9 @@
 --   characters, which the API unpacks. The number of outlets is the story's `sources`, which every write
 --   keeps; a story written before there was one has its outlets counted among its first OUTLETS_READ
 --   variants.
--- Base64 of about 1 KB of deflate holds a packed text's first kilobytes (900 bytes if incompressible).
-local SNIPPET, OUTLETS_READ, PACKED_HEAD = 600, 50, 1400
+-- Base64 of 750 bytes of deflate holds more than a snippet's bytes of its text (its first 740 or more).
+local OUTLETS_READ, PACKED_HEAD = 50, 1000
+local SNIPPET = tonumber(ARGV[7])
 local function head(text)
   if string.sub(text, 1, 2) == 'z:' then return string.sub(text, 1, PACKED_HEAD) end
   if #text <= SNIPPET then return text end
@@ -32,7 +33,7 @@ end
 local story_pre, story_post, article_pre = ARGV[1], ARGV[2], ARGV[3]
 local limit, score, last = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local fields = {}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
 local listed
 if score == '' then
   listed = redis.call('zrevrange', KEYS[1], 0, limit - 1, 'withscores')
