@@ -42,8 +42,10 @@ from aggregator.store.stories import StoryStore
 # The LSH buckets are fields of hashes (a key each would cost more than most buckets hold), a hash per
 # group of band keys (band key % BUCKET_GROUPS) and time part. Entries go to the part of the time they
 # were written; a part is a third of the story window and lives a window longer, so the window's
-# entries are in the newest four parts, which a search reads, newest first.
-BUCKET_GROUPS = 4096
+# entries are in the newest four parts, which a search reads, newest first. Redis keeps a hash compact
+# up to 64 fields (hash-max-listpack-entries 128): with 16,384 groups, a part holds about a million
+# buckets before its hashes grow past that, some 200,000 articles a part.
+BUCKET_GROUPS = 16384
 PARTS_READ = 4
 
 

@@ -170,16 +170,20 @@ class Keys:
         return f"{self.prefix}:{{idx}}:r:{ref}"
 
     def vector(self, article_id: str) -> str:
-        """string: JSON [time, body words, heaviest TF-IDF terms]: what the split check compares"""
+        """string: JSON [time, body words, its heaviest TF-IDF terms and their weights (packed,
+        `store/packing.py`), the article it joined through, whether as a copy]: what the split check
+        compares, and a story of one article's centroid"""
         return f"{self.prefix}:{{idx}}:v:{article_id}"
 
     def centroid(self, story_id: str) -> str:
-        """string: JSON of the story's centroid (term -> summed TF-IDF weight of its variants)"""
+        """string: JSON of the story's centroid, its terms and their summed TF-IDF weights (packed); a
+        story of one article has none (its article's vector stands in)"""
         return f"{self.prefix}:{{idx}}:c:{story_id}"
 
     # --- the archive of long-running stories (TTL: settings.archive_horizon_h)
     def summary(self, story_id: str) -> str:
-        """string: JSON of the story's summary (its centroid's heaviest terms, newest article, time)"""
+        """string: JSON of the story's summary (its centroid's heaviest terms, packed; newest article;
+        time)"""
         return f"{self.prefix}:{{idx}}:sum:{story_id}"
 
     def archive_term(self, term: int) -> str:
