@@ -29,7 +29,6 @@ def _b64(data: bytes) -> str:
 # 64 characters in ascending ASCII order: a number written with them sorts as the number does.
 _REF_DIGITS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 _HEX = frozenset("0123456789abcdef")
-_TERMS_MARK = "#"
 
 
 def ref(article_id: str) -> str:
@@ -57,7 +56,7 @@ def pack_terms(weights: Mapping[int, float]) -> list[str]:
         exact = False
     if not exact:
         data = struct.pack(f"<{len(values)}d", *values)
-    return [_TERMS_MARK + _b64(struct.pack(f"<{len(values)}I", *weights)), _b64(data)]
+    return [_b64(struct.pack(f"<{len(values)}I", *weights)), _b64(data)]
 
 
 def unpack_terms(packed: Sequence[str] | Mapping[str, float]) -> dict[int, float]:
@@ -65,28 +64,23 @@ def unpack_terms(packed: Sequence[str] | Mapping[str, float]) -> dict[int, float
     if isinstance(packed, Mapping):
         return {term_hash(word): w for word, w in packed.items()}
     terms, weights = packed
-    if not terms.startswith(_TERMS_MARK):
-        return {}
-    keys = base64.b64decode(terms[len(_TERMS_MARK) :])
+    keys = base64.b64decode(terms)
     n, data = len(keys) // 4, base64.b64decode(weights)
     values = struct.unpack(f"<{n}{'f' if len(data) == 4 * n else 'd'}", data)
     return dict(zip(struct.unpack(f"<{n}I", keys), values, strict=True))
 
 
 def pack_sketch(sketch: Sequence[int]) -> str:
-    """The sketch's hashes as 4 bytes each when they fit (the core's are 32-bit), else 8; the first
-    character says which."""
-    if all(h < 2**32 for h in sketch):
-        return "4" + _b64(struct.pack(f"<{len(sketch)}I", *sketch))
-    return "8" + _b64(struct.pack(f"<{len(sketch)}Q", *sketch))
+    """The sketch's 32-bit hashes (`core.fingerprint`), 4 bytes each."""
+    return _b64(struct.pack(f"<{len(sketch)}I", *sketch))
 
 
 def unpack_sketch(packed: str | Sequence[int]) -> tuple[int, ...]:
     """Also reads the JSON list a record held before records were packed."""
     if not isinstance(packed, str):
         return tuple(packed)
-    width, data = int(packed[0]), base64.b64decode(packed[1:])
-    return struct.unpack(f"<{len(data) // width}{'I' if width == 4 else 'Q'}", data)
+    data = base64.b64decode(packed)
+    return struct.unpack(f"<{len(data) // 4}I", data)
 
 
 def pack_text(text: str) -> str:
