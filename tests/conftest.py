@@ -21,6 +21,7 @@ from aggregator.api.protocol import HeaderDeadline
 from aggregator.devserver import EmbeddedRedis, free_port
 from aggregator.dispatch import QUEUES
 from aggregator.settings import Settings, defaults
+from aggregator.store.connection import connect
 from tests.fixtures.site import Site, serve
 
 
@@ -34,7 +35,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 
 @pytest.fixture
 def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client = connect(redis_server.url)  # decoding as the service does
     client.flushall()
     yield client
     client.close()

@@ -119,9 +119,9 @@ def features_batch(table: TermTable, freq: DocFrequencies, params: FeatureParams
     top_weight = weight[top]
     norm = np.sqrt(np.bincount(article[top], top_weight * top_weight, minlength=n))
     unit = top_weight / np.where(norm > 0, norm, 1.0)[article[top]]
-    # Terms go by their hashes (`terms.term_hash`) and weights in single precision, all a cosine needs:
-    # what an index keeps of a vector is then 4-byte numbers (`store/packing.py`).
-    unit_rows = table.per_article(unit.astype(np.float32).astype(np.float64).tolist(), top)
+    # Terms go by their hashes (`terms.term_hash`) and weights in half precision (three significant
+    # digits), all a cosine needs: an index keeps a term in 6 bytes (`store/packing.py`).
+    unit_rows = table.per_article(unit.astype(np.float16).astype(np.float64).tolist(), top)
     hashes = table.per_article(vocab.term_hash[table.term[top]].tolist(), top)
     vectors = [dict(zip(t, v, strict=True)) for t, v in zip(hashes, unit_rows, strict=True)]
     lead_first = np.argsort(article[heaviest] * 2 + ~table.lead[heaviest], kind="stable")

@@ -22,6 +22,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+# Replies are text, and a packed value's bytes that are not UTF-8 read as stand-in characters that
+# `packing.raw` turns back into them (the store writes packed values as bytes).
+DECODING: dict[str, Any] = {"decode_responses": True, "encoding_errors": "surrogateescape"}
+
+
 def connect(url: str, cluster: bool = False) -> redis.Redis:
     """A client of the Redis at `url`; with `cluster`, of the Redis Cluster that `url` is a node of. The
     cluster client routes each command by its keys; every key of the service shares one hash tag there
@@ -29,9 +34,9 @@ def connect(url: str, cluster: bool = False) -> redis.Redis:
     # redis-py's cluster pipelines refuse some commands by name (mget, evalsha) though one slot makes
     # them legal: pipelines here queue MGET with execute_command, and scripts with EVAL (scripts.py).
     if cluster:
-        client: Any = redis.RedisCluster.from_url(url, decode_responses=True, health_check_interval=30)
+        client: Any = redis.RedisCluster.from_url(url, **DECODING, health_check_interval=30)
         return client  # type: ignore[no-any-return]
-    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    return redis.Redis.from_url(url, **DECODING, health_check_interval=30)
 
 
 def shared_async_client(url: str, cluster: bool, max_connections: int, socket_timeout: float) -> Any:
@@ -39,13 +44,13 @@ def shared_async_client(url: str, cluster: bool, max_connections: int, socket_ti
     cluster) and wait for a free one rather than fail; closing it closes its connections."""
     if cluster:
         return redis.asyncio.RedisCluster.from_url(
-            url, decode_responses=True, max_connections=max_connections, socket_timeout=socket_timeout
+            url, **DECODING, max_connections=max_connections, socket_timeout=socket_timeout
         )
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
         timeout=None,
-        decode_responses=True,
+        **DECODING,
         socket_timeout=socket_timeout,
     )
     return redis.asyncio.Redis.from_pool(pool)

@@ -49,49 +49,66 @@ BUCKET_GROUPS = 16384
 PARTS_READ = 4
 
 
-def dump_record(r: Record) -> str:
-    """The record as `lua/index_candidates.lua` reads it (a JSON object with the story id at "s").
-    Its band keys are not kept: the buckets hold them, and nothing reads them back."""
-    d = {"a": r.article_id, "s": r.story_id, "h": packing.pack_sketch(r.shingle_sig), "at": r.time}
-    return _dumps(d)
+# Records, member vectors and summaries are a few words, then packed bytes (`store/packing.py`): a
+# record is "article story time " and its sketch, which `lua/index_candidates.lua` reads the ids of;
+# a member vector is "time length matched copy " and its terms; a summary is "latest time " and its
+# terms; a centroid is its terms alone. Entries once stored as JSON (starting "{" or "[") still read.
+def dump_record(r: Record) -> bytes:
+    """Its band keys are not kept: the buckets hold them, and nothing reads them back."""
+    return f"{r.article_id} {r.story_id} {r.time!r} ".encode() + packing.pack_sketch(r.shingle_sig)
 
 
-def load_record(raw: str | bytes) -> Record:
-    d = json.loads(raw)
-    return Record(d["a"], d["s"], packing.unpack_sketch(d["h"]), (), float(d["at"]))
+def load_record(value: str | bytes) -> Record:
+    data = packing.raw(value)
+    if data.startswith(b"{"):
+        d = json.loads(data)
+        sketch = packing.unpack_sketch(d["h"], old=True) if isinstance(d["h"], str) else tuple(d["h"])
+        return Record(d["a"], d["s"], sketch, (), float(d["at"]))
+    aid, sid, at, packed = data.split(b" ", 3)
+    return Record(aid.decode(), sid.decode(), packing.unpack_sketch(packed), (), float(at))
 
 
-def dump_centroid(c: Centroid) -> str:
-    return _dumps(packing.pack_terms(c))
+def dump_centroid(c: Centroid) -> bytes:
+    return packing.pack_terms(c)
 
 
-def load_centroid(raw: str) -> dict[int, float]:
+def load_centroid(value: str | bytes) -> dict[int, float]:
     """A centroid, or the member vector that stands for the centroid of a story of one article."""
-    value = json.loads(raw)
-    if isinstance(value, list) and len(value) > 2:
-        return dict(load_member("", raw).vector)
-    return packing.unpack_terms(value)
+    data = packing.raw(value)
+    if data[:1].isdigit() or data.startswith(b"[") and data.count(b",") > 1:
+        return dict(load_member("", data).vector)
+    return packing.unpack_terms(json.loads(data) if data.startswith((b"[", b"{")) else data)
 
 
-def dump_summary(s: Summary) -> str:
-    return _dumps({"t": packing.pack_terms(s.terms), "a": s.latest, "at": s.time})
+def dump_summary(s: Summary) -> bytes:
+    return f"{s.latest} {s.time!r} ".encode() + packing.pack_terms(s.terms)
 
 
-def load_summary(story_id: str, raw: str) -> Summary:
-    d = json.loads(raw)
-    return Summary(story_id, packing.unpack_terms(d["t"]), d["a"], float(d["at"]))
+def load_summary(story_id: str, value: str | bytes) -> Summary:
+    data = packing.raw(value)
+    if data.startswith(b"{"):
+        d = json.loads(data)
+        return Summary(story_id, packing.unpack_terms(d["t"]), d["a"], float(d["at"]))
+    latest, at, terms = data.split(b" ", 2)
+    return Summary(story_id, packing.unpack_terms(terms), latest.decode(), float(at))
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+def dump_member(m: MemberVector) -> bytes:
+    head = f"{m.time!r} {m.length} {m.matched or ''} {int(m.copy)} "
+    return head.encode() + packing.pack_terms(m.vector)
 
 
-def dump_member(m: MemberVector) -> str:
-    return _dumps([m.time, m.length, *packing.pack_terms(m.vector), m.matched, m.copy])
+def load_member(article_id: str, value: str | bytes) -> MemberVector:
+    data = packing.raw(value)
+    if data.startswith(b"["):
+        return _load_json_member(article_id, data)
+    t, n, matched, copy, terms = data.split(b" ", 4)
+    vector = packing.unpack_terms(terms)
+    return MemberVector(article_id, float(t), int(n), vector, matched.decode() or None, copy == b"1")
 
 
-def load_member(article_id: str, raw: str) -> MemberVector:
-    t, n, *rest = json.loads(raw)
+def _load_json_member(article_id: str, data: bytes) -> MemberVector:
+    t, n, *rest = json.loads(data)
     # A vector stored before vectors were packed is one JSON object, and one stored before members
     # had links has none (it reads as unlinked).
     if rest and isinstance(rest[0], dict):
@@ -204,7 +221,7 @@ class RedisIndex:
 
     def _queue_archive(self, pipe: redis.client.Pipeline, summaries: Sequence[Summary]) -> None:
         keys = [self.keys.archive]
-        args: list[str | int | float] = [
+        args: list[str | int | float | bytes] = [
             self.archive_ttl_s, self.bucket_cap, self.archive_max, self.keys.summary(""), len(summaries)
         ]  # fmt: skip
         for s in summaries:
@@ -224,7 +241,7 @@ class RedisIndex:
     ) -> None:
         """`doc_keys` holds each new document's df slots: only they count in the IDF."""
         keys = [self.keys.doc_freq, self.keys.doc_count, *(self.keys.centroid(s) for s in centroids)]
-        args: list[str | int] = [self.ttl_s, self.ttl_s + self.part_s, self.bucket_cap]
+        args: list[str | int | bytes] = [self.ttl_s, self.ttl_s + self.part_s, self.bucket_cap]
         args += [self.keys.buckets(self._part(), ""), BUCKET_GROUPS, len(records), len(centroids)]
         args += [dump_centroid(c) for c in centroids.values()]
         for rec in records:

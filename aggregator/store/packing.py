@@ -3,7 +3,11 @@
 The index's numbers go as their bytes, not as decimal text: a weight is a float32's 4 bytes or a
 float64's 8, whichever holds it exactly (so the in-memory and Redis indexes decide alike), and a term
 or sketch hash 4 bytes, where JSON spends 10 to 20 characters on each. Article texts are deflated.
-Bytes travel as base64, which the client's text decoding passes unchanged.
+
+Values go to Redis as raw bytes. The clients decode replies as UTF-8 with `surrogateescape`
+(`store/connection.py`), which keeps every byte that is not UTF-8 as a stand-in character: a packed
+value reads back as such a string, and `raw` turns it into its bytes again. Values packed as base64,
+as the store once wrote them, still read.
 """
 
 from __future__ import annotations
@@ -17,13 +21,19 @@ from aggregator.core.terms import term_hash
 
 # Deflate's level 6 (its default) packs news text to 35-45 % at a small part of level 9's time.
 _TEXT_LEVEL = 6
-# A packed text starts so (`lua/stories_page.lua` knows it too); a text stored before texts were packed
-# does not, or does not unpack.
-_TEXT_MARK = "z:"
+# Deflate's stream at that level starts with these two bytes, which no UTF-8 text holds (0x9C cannot
+# follow an ASCII character): a stored text that starts so is packed (`lua/stories_page.lua` knows it
+# too). The base64 form texts were once packed in started with "z:".
+TEXT_MARK = b"\x78\x9c"
+_OLD_TEXT_MARK = "z:"
+# A packed term list starts with the struct format of its weights: the narrowest that holds each
+# exactly, so that the in-memory and Redis indexes decide alike.
+_WIDTHS = {b"e": 2, b"f": 4, b"d": 8}
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+def raw(value: str | bytes) -> bytes:
+    """A value as the bytes Redis holds: a reply string decoded with surrogateescape, encoded back."""
+    return value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
 
 
 # 64 characters in ascending ASCII order: a number written with them sorts as the number does.
@@ -44,71 +54,89 @@ def ref(article_id: str) -> str:
     return "".join(reversed(digits))
 
 
-def pack_terms(weights: Mapping[int, float]) -> list[str]:
-    """[the terms, their weights], both as bytes: a vector, centroid or summary, its order kept. Terms
-    are their 32-bit hashes (`terms.term_hash`); the weights go as float32 when each is one exactly
-    (an article's vector, `core.fingerprint`), else as float64."""
-    values = list(weights.values())
-    try:
-        data = struct.pack(f"<{len(values)}f", *values)
-        exact = list(struct.unpack(f"<{len(values)}f", data)) == values
-    except OverflowError:  # past float32's range
-        exact = False
-    if not exact:
-        data = struct.pack(f"<{len(values)}d", *values)
-    return [_b64(struct.pack(f"<{len(values)}I", *weights)), _b64(data)]
+def pack_terms(weights: Mapping[int, float]) -> bytes:
+    """A vector, centroid or summary, its order kept: the format of its weights, its terms (their
+    32-bit hashes, `terms.term_hash`), then its weights, as float16 when each is one exactly (an
+    article's vector, `core.fingerprint`), else float32 if that holds them, else float64."""
+    values, n = list(weights.values()), len(weights)
+    for width in (b"e", b"f"):
+        try:
+            data = struct.pack(f"<{n}{width.decode()}", *values)
+        except OverflowError:  # past the format's range
+            continue
+        if list(struct.unpack(f"<{n}{width.decode()}", data)) == values:
+            break
+    else:
+        width, data = b"d", struct.pack(f"<{n}d", *values)
+    return width + struct.pack(f"<{n}I", *weights) + data
 
 
-def unpack_terms(packed: Sequence[str] | Mapping[str, float]) -> dict[int, float]:
-    """Also reads the JSON object of words an entry held before entries were packed, as the same terms."""
+def unpack_terms(packed: str | bytes | Sequence[str] | Mapping[str, float]) -> dict[int, float]:
+    """Also reads the two base64 strings and the JSON object of words that entries once held."""
     if isinstance(packed, Mapping):
         return {term_hash(word): w for word, w in packed.items()}
-    terms, weights = packed
-    keys = base64.b64decode(terms)
-    n, data = len(keys) // 4, base64.b64decode(weights)
-    values = struct.unpack(f"<{n}{'f' if len(data) == 4 * n else 'd'}", data)
+    if isinstance(packed, (str, bytes)):
+        data = raw(packed)
+        width = data[:1]
+        n = (len(data) - 1) // (4 + _WIDTHS[width])
+        keys, weights = data[1 : 1 + 4 * n], data[1 + 4 * n :]
+        return dict(
+            zip(struct.unpack(f"<{n}I", keys), struct.unpack(f"<{n}{width.decode()}", weights), strict=True)
+        )
+    keys, weights = (base64.b64decode(part) for part in packed)
+    n = len(keys) // 4
+    values = struct.unpack(f"<{n}{'f' if len(weights) == 4 * n else 'd'}", weights)
     return dict(zip(struct.unpack(f"<{n}I", keys), values, strict=True))
 
 
-def pack_sketch(sketch: Sequence[int]) -> str:
+def pack_sketch(sketch: Sequence[int]) -> bytes:
     """The sketch's 32-bit hashes (`core.fingerprint`), 4 bytes each."""
-    return _b64(struct.pack(f"<{len(sketch)}I", *sketch))
+    return struct.pack(f"<{len(sketch)}I", *sketch)
 
 
-def unpack_sketch(packed: str | Sequence[int]) -> tuple[int, ...]:
-    """Also reads the JSON list a record held before records were packed."""
-    if not isinstance(packed, str):
-        return tuple(packed)
-    data = base64.b64decode(packed)
+def unpack_sketch(packed: str | bytes, old: bool = False) -> tuple[int, ...]:
+    """`old`: the base64 form records once held."""
+    data = base64.b64decode(packed) if old else raw(packed)
     return struct.unpack(f"<{len(data) // 4}I", data)
 
 
-def pack_text(text: str) -> str:
-    """A long text deflated; a short one as it is (deflate and base64 would make it longer)."""
-    if len(text) < 200 and not text.startswith(_TEXT_MARK):
+def pack_text(text: str) -> str | bytes:
+    """A long text deflated; a short one as it is (deflate would make it longer) unless it starts as
+    texts were once packed."""
+    if len(text) < 200 and not text.startswith(_OLD_TEXT_MARK):
         return text
-    return _TEXT_MARK + _b64(zlib.compress(text.encode(), _TEXT_LEVEL))
+    return zlib.compress(text.encode(), _TEXT_LEVEL)
 
 
-def unpack_text(stored: str | None) -> str:
+def unpack_text(stored: str | bytes | None) -> str:
     """The text `pack_text` packed, or a text stored before texts were packed, as it was."""
-    if not stored or not stored.startswith(_TEXT_MARK):
-        return stored or ""
+    if not stored:
+        return ""
+    data = raw(stored)
     try:
-        return zlib.decompress(base64.b64decode(stored[len(_TEXT_MARK) :], validate=True)).decode()
+        if data.startswith(TEXT_MARK):
+            return zlib.decompress(data).decode()
+        if data.startswith(_OLD_TEXT_MARK.encode()):
+            return zlib.decompress(base64.b64decode(data[len(_OLD_TEXT_MARK) :], validate=True)).decode()
     except (ValueError, zlib.error):
-        return stored  # an unpacked text that happens to start with the mark
+        pass  # an unpacked text that happens to start with the old mark
+    return data.decode("utf-8", "replace")
 
 
-def unpack_head(stored: str, most: int) -> str:
+def unpack_head(stored: str | bytes, most: int) -> str:
     """At most the first `most` bytes of a text, from the start of its stored form as
     `lua/stories_page.lua` sends it for the story list's snippet, a character cut at the end left out.
     Only that much is inflated: a page of the list does this fifty times."""
-    if not stored.startswith(_TEXT_MARK):
-        return stored
-    body = stored[len(_TEXT_MARK) :]
+    data = raw(stored)
+    if data.startswith(_OLD_TEXT_MARK.encode()):
+        body = data[len(_OLD_TEXT_MARK) :]
+        try:
+            data = base64.b64decode(body[: len(body) // 4 * 4], validate=True)
+        except ValueError:
+            return data.decode("utf-8", "replace")
+    elif not data.startswith(TEXT_MARK):
+        return data.decode("utf-8", "replace")
     try:
-        data = base64.b64decode(body[: len(body) // 4 * 4], validate=True)
         return zlib.decompressobj().decompress(data, most).decode(errors="ignore")
-    except (ValueError, zlib.error):
-        return stored
+    except zlib.error:
+        return data.decode("utf-8", "replace")

@@ -12,6 +12,7 @@ import redis
 
 from aggregator.devserver import EmbeddedRedis, free_port, redis_server_binary
 from aggregator.settings import Settings
+from aggregator.store.connection import connect
 from aggregator.wiring import Wiring
 from tests.conftest import wait_for
 from tests.fixtures.sender import Recorder
@@ -37,7 +38,7 @@ def test_a_snapshot_restored_serves_the_same_stories(settings: Settings, tmp_pat
     assert len(before[0]) == 1 + len(UNRELATED)
 
     # 1. Snapshot: BGSAVE, wait until it is done and nothing changed since, copy the file it wrote.
-    source = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
+    source = connect(settings.redis_url or "")
     source.bgsave()
     wait_for(lambda: _saved(source))
     where = source.config_get("dir")["dir"], source.config_get("dbfilename")["dbfilename"]

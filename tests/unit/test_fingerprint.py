@@ -93,7 +93,7 @@ def test_vector_is_the_heaviest_terms_at_unit_length() -> None:
     counts = _counts(table, 0)
     assert len(counts) > TOP_TERMS
     assert list(f.vector) == [term_hash(t) for t in sorted(counts, key=lambda t: -counts[t][0])[:TOP_TERMS]]
-    assert math.isclose(math.fsum(v * v for v in f.vector.values()), 1.0, rel_tol=1e-6)  # single precision
+    assert math.isclose(math.fsum(v * v for v in f.vector.values()), 1.0, rel_tol=2e-3)  # half precision
 
 
 def _hashes(*words: str) -> set[int]:

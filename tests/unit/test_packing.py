@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
+import zlib
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,39 +17,50 @@ from aggregator.store import index, packing
 weights = st.dictionaries(st.integers(0, 2**32 - 1), st.floats(allow_nan=False), max_size=80)
 
 
+def through_redis(value: str | bytes) -> str:
+    """A value written as the store writes it, read back as its clients decode replies."""
+    return value if isinstance(value, str) else value.decode("utf-8", "surrogateescape")
+
+
 @given(weights)
 def test_term_weights_round_trip_exactly(w: dict[int, float]) -> None:
-    back = packing.unpack_terms(json.loads(json.dumps(packing.pack_terms(w))))
+    back = packing.unpack_terms(through_redis(packing.pack_terms(w)))
     assert back == w and list(back) == list(w)  # the order is the ranking: kept
 
 
 @given(st.lists(st.integers(0, 2**32 - 1), max_size=64))
 def test_sketches_round_trip(sketch: list[int]) -> None:
-    assert packing.unpack_sketch(packing.pack_sketch(sketch)) == tuple(sketch)
+    assert packing.unpack_sketch(through_redis(packing.pack_sketch(sketch))) == tuple(sketch)
 
 
 @given(st.text())
 def test_texts_round_trip(text: str) -> None:
-    assert packing.unpack_text(packing.pack_text(text)) == text
+    assert packing.unpack_text(through_redis(packing.pack_text(text))) == text
 
 
 def test_a_long_text_is_packed_smaller_and_a_short_one_kept() -> None:
     long = " ".join(f"word{n % 500}" for n in range(2000))
-    assert packing.pack_text(long).startswith("z:") and len(packing.pack_text(long)) < len(long) / 2
+    packed = packing.pack_text(long)
+    assert packed.startswith(packing.TEXT_MARK) and len(packed) < len(long) / 2
     assert packing.pack_text("A short text.") == "A short text."
-    # A text that starts like a packed one is packed, so it cannot be taken for one.
-    assert packing.pack_text("z:AAAA").startswith("z:") and packing.pack_text("z:AAAA") != "z:AAAA"
+    # A text that starts as texts were once packed is packed, so it cannot be taken for one.
+    assert packing.pack_text("z:AAAA") != "z:AAAA"
+    assert packing.unpack_text(through_redis(packing.pack_text("z:AAAA"))) == "z:AAAA"
 
 
-def test_texts_stored_before_packing_read_as_they_were() -> None:
+def test_texts_stored_before_packing_or_packed_as_base64_read_as_they_were() -> None:
     assert packing.unpack_text("z: the old text that starts so") == "z: the old text that starts so"
+    text = "Été " * 500
+    old = "z:" + base64.b64encode(zlib.compress(text.encode())).decode()
+    assert packing.unpack_text(old) == text
+    assert packing.unpack_head(old[:1000], 600) == text[:400]  # 100 times its 6 bytes
     assert packing.unpack_text(None) == ""
     assert packing.unpack_head("Plain old text", 600) == "Plain old text"
 
 
 def test_the_head_of_a_packed_text_is_its_start() -> None:
     text = "Été " * 5000
-    packed = packing.pack_text(text)
+    packed = through_redis(packing.pack_text(text))
     for cut in (3, 50, 101, 400, len(packed)):
         head = packing.unpack_head(packed[:cut], 10**6)
         assert text.startswith(head)
@@ -57,31 +71,43 @@ def test_the_head_of_a_packed_text_is_its_start() -> None:
 def test_index_entries_read_back_and_old_entries_still_read() -> None:
     r = Record("a1", "s1", (1, 2**32 - 1), (5, 6), 10.5)
     assert index.load_record(index.dump_record(r)) == Record("a1", "s1", (1, 2**32 - 1), (), 10.5)
+    stored = through_redis(index.dump_record(r))
+    assert index.load_record(stored) == Record("a1", "s1", (1, 2**32 - 1), (), 10.5)
     old = json.dumps({"a": "a1", "s": "s1", "h": [1, 2], "b": [5], "at": 3})
+    assert index.load_record(old) == Record("a1", "s1", (1, 2), (), 3.0)
+    old = json.dumps(
+        {"a": "a1", "s": "s1", "h": base64.b64encode(packing.pack_sketch([1, 2])).decode(), "at": 3}
+    )
     assert index.load_record(old) == Record("a1", "s1", (1, 2), (), 3.0)
     # Terms go by their hashes; an entry stored with words reads as the same terms.
     quake, city = term_hash("quake"), term_hash("city")
     s = Summary("s1", {quake: 0.5, city: 0.25}, "a9", 4.0)
-    assert index.load_summary("s1", index.dump_summary(s)) == s
+    assert index.load_summary("s1", through_redis(index.dump_summary(s))) == s
     old = json.dumps({"t": {"quake": 0.5}, "a": "a9", "at": 4})
     assert index.load_summary("s1", old).terms == {quake: 0.5}
     c = {quake: 1.25, city: 0.1}
-    assert index.load_centroid(index.dump_centroid(c)) == c
+    assert index.load_centroid(through_redis(index.dump_centroid(c))) == c
     assert index.load_centroid(json.dumps({"quake": 1.25, "city": 0.1})) == c
+    assert index.load_centroid(json.dumps([base64.b64encode(x).decode() for x in _old_terms(c)])) == c
     m = MemberVector("a2", 7.0, 120, {quake: 0.75}, "a1", True)
-    assert index.load_member("a2", index.dump_member(m)) == m
+    assert index.load_member("a2", through_redis(index.dump_member(m))) == m
+    assert index.load_centroid(through_redis(index.dump_member(m))) == {quake: 0.75}
+    unlinked = MemberVector("a2", 7.0, 120, {quake: 0.75})
+    assert index.load_member("a2", through_redis(index.dump_member(unlinked))) == unlinked
     assert index.load_member("a2", json.dumps([7, 120, {"quake": 0.75}, "a1", True])) == m
     assert index.load_member("a2", json.dumps([7, 120, {"quake": 0.75}])) == MemberVector(
         "a2", 7.0, 120, {quake: 0.75}
     )
 
 
-def test_single_precision_weights_pack_in_half_the_bytes() -> None:
-    single = {1: 0.5, 2: 0.25, 3: 0.125}
+def test_weights_pack_in_the_fewest_bytes_that_hold_them_exactly() -> None:
+    half = {1: 0.5, 2: 0.25, 3: 0.125}
+    single = {1: struct.unpack("<f", struct.pack("<f", 0.1))[0], 2: 0.25, 3: 70000.0}  # past float16
     double = {1: 0.1, 2: 0.25, 3: 0.125}
-    assert len(packing.pack_terms(single)[1]) < len(packing.pack_terms(double)[1])
-    assert packing.unpack_terms(packing.pack_terms(double)) == double
-    assert packing.unpack_terms(packing.pack_terms({7: 1e300})) == {7: 1e300}
+    sizes = [len(packing.pack_terms(w)) - 1 for w in (half, single, double)]
+    assert sizes == [3 * (4 + 2), 3 * (4 + 4), 3 * (4 + 8)]
+    for w in (half, single, double, {7: 1e300}, {8: 1e-300}):
+        assert packing.unpack_terms(packing.pack_terms(w)) == w
 
 
 @given(st.lists(st.integers(0, 2**64 - 1), min_size=2, max_size=20))
@@ -96,3 +122,8 @@ def test_refs_are_short_and_sort_as_the_ids_do(numbers: list[int]) -> None:
 def test_ids_of_other_forms_are_their_own_refs() -> None:
     for other in ("wire", "a123", "A0123456789abcdef", "a0123456789abcdeg", "ecb-1-2"):
         assert packing.ref(other) == other
+
+
+def _old_terms(c: dict[int, float]) -> tuple[bytes, bytes]:
+    """A centroid's terms and float64 weights, as entries once held them in base64."""
+    return struct.pack(f"<{len(c)}I", *c), struct.pack(f"<{len(c)}d", *c.values())

@@ -49,8 +49,16 @@ while a <= #ARGV do
     if rec then
       found[#found + 1] = rec
       found[#found + 1] = hits[order[i]]
-      local r = cjson.decode(rec)
-      stories[r['s']] = r['a']
+      -- A record is "article story time " and its sketch's bytes (`store/index.py`); one stored as JSON
+      -- is read as such.
+      local aid, sid
+      if string.sub(rec, 1, 1) == '{' then
+        local r = cjson.decode(rec)
+        aid, sid = r['a'], r['s']
+      else
+        aid, sid = string.match(rec, '^(%S+) (%S+) ')
+      end
+      stories[sid] = aid
     end
   end
   out[#out + 1] = found

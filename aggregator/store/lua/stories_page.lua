@@ -6,17 +6,18 @@
 --   page), the most bytes of the canonical's text to send (SNIPPET), then the article fields to read.
 -- Returns {rows, the last listed id, its score}: each row {story id, first_seen, updated, count,
 --   canonical id, the fields..., the head of the canonical's text, the number of outlets, its score in
---   the list}; the last id
---   and score are '' when the list has no more stories. The head is at most SNIPPET bytes, cut before a
---   character, never inside one; of a packed text (`store/packing.py`), its first PACKED_HEAD
---   characters, which the API unpacks. The number of outlets is the story's `sources`, which every write
---   keeps; a story written before there was one has its outlets counted among its first OUTLETS_READ
---   variants.
--- Base64 of 750 bytes of deflate holds more than a snippet's bytes of its text (its first 740 or more).
-local OUTLETS_READ, PACKED_HEAD = 50, 1000
+--   the list}; the last id and score are '' when the list has no more stories. The head is at most
+--   SNIPPET bytes, cut before a character, never inside one; of a packed text (`store/packing.py`; it
+--   starts with deflate's bytes 120 156), its first PACKED_HEAD bytes, which the API unpacks. The
+--   number of outlets is the story's `sources`, which every write keeps; a story written before there
+--   was one has its outlets counted among its first OUTLETS_READ variants.
+-- 750 bytes of deflate hold more than a snippet's bytes of its text (its first 740 or more); texts
+-- packed as base64, as they once were, need 1000 characters for them.
+local OUTLETS_READ, PACKED_HEAD, OLD_PACKED_HEAD = 50, 750, 1000
 local SNIPPET = tonumber(ARGV[7])
 local function head(text)
-  if string.sub(text, 1, 2) == 'z:' then return string.sub(text, 1, PACKED_HEAD) end
+  if string.sub(text, 1, 2) == '\120\156' then return string.sub(text, 1, PACKED_HEAD) end
+  if string.sub(text, 1, 2) == 'z:' then return string.sub(text, 1, OLD_PACKED_HEAD) end
   if #text <= SNIPPET then return text end
   local cut = SNIPPET
   -- A UTF-8 continuation byte (10xxxxxx) is no place to start the next character: back off.
