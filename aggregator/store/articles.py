@@ -36,13 +36,19 @@ def stored_float(value: str | None) -> float | None:
 
 def article_fields(a: Article) -> dict[str, Any]:
     """A clean article as its hash keeps it (`StoryStore.queue_commit` writes the same fields)."""
-    return {
+    return lean({
         "url": a.url, "feed_id": a.feed_id, "title": a.title, "text": packing.pack_text(a.text),
         "source": a.source,
         "published": a.published or "", "fetched": a.fetched, "author": a.author or "",
         "extraction": a.extraction.value, "extraction_error": a.extraction_error or "",
-        "credits": json.dumps(a.credits), "language": a.language,
-    }  # fmt: skip
+        "credits": json.dumps(a.credits) if a.credits else "", "language": a.language,
+    })  # fmt: skip
+
+
+def lean(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields that say something: an empty one is left out (its name alone costs more than its
+    value, on every article), and a reader takes a missing field as empty."""
+    return {k: v for k, v in fields.items() if v != ""}
 
 
 def _article(aid: str, h: Mapping[str, str]) -> Article:
@@ -97,7 +103,7 @@ class ArticleStore:
             if state == CLUSTERED:
                 # A known URL whose headline or summary changed in the feed is fetched again: if its
                 # page changed too, the article gets a new revision (see `revise`).
-                if title is not None and (title, summary) != (e.title, e.summary):
+                if title is not None and (title, summary or "") != (e.title, e.summary):
                     pipe.hset(self.keys.article(e.article_id), "revise", json.dumps(_entry_fields(e)))
                     todo.append(e.article_id)
                 continue
@@ -105,13 +111,13 @@ class ArticleStore:
             if state is None:
                 pipe.hset(
                     self.keys.article(e.article_id),
-                    mapping={
+                    mapping=lean({
                         "state": PENDING, "feed_id": fid, "url": e.url, "guid": e.guid or "",
                         "title": e.title, "entry_title": e.title, "summary": e.summary,
                         "published": e.published or "",
                         "author": e.author or "", "source_name": e.source_name or "", "first_seen": now,
                         "language": e.language or "",
-                    },
+                    }),
                 )  # fmt: skip
                 new[e.article_id] = now
         if new:
@@ -265,17 +271,18 @@ class ArticleStore:
                 {"revision": number, "title": old.get("title", ""), "text": old_text,
                  "fetched": stored_float(old.get("fetched")), "replaced": now}
             )  # fmt: skip
-            pipe.hset(
-                key,
-                mapping={
-                    "title": article.title, "text": packing.pack_text(article.text),
-                    "fetched": article.fetched,
-                    "extraction": article.extraction.value, "credits": json.dumps(article.credits),
-                    "extraction_error": article.extraction_error or "", "language": article.language,
-                    "length": len(article.text.split()), "revision": number + 1,
-                    "revisions": json.dumps(history[-MAX_REVISIONS:]),
-                },
-            )  # fmt: skip
+            fields = {
+                "title": article.title, "text": packing.pack_text(article.text), "fetched": article.fetched,
+                "extraction": article.extraction.value,
+                "credits": json.dumps(article.credits) if article.credits else "",
+                "extraction_error": article.extraction_error or "", "language": article.language,
+                "length": len(article.text.split()), "revision": number + 1,
+                "revisions": json.dumps(history[-MAX_REVISIONS:]),
+            }  # fmt: skip
+            kept = lean(fields)
+            if gone := fields.keys() - kept.keys():
+                pipe.hdel(key, *gone)  # the old revision's, which this one has not
+            pipe.hset(key, mapping=kept)
             pipe.hset(self.keys.story(sid), "updated", now)
             pipe.zadd(self.keys.stories_updated, {sid: now})
             read = self.r.pipeline(transaction=False)

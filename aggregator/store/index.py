@@ -10,7 +10,6 @@ a batch or none. Entries expire with the story window.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -36,6 +35,16 @@ from aggregator.core.terms import TermTable
 from aggregator.errors import StorageError
 from aggregator.store import packing, scripts
 from aggregator.store.connection import converts_errors, held_lock
+from aggregator.store.entries import (
+    dump_centroid,
+    dump_entry,
+    dump_summary,
+    is_entry,
+    load_centroid,
+    load_member,
+    load_record,
+    load_summary,
+)
 from aggregator.store.keys import LOCK_TTL_MS, Keys
 from aggregator.store.stories import StoryStore
 
@@ -47,76 +56,6 @@ from aggregator.store.stories import StoryStore
 # buckets before its hashes grow past that, some 200,000 articles a part.
 BUCKET_GROUPS = 16384
 PARTS_READ = 4
-
-
-# Records, member vectors and summaries are a few words, then packed bytes (`store/packing.py`): a
-# record is "article story time " and its sketch, which `lua/index_candidates.lua` reads the ids of;
-# a member vector is "time length matched copy " and its terms; a summary is "latest time " and its
-# terms; a centroid is its terms alone. Entries once stored as JSON (starting "{" or "[") still read.
-def dump_record(r: Record) -> bytes:
-    """Its band keys are not kept: the buckets hold them, and nothing reads them back."""
-    return f"{r.article_id} {r.story_id} {r.time!r} ".encode() + packing.pack_sketch(r.shingle_sig)
-
-
-def load_record(value: str | bytes) -> Record:
-    data = packing.raw(value)
-    if data.startswith(b"{"):
-        d = json.loads(data)
-        sketch = packing.unpack_sketch(d["h"], old=True) if isinstance(d["h"], str) else tuple(d["h"])
-        return Record(d["a"], d["s"], sketch, (), float(d["at"]))
-    aid, sid, at, packed = data.split(b" ", 3)
-    return Record(aid.decode(), sid.decode(), packing.unpack_sketch(packed), (), float(at))
-
-
-def dump_centroid(c: Centroid) -> bytes:
-    return packing.pack_terms(c)
-
-
-def load_centroid(value: str | bytes) -> dict[int, float]:
-    """A centroid, or the member vector that stands for the centroid of a story of one article."""
-    data = packing.raw(value)
-    if data[:1].isdigit() or data.startswith(b"[") and data.count(b",") > 1:
-        return dict(load_member("", data).vector)
-    return packing.unpack_terms(json.loads(data) if data.startswith((b"[", b"{")) else data)
-
-
-def dump_summary(s: Summary) -> bytes:
-    return f"{s.latest} {s.time!r} ".encode() + packing.pack_terms(s.terms)
-
-
-def load_summary(story_id: str, value: str | bytes) -> Summary:
-    data = packing.raw(value)
-    if data.startswith(b"{"):
-        d = json.loads(data)
-        return Summary(story_id, packing.unpack_terms(d["t"]), d["a"], float(d["at"]))
-    latest, at, terms = data.split(b" ", 2)
-    return Summary(story_id, packing.unpack_terms(terms), latest.decode(), float(at))
-
-
-def dump_member(m: MemberVector) -> bytes:
-    head = f"{m.time!r} {m.length} {m.matched or ''} {int(m.copy)} "
-    return head.encode() + packing.pack_terms(m.vector)
-
-
-def load_member(article_id: str, value: str | bytes) -> MemberVector:
-    data = packing.raw(value)
-    if data.startswith(b"["):
-        return _load_json_member(article_id, data)
-    t, n, matched, copy, terms = data.split(b" ", 4)
-    vector = packing.unpack_terms(terms)
-    return MemberVector(article_id, float(t), int(n), vector, matched.decode() or None, copy == b"1")
-
-
-def _load_json_member(article_id: str, data: bytes) -> MemberVector:
-    t, n, *rest = json.loads(data)
-    # A vector stored before vectors were packed is one JSON object, and one stored before members
-    # had links has none (it reads as unlinked).
-    if rest and isinstance(rest[0], dict):
-        vector, links = packing.unpack_terms(rest[0]), rest[1:]
-    else:
-        vector, links = packing.unpack_terms(rest[:2]), rest[2:]
-    matched, copy = links if links else (None, False)
-    return MemberVector(article_id, float(t), int(n), vector, matched, bool(copy))
 
 
 class RedisIndex:
@@ -190,7 +129,7 @@ class RedisIndex:
         args = [limit, FOLLOWUP_MIN_SHARED, self.keys.summary("")]
         self._archived(keys=keys, args=[*args, *(len(f.keywords) for f in features)], client=pipe)
         (*found, flat), (*archived, stored) = pipe.execute()
-        centroids = {flat[i]: load_centroid(flat[i + 1]) for i in range(0, len(flat), 2)}
+        centroids = {flat[i]: load_centroid(flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)}
         summaries = {stored[i]: load_summary(stored[i], stored[i + 1]) for i in range(0, len(stored), 2)}
         return Lookup(
             [[Candidate(load_record(rs[i]), int(rs[i + 1])) for i in range(0, len(rs), 2)] for rs in found],
@@ -244,15 +183,13 @@ class RedisIndex:
         args: list[str | int | bytes] = [self.ttl_s, self.ttl_s + self.part_s, self.bucket_cap]
         args += [self.keys.buckets(self._part(), ""), BUCKET_GROUPS, len(records), len(centroids)]
         args += [dump_centroid(c) for c in centroids.values()]
-        for rec in records:
+        for rec, member in zip(records, members, strict=True):
             keys.append(self.keys.record(packing.ref(rec.article_id)))
-            args += [packing.ref(rec.article_id), dump_record(rec), len(rec.bands), *rec.bands]
+            args += [packing.ref(rec.article_id), dump_entry(rec, member), len(rec.bands), *rec.bands]
         args.append(len(doc_keys))
         for slots in doc_keys:
             args.extend(slots)
         self._write(keys=keys, args=args, client=pipe)
-        for m in members:
-            pipe.set(self.keys.vector(m.article_id), dump_member(m), ex=self.ttl_s)
 
     @converts_errors
     def members(self, story_ids: Sequence[str]) -> dict[str, list[MemberVector]]:
@@ -260,10 +197,12 @@ class RedisIndex:
         wanted = {sid: aids for sid, aids in self.stories.variant_ids(story_ids).items() if aids}
         pipe = self.r.pipeline(transaction=False)
         for aids in wanted.values():
-            pipe.execute_command("MGET", *[self.keys.vector(a) for a in aids])
+            pipe.execute_command("MGET", *[self.keys.record(packing.ref(a)) for a in aids])
         out: dict[str, list[MemberVector]] = {sid: [] for sid in story_ids}
         for (sid, aids), raw in zip(wanted.items(), pipe.execute(), strict=True):
-            out[sid] = [load_member(a, v) for a, v in zip(aids, raw, strict=True) if v]
+            # An entry under an article's ref that names another article is that one's (packing.ref).
+            entries = [(a, v) for a, v in zip(aids, raw, strict=True) if v and is_entry(v)]
+            out[sid] = [m for a, v in entries if (m := load_member(a, v)).article_id == a]
         return out
 
     @converts_errors
@@ -274,18 +213,22 @@ class RedisIndex:
         pipe = self.r.pipeline(transaction=True)
         self.stories.queue_split(pipe, split, self.clock())
         moved = split.moved()
-        aids = list(moved)
+        aids = list(dict.fromkeys([*moved, *split.relations]))
         raw = self.r.mget([self.keys.record(packing.ref(a)) for a in aids]) if aids else []
         for aid, value in zip(aids, raw, strict=True):
-            if value is not None:
-                r = load_record(value)
-                moved_record = dump_record(replace(r, story_id=moved[aid]))
-                pipe.set(self.keys.record(packing.ref(aid)), moved_record, keepttl=True)
+            # An expired entry stays expired; one stored before entries held members is left as it is.
+            if value is None or not is_entry(value):
+                continue
+            r, m = load_record(value), load_member(aid, value)
+            if r.article_id != aid:  # another article's entry under the same ref (see packing.ref)
+                continue
+            if aid in moved:
+                r = replace(r, story_id=moved[aid])
+            if aid in split.relations:
+                d = split.relations[aid]
+                m = replace(m, matched=d.matched_article, copy=d.relation == Relation.COPY)
+            pipe.set(self.keys.record(packing.ref(aid)), dump_entry(r, m), keepttl=True)
         for sid, c in split.centroids.items():
             pipe.set(self.keys.centroid(sid), dump_centroid(c), ex=self.ttl_s)
-        for m in (m for ms in split.parts.values() for m in ms if m.article_id in split.relations):
-            d = split.relations[m.article_id]
-            relinked = replace(m, matched=d.matched_article, copy=d.relation == Relation.COPY)
-            pipe.set(self.keys.vector(m.article_id), dump_member(relinked), keepttl=True)
         self._queue_archive(pipe, split.summaries)
         pipe.execute()

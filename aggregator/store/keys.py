@@ -165,25 +165,26 @@ class Keys:
         return f"{self.prefix}:{{idx}}:b:{part}:{group}"
 
     def record(self, ref: str) -> str:
-        """string: the index record (article and story id, shingle sketch, time) of the article whose
-        short name (`packing.ref`) is `ref`, as the buckets name it"""
+        """string: the index entry (`store/entries.py`: article and story id, time, shingle sketch and
+        TF-IDF vector, the article it joined through and whether as a copy) of the article whose short
+        name (`packing.ref`) is `ref`, as the buckets name it: what the candidate search and the split
+        check read, and a story of one article's centroid"""
         return f"{self.prefix}:{{idx}}:r:{ref}"
 
     def vector(self, article_id: str) -> str:
-        """string: JSON [time, body words, its heaviest TF-IDF terms and their weights (packed,
-        `store/packing.py`), the article it joined through, whether as a copy]: what the split check
-        compares, and a story of one article's centroid"""
+        """string: the member vector of an article indexed before index entries held it (read only,
+        by `lua/index_candidates.lua`; such keys expire with the story window)"""
         return f"{self.prefix}:{{idx}}:v:{article_id}"
 
     def centroid(self, story_id: str) -> str:
-        """string: JSON of the story's centroid, its terms and their summed TF-IDF weights (packed); a
-        story of one article has none (its article's vector stands in)"""
+        """string: the story's centroid, its terms and their summed TF-IDF weights (packed,
+        `store/entries.py`); a story of one article has none (its article's entry stands in)"""
         return f"{self.prefix}:{{idx}}:c:{story_id}"
 
     # --- the archive of long-running stories (TTL: settings.archive_horizon_h)
     def summary(self, story_id: str) -> str:
-        """string: JSON of the story's summary (its centroid's heaviest terms, packed; newest article;
-        time)"""
+        """string: the story's summary (`store/entries.py`: newest article, time, its centroid's
+        heaviest terms)"""
         return f"{self.prefix}:{{idx}}:sum:{story_id}"
 
     def archive_term(self, term: int) -> str:

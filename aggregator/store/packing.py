@@ -42,13 +42,15 @@ _HEX = frozenset("0123456789abcdef")
 
 
 def ref(article_id: str) -> str:
-    """How the index's buckets and record keys name an article, 64 times an article: an id of the
-    service's own form ("a" and 16 hex digits, `core.identity`) in 11 characters that sort as the id
-    does (ties between candidates go by id), any other id as it is."""
+    """How the index's buckets and entry keys name an article, 64 times an article: an id of the
+    service's own form ("a" and 16 hex digits, `core.identity`) by its first 48 bits in 8 characters
+    that sort as the ids do (ties between candidates go by id), any other id as it is. Two articles of
+    one story window share a ref about once in 2**49 / n**2 windows of n articles (once in 6,000
+    windows of 300,000): the later one's entry takes the place of the earlier, which is no longer found."""
     if len(article_id) != 17 or article_id[0] != "a" or not _HEX.issuperset(article_id[1:]):
         return article_id
-    n, digits = int(article_id[1:], 16), []
-    for _ in range(11):
+    n, digits = int(article_id[1:], 16) >> 16, []
+    for _ in range(8):
         n, d = divmod(n, 64)
         digits.append(_REF_DIGITS[d])
     return "".join(reversed(digits))

@@ -10,8 +10,8 @@ import zlib
 import pytest
 import redis
 
-from aggregator.core.models import Record
-from aggregator.store import index, packing, scripts
+from aggregator.core.models import MemberVector, Record
+from aggregator.store import entries, packing, scripts
 
 
 def test_every_script_file_is_known_and_loads(redis_client: redis.Redis) -> None:
@@ -47,7 +47,10 @@ def test_index_candidates(redis_client: redis.Redis) -> None:
     def record(aid: str, sid: str) -> str:
         if aid == "z":  # as records were once stored: read as well
             return json.dumps({"a": aid, "s": sid, "h": "AAAA", "at": 0})
-        return index.dump_record(Record(aid, sid, (1, 2**32 - 1), (), 0.0)).decode("utf-8", "surrogateescape")
+        member = MemberVector(aid, 0.0, 9, {1: 0.5})
+        return entries.dump_entry(Record(aid, sid, (1, 2**32 - 1), (), 0.0), member).decode(
+            "utf-8", "surrogateescape"
+        )
 
     # Bucket 1 over two time parts (newest first: part 5, then 4); bucket 2 in part 4 only.
     redis_client.hset("b:5:1", "1", "x")
@@ -62,13 +65,17 @@ def test_index_candidates(redis_client: redis.Redis) -> None:
     # y shares both bands; "gone" has no record and gives its place to the next; ties go by id.
     assert first == [record("y", "s1"), 2, record("x", "s1"), 1]
     assert second == [record("y", "s1"), 1]
-    assert centroids == ["s1", '{"w":1.0}']  # s2 has neither a centroid nor z's vector: not returned
-    redis_client.set("v:z", "vector of z")  # a story of one article: its vector stands for its centroid
+    assert centroids == ["s1", "c", '{"w":1.0}']  # s2 has neither a centroid nor z's vector: not returned
+    # A story with no centroid has one article, whose entry stands in; z's record, stored before entries
+    # held vectors, has its vector apart.
+    redis_client.set("v:z", "vector of z")
+    redis_client.set("r:x", packing.raw(record("x", "s3")))
     *_, centroids = candidates(keys=["docs"], args=[3, *args[1:]])  # three kept: z's record is read
-    assert dict(zip(centroids[::2], centroids[1::2], strict=True)) == {"s1": '{"w":1.0}', "s2": "vector of z"}
+    triples = {centroids[i]: (centroids[i + 1], centroids[i + 2]) for i in range(0, len(centroids), 3)}
+    assert triples == {"s1": ("c", '{"w":1.0}'), "s2": ("m", "vector of z"), "s3": ("m", record("x", "s3"))}
     # A bucket is its newest `cap` ids over the parts: with a cap of 2, band 1 holds x and y, not z.
     only, _ = candidates(keys=["docs"], args=[3, "r:", "c:", "v:", 2, 2, 2, "b:5:", "b:4:", 1, 1])
-    assert only == [record("x", "s1"), 1, record("y", "s1"), 1]
+    assert only == [record("x", "s3"), 1, record("y", "s1"), 1]
 
 
 def test_host_acquire(redis_client: redis.Redis) -> None:

@@ -1,21 +1,22 @@
 -- Candidates for a whole batch in one call.
--- KEYS: one key of the index, which names its slot (the script reads none of it): the bucket, record,
---       centroid and vector keys are built here (most are only known here); they share the {idx} hash
---       tag, so on a cluster they live in that slot.
--- ARGV: the number of candidates kept per article, the record, centroid and member vector key
---       prefixes, the bucket cap, the number of bucket groups, the number of time parts read, each
+-- KEYS: one key of the index, which names its slot (the script reads none of it): the bucket, entry
+--       and centroid keys are built here (most are only known here); they share the {idx} hash tag, so
+--       on a cluster they live in that slot.
+-- ARGV: the number of candidates kept per article, the entry, centroid and (once written, now only
+--       read) member vector key prefixes, the bucket cap, the number of bucket groups, the number of time parts read, each
 --       part's bucket hash key prefix (newest first), then per article its band count followed by each
 --       band's key.
 -- A band's bucket is a field of its group's hash in each part (`lua/index_write.lua`); read, it is its
 -- newest `cap` ids over the parts, newest first (an id in two parts counts once).
--- Returns per article a list of the `limit` live records sharing the most bands (ties by id), each
--- followed by the number of bands it shares, then a last list of story id and centroid pairs for every
--- story those records name. A story with no centroid kept has one article, whose vector stands in (as
--- `RedisIndex.commit` writes them). An expired record is skipped and the next one takes its place: its
--- story's window has closed, and a bucket keeps its id until newer ones push it out.
+-- Returns per article a list of the `limit` live entries sharing the most bands (ties by id), each
+-- followed by the number of bands it shares, then a last list of story id, kind and centroid triples
+-- for every story those entries name. A story with no centroid kept has one article, whose entry
+-- stands in (kind 'm'; as `RedisIndex.commit` writes them). An expired entry is skipped and the next
+-- one takes its place: its story's window has closed, and a bucket keeps its id until newer ones push
+-- it out.
 local limit, prefix, cprefix, vprefix = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
 local cap, groups, parts = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local out, a, stories = {}, 8 + parts, {}
+local out, a, entries, old = {}, 8 + parts, {}, {}
 while a <= #ARGV do
   local hits, order = {}, {}
   local bands = tonumber(ARGV[a])
@@ -49,24 +50,34 @@ while a <= #ARGV do
     if rec then
       found[#found + 1] = rec
       found[#found + 1] = hits[order[i]]
-      -- A record is "article story time " and its sketch's bytes (`store/index.py`); one stored as JSON
-      -- is read as such.
-      local aid, sid
+      -- An entry starts "article story " (`store/entries.py`); a record once stored as JSON is read as
+      -- such, and its article's vector was kept apart.
       if string.sub(rec, 1, 1) == '{' then
         local r = cjson.decode(rec)
-        aid, sid = r['a'], r['s']
+        entries[r['s']], old[r['s']] = nil, r['a']
       else
-        aid, sid = string.match(rec, '^(%S+) (%S+) ')
+        local sid = string.match(rec, '^%S+ (%S+) ')
+        entries[sid], old[sid] = rec, nil
       end
-      stories[sid] = aid
     end
   end
   out[#out + 1] = found
 end
 local centroids = {}
-for sid, aid in pairs(stories) do
-  local c = redis.call('get', cprefix .. sid) or redis.call('get', vprefix .. aid)
-  if c then centroids[#centroids + 1] = sid; centroids[#centroids + 1] = c end
+local function add(sid, kind, c)
+  if c then
+    centroids[#centroids + 1] = sid
+    centroids[#centroids + 1] = kind
+    centroids[#centroids + 1] = c
+  end
+end
+for sid, rec in pairs(entries) do
+  local c = redis.call('get', cprefix .. sid)
+  if c then add(sid, 'c', c) else add(sid, 'm', rec) end
+end
+for sid, aid in pairs(old) do
+  local c = redis.call('get', cprefix .. sid)
+  if c then add(sid, 'c', c) else add(sid, 'm', redis.call('get', vprefix .. aid)) end
 end
 out[#out + 1] = centroids
 return out
