@@ -13,61 +13,31 @@ stored as the article's next revision. The story and its variants stay as they a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import redis
 
-from aggregator.core.models import Article, Entry, Extraction
+from aggregator.core.models import Article, Entry
 from aggregator.store import events, packing
+from aggregator.store.article_hash import (
+    CLUSTERED,
+    EXPIRED,
+    EXTRACTED,
+    PENDING,
+    article_fields,
+    article_from,
+    entry_digest,
+    entry_fields,
+    lean,
+    pending_fields,
+    stored_float,
+)
 from aggregator.store.connection import converts_errors
 from aggregator.store.events import EventLog
 from aggregator.store.keys import Keys
 
-PENDING, EXTRACTED, CLUSTERED = "pending", "extracted", "clustered"
-EXPIRED = "expired"  # a tombstone: the article's story was retired
 MAX_REVISIONS = 10  # earlier headlines and texts kept per article
-
-
-def stored_float(value: str | None) -> float | None:
-    """A number as a hash field keeps it: absent or empty is None."""
-    return float(value) if value else None
-
-
-def article_fields(a: Article) -> dict[str, Any]:
-    """A clean article as its hash keeps it (`StoryStore.queue_commit` writes the same fields)."""
-    return lean({
-        "url": a.url, "feed_id": a.feed_id, "title": a.title, "text": packing.pack_text(a.text),
-        "source": a.source,
-        "published": a.published or "", "fetched": a.fetched, "author": a.author or "",
-        "extraction": a.extraction.value, "extraction_error": a.extraction_error or "",
-        "credits": json.dumps(a.credits) if a.credits else "", "language": a.language,
-    })  # fmt: skip
-
-
-def lean(fields: dict[str, Any]) -> dict[str, Any]:
-    """The fields that say something: an empty one is left out (its name alone costs more than its
-    value, on every article), and a reader takes a missing field as empty."""
-    return {k: v for k, v in fields.items() if v != ""}
-
-
-def _article(aid: str, h: Mapping[str, str]) -> Article:
-    return Article(
-        id=aid, url=h.get("url", ""), feed_id=h.get("feed_id", ""), title=h.get("title", ""),
-        text=packing.unpack_text(h.get("text")), source=h.get("source", ""),
-        published=stored_float(h.get("published")),
-        fetched=float(h.get("fetched") or 0), author=h.get("author") or None,
-        extraction=Extraction(h.get("extraction") or "page"),
-        extraction_error=h.get("extraction_error") or None,
-        credits=tuple(json.loads(h.get("credits") or "[]")), language=h.get("language") or "en",
-    )  # fmt: skip
-
-
-def _entry_fields(e: Entry) -> dict[str, Any]:
-    return {
-        "url": e.url, "guid": e.guid, "title": e.title, "summary": e.summary, "published": e.published,
-        "author": e.author, "source_name": e.source_name, "language": e.language,
-    }  # fmt: skip
 
 
 class ArticleStore:
@@ -86,12 +56,12 @@ class ArticleStore:
         time the feed lists it again, so it outlives the feed's listing of the item."""
         pipe = self.r.pipeline(transaction=False)
         for e in entries:
-            pipe.hmget(self.keys.article(e.article_id), ["state", "entry_title", "summary"])
+            pipe.hmget(self.keys.article(e.article_id), ["state", "seen", "entry_title", "summary"])
         known = pipe.execute()
         todo: list[str] = []
         new: dict[str, float] = {}
         pipe = self.r.pipeline(transaction=False)
-        for e, (state, title, summary) in zip(entries, known, strict=True):
+        for e, (state, seen, title, summary) in zip(entries, known, strict=True):
             if state == EXPIRED:
                 if tombstone_s:
                     pipe.expire(self.keys.article(e.article_id), tombstone_s)
@@ -102,23 +72,22 @@ class ArticleStore:
                 continue
             if state == CLUSTERED:
                 # A known URL whose headline or summary changed in the feed is fetched again: if its
-                # page changed too, the article gets a new revision (see `revise`).
-                if title is not None and (title, summary or "") != (e.title, e.summary):
-                    pipe.hset(self.keys.article(e.article_id), "revise", json.dumps(_entry_fields(e)))
+                # page changed too, the article gets a new revision (see `revise`). An article stored
+                # before entries had a digest kept the entry's headline.
+                if seen is not None:
+                    changed = seen != entry_digest(e)
+                else:
+                    changed = title is not None and (title, packing.unpack_text(summary)) != (
+                        e.title,
+                        e.summary,
+                    )
+                if changed:
+                    pipe.hset(self.keys.article(e.article_id), "revise", json.dumps(entry_fields(e)))
                     todo.append(e.article_id)
                 continue
             todo.append(e.article_id)
             if state is None:
-                pipe.hset(
-                    self.keys.article(e.article_id),
-                    mapping=lean({
-                        "state": PENDING, "feed_id": fid, "url": e.url, "guid": e.guid or "",
-                        "title": e.title, "entry_title": e.title, "summary": e.summary,
-                        "published": e.published or "",
-                        "author": e.author or "", "source_name": e.source_name or "", "first_seen": now,
-                        "language": e.language or "",
-                    }),
-                )  # fmt: skip
+                pipe.hset(self.keys.article(e.article_id), mapping=pending_fields(fid, e))
                 new[e.article_id] = now
         if new:
             pipe.zadd(self.keys.pending, new, nx=True)
@@ -137,7 +106,7 @@ class ArticleStore:
                 continue
             entry = Entry(
                 article_id=aid, url=h["url"], guid=h.get("guid") or None, title=h.get("title", ""),
-                summary=h.get("summary", ""), published=stored_float(h.get("published")),
+                summary=packing.unpack_text(h.get("summary")), published=stored_float(h.get("published")),
                 author=h.get("author") or None, source_name=h.get("source_name") or None,
                 language=h.get("language") or None,
             )  # fmt: skip
@@ -146,11 +115,13 @@ class ArticleStore:
 
     @converts_errors
     def store_extracted(self, articles: Sequence[Article], now: float) -> None:
-        """Keep clean articles for the clustering worker, which takes them in the order they came."""
+        """Keep clean articles for the clustering worker, which takes them in the order they came. The
+        feed's summary goes: the text is now the page's, or the summary itself when the page failed."""
         if not articles:
             return
         pipe = self.r.pipeline(transaction=True)
         for a in articles:
+            pipe.hdel(self.keys.article(a.id), "summary")
             pipe.hset(self.keys.article(a.id), mapping={"state": EXTRACTED, **article_fields(a)})
         pipe.zadd(self.keys.extracted, {a.id: now for a in articles}, nx=True)
         pipe.zrem(self.keys.pending, *(a.id for a in articles))
@@ -167,7 +138,7 @@ class ArticleStore:
         out, gone = [], []
         for aid, h in zip(aids, pipe.execute(), strict=True):
             if h.get("state") == EXTRACTED:
-                out.append(_article(aid, h))
+                out.append(article_from(aid, h))
             else:
                 gone.append(aid)
         self.done_extracting(gone)
@@ -193,7 +164,7 @@ class ArticleStore:
         attempt = int(self.r.hincrby(key, "refetch", 1))
         if attempt > max_attempts:
             return None
-        self.r.hset(key, "revise", json.dumps(_entry_fields(entry)))
+        self.r.hset(key, "revise", json.dumps(entry_fields(entry)))
         return attempt
 
     @converts_errors
@@ -260,7 +231,8 @@ class ArticleStore:
         entry = json.loads(old["revise"])
         pipe = self.r.pipeline(transaction=True)
         pipe.hdel(key, "revise")
-        pipe.hset(key, mapping={"entry_title": entry["title"], "summary": entry["summary"]})
+        pipe.hdel(key, "entry_title", "summary")  # as articles stored before entries had a digest kept them
+        pipe.hset(key, "seen", packing.digest(entry["title"], entry["summary"]))
         sid = old.get("story_id", "")
         old_text = packing.unpack_text(old.get("text"))
         changed = (old.get("title", ""), old_text) != (article.title, article.text)

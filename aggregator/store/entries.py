@@ -6,7 +6,8 @@
   split check, and the centroid of a story of one article. Its band keys are not kept: the buckets
   hold them, and nothing reads them back.
 - A centroid: its terms alone.
-- A summary: "latest time " then its terms.
+- A summary (`Keys.summary`, named by its story's `packing.ref`): "story latest time " then its
+  terms.
 
 Entries once stored as JSON still read: records ("{"), member vectors ("["), centroids and summaries.
 """
@@ -93,13 +94,15 @@ def load_centroid(kind: str, value: str | bytes) -> dict[int, float]:
 
 
 def dump_summary(s: Summary) -> bytes:
-    return f"{s.latest} {s.time!r} ".encode() + packing.pack_terms(s.terms)
+    return f"{s.story_id} {s.latest} {s.time!r} ".encode() + packing.pack_terms(s.terms)
 
 
-def load_summary(story_id: str, value: str | bytes) -> Summary:
+def load_summary(listed: str, value: str | bytes) -> Summary:
+    """`listed`: the name the archive found it by, a story's ref (or its id, as summaries once were
+    kept: their JSON did not name the story)."""
     data = packing.raw(value)
     if data.startswith(b"{"):
         d = json.loads(data)
-        return Summary(story_id, packing.unpack_terms(d["t"]), d["a"], float(d["at"]))
-    latest, at, terms = data.split(b" ", 2)
-    return Summary(story_id, packing.unpack_terms(terms), latest.decode(), float(at))
+        return Summary(listed, packing.unpack_terms(d["t"]), d["a"], float(d["at"]))
+    sid, latest, at, terms = data.split(b" ", 3)
+    return Summary(sid.decode(), packing.unpack_terms(terms), latest.decode(), float(at))

@@ -130,12 +130,13 @@ class RedisIndex:
         self._archived(keys=keys, args=[*args, *(len(f.keywords) for f in features)], client=pipe)
         (*found, flat), (*archived, stored) = pipe.execute()
         centroids = {flat[i]: load_centroid(flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)}
-        summaries = {stored[i]: load_summary(stored[i], stored[i + 1]) for i in range(0, len(stored), 2)}
+        # The archive names stories by their refs; their summaries name them.
+        by_ref = {stored[i]: load_summary(stored[i], stored[i + 1]) for i in range(0, len(stored), 2)}
         return Lookup(
             [[Candidate(load_record(rs[i]), int(rs[i + 1])) for i in range(0, len(rs), 2)] for rs in found],
             centroids,
-            archived=[ids[::2] for ids in archived],
-            summaries=summaries,
+            archived=[[by_ref[r].story_id for r in refs[::2] if r in by_ref] for refs in archived],
+            summaries={s.story_id: s for s in by_ref.values()},
         )
 
     @converts_errors
@@ -164,10 +165,10 @@ class RedisIndex:
             self.archive_ttl_s, self.bucket_cap, self.archive_max, self.keys.summary(""), len(summaries)
         ]  # fmt: skip
         for s in summaries:
-            terms = summary_keys(s)
-            keys.append(self.keys.summary(s.story_id))
+            terms, name = summary_keys(s), packing.ref(s.story_id)
+            keys.append(self.keys.summary(name))
             keys.extend(self.keys.archive_term(t) for t in terms)
-            args += [s.story_id, s.time, dump_summary(s), len(terms)]
+            args += [name, s.time, dump_summary(s), len(terms)]
         self._archive(keys=keys, args=args, client=pipe)
 
     def _queue_writes(

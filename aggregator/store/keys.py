@@ -182,18 +182,20 @@ class Keys:
         return f"{self.prefix}:{{idx}}:c:{story_id}"
 
     # --- the archive of long-running stories (TTL: settings.archive_horizon_h)
-    def summary(self, story_id: str) -> str:
-        """string: the story's summary (`store/entries.py`: newest article, time, its centroid's
-        heaviest terms)"""
-        return f"{self.prefix}:{{idx}}:sum:{story_id}"
+    def summary(self, ref: str) -> str:
+        """string: the summary (`store/entries.py`: story id, newest article, time, its centroid's
+        heaviest terms) of the story whose short name (`packing.ref`) is `ref`"""
+        return f"{self.prefix}:{{idx}}:sum:{ref}"
 
     def archive_term(self, term: int) -> str:
-        """list: newest story ids whose summary has this key term (its hash; capped at the bucket cap)"""
+        """list: the refs (`packing.ref`) of the newest stories whose summary has this key term (its
+        hash; capped at the bucket cap)"""
         return f"{self.prefix}:{{idx}}:at:{term}"
 
     @property
     def archive(self) -> str:
-        """sorted set: archived story id by time; the oldest past settings.archive_max_stories go"""
+        """sorted set: archived story ref (`packing.ref`) by time; the oldest past
+        settings.archive_max_stories go"""
         return f"{self.prefix}:{{idx}}:archive"
 
     @property

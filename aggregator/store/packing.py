@@ -13,6 +13,7 @@ as the store once wrote them, still read.
 from __future__ import annotations
 
 import base64
+import hashlib
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
@@ -41,15 +42,18 @@ _REF_DIGITS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 _HEX = frozenset("0123456789abcdef")
 
 
-def ref(article_id: str) -> str:
-    """How the index's buckets and entry keys name an article, 64 times an article: an id of the
-    service's own form ("a" and 16 hex digits, `core.identity`) by its first 48 bits in 8 characters
-    that sort as the ids do (ties between candidates go by id), any other id as it is. Two articles of
-    one story window share a ref about once in 2**49 / n**2 windows of n articles (once in 6,000
-    windows of 300,000): the later one's entry takes the place of the earlier, which is no longer found."""
-    if len(article_id) != 17 or article_id[0] != "a" or not _HEX.issuperset(article_id[1:]):
-        return article_id
-    n, digits = int(article_id[1:], 16) >> 16, []
+def ref(item_id: str) -> str:
+    """How the index names an article (its buckets and entry keys, 64 times an article) or a story (its
+    archive entries, a dozen times a story): an id of the service's own forms ("a" and 16 hex digits
+    for an article, `core.identity`; "s" and an article's id for a story) by the first 48 bits of its
+    hex digits, in 8 characters that sort as the ids do (ties between candidates go by id), any other
+    id as it is. Two articles of one story window share a ref about once in 2**49 / n**2 windows of n
+    articles (once in 6,000 windows of 300,000): the later one's entry takes the place of the earlier,
+    which is no longer found; and so for stories in the archive."""
+    hex_digits = item_id[2:] if item_id[:2] == "sa" else item_id[1:] if item_id[:1] == "a" else ""
+    if len(hex_digits) != 16 or not _HEX.issuperset(hex_digits):
+        return item_id
+    n, digits = int(hex_digits, 16) >> 16, []
     for _ in range(8):
         n, d = divmod(n, 64)
         digits.append(_REF_DIGITS[d])
@@ -142,3 +146,9 @@ def unpack_head(stored: str | bytes, most: int) -> str:
         return zlib.decompressobj().decompress(data, most).decode(errors="ignore")
     except zlib.error:
         return data.decode("utf-8", "replace")
+
+
+def digest(*parts: str) -> str:
+    """A short name for some texts, which tells that one of them changed (64 bits of BLAKE2b)."""
+    h = hashlib.blake2b("\0".join(parts).encode(), digest_size=8).digest()
+    return base64.b64encode(h).decode()[:11]

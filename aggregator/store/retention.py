@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from aggregator.store.articles import EXPIRED
+from aggregator.store.article_hash import EXPIRED
 from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
 

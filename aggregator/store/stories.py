@@ -17,7 +17,7 @@ import redis
 from aggregator.core import canonical
 from aggregator.core.models import Article, Assignment, Decision, Features, Relation, Split
 from aggregator.store import events
-from aggregator.store.articles import CLUSTERED, article_fields
+from aggregator.store.article_hash import CLUSTERED, article_fields
 from aggregator.store.connection import converts_errors
 from aggregator.store.events import EventLog, NewEvent
 from aggregator.store.keys import Keys
@@ -52,6 +52,13 @@ class Member:
     def relink(self, d: Decision) -> None:
         self.relation = _stored_relation(d)
         self.candidate = replace(self.candidate, copy_of=_copy_of(*self.relation))
+
+
+def canonical_history(canonical: str | None, stored: str | None) -> list[str]:
+    """The story's canonicals, oldest first: as stored, or its one canonical when none is stored."""
+    if stored:
+        return list(json.loads(stored))
+    return [canonical] if canonical else []
 
 
 @dataclass
@@ -161,10 +168,11 @@ class StoryStore:
             st.chosen = canonical.choose([m.candidate for m in st.members.values()], self.feed_priority)
             if st.chosen == st.current:
                 continue
-            hist = json.loads(st.history or "[]") + [st.chosen]
-            pipe.hset(
-                self.keys.story(sid), mapping={"canonical": st.chosen, "canonical_history": json.dumps(hist)}
-            )
+            hist = canonical_history(st.current, st.history) + [st.chosen]
+            fields: dict[Any, Any] = {"canonical": st.chosen}
+            if len(hist) > 1:  # a history of the canonical alone is not kept: it reads as such
+                fields["canonical_history"] = json.dumps(hist)
+            pipe.hset(self.keys.story(sid), mapping=fields)
             rel = st.members[st.chosen].relation
             # The article that stood as canonical: the story's, or in a story begun in this batch, its
             # first article, stored as "canonical" when it joined.

@@ -15,9 +15,10 @@ import redis
 
 from aggregator.errors import InvalidInput, NotFound
 from aggregator.store import packing, scripts
-from aggregator.store.articles import CLUSTERED, stored_float
+from aggregator.store.article_hash import CLUSTERED, stored_float
 from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
+from aggregator.store.stories import canonical_history
 
 # The fields of a variant as a story lists it; `text` and `summary` are added when texts are asked for.
 _BRIEF = (
@@ -53,7 +54,7 @@ def article_view(aid: str, h: dict[str, str], text: bool = True) -> dict[str, An
         "revision": int(h.get("revision") or 0),
     }
     if text:
-        view["text"] = packing.unpack_text(h.get("text")) or h.get("summary") or ""
+        view["text"] = packing.unpack_text(h.get("text")) or packing.unpack_text(h.get("summary"))
     return view
 
 
@@ -139,7 +140,7 @@ class StoryViews:
             "variant_count": count,
             "first_seen": float(meta.get("first_seen") or 0),
             "updated": float(meta.get("updated") or 0),
-            "canonical_history": json.loads(meta.get("canonical_history") or "[]"),
+            "canonical_history": canonical_history(meta.get("canonical"), meta.get("canonical_history")),
         }
 
     @converts_errors

@@ -2,11 +2,14 @@
 
     python -m tests.benchmarks.bench_store_memory --articles 50000
 
-Clusters bench_load's made-up articles (every fifth a retitled copy) straight into a fresh
-redis-server through `Ingest.cluster`, as the clustering worker does, with the default settings (the
-story window and retention far longer than the run: nothing expires). Then it asks Redis for every
-key's MEMORY USAGE and sums it by family (the key's name up to its id), and prints bytes and keys per
-article for each family and in all, with the event log apart (it has its own cap).
+Takes bench_load's made-up articles (every fifth a retitled copy) into a fresh redis-server the way
+the workers do, with the default settings (the story window and retention far longer than the run:
+nothing expires): each batch's feed entries are stored as pending (with a summary of the article's
+first 250 characters, a guid that is its link and a publication time, as most feeds give), then its
+clean articles as extracted, then the clustering worker's `Ingest.cluster_extracted` clusters them.
+Then it asks Redis for every key's MEMORY USAGE and sums it by family (the key's name up to its id),
+and prints bytes and keys per article for each family and in all, with the event log apart (it has
+its own cap).
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import re
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
+from aggregator.core.models import Article, Entry
 from aggregator.devserver import embedded
 from aggregator.settings import get_settings
 from aggregator.wiring import Wiring
@@ -36,22 +41,36 @@ def family(key: str, prefix: str) -> str:
     return ":".join(parts[:2]) or rest
 
 
+def ingest(wiring: Wiring, batch: list[Article]) -> None:
+    """The batch as a feed lists it, its pages extracted, then clustered."""
+    now = time.time()
+    published = [now - 3600 + i for i in range(len(batch))]
+    entries = [
+        Entry(a.id, a.url, a.url, a.title, a.text[:250].rsplit(" ", 1)[0] + " …", p, None, None, "en")
+        for a, p in zip(batch, published, strict=True)
+    ]
+    fid = batch[0].feed_id
+    wiring.articles.add_entries(fid, entries, now)
+    wiring.articles.store_extracted(
+        [replace(a, published=p, fetched=now) for a, p in zip(batch, published, strict=True)], now
+    )
+    wiring.ingest.cluster_extracted()
+
+
 def measure(articles: int) -> dict[str, tuple[int, int]]:
     """family -> (bytes, keys) after clustering `articles` articles."""
     with tempfile.TemporaryDirectory() as tmp, embedded(Path(tmp)) as server:
         settings = get_settings(redis_url=server.url)
         wiring = Wiring(settings, sender=Recorder())
         started = time.perf_counter()
-        batch = []
+        batch: list[Article] = []
         for n, article in enumerate(stream(articles), 1):
             batch.append(article)
-            if len(batch) == BATCH:
-                wiring.ingest.cluster(batch)
+            if len(batch) == BATCH or n == articles:
+                ingest(wiring, batch)
                 batch = []
             if n % 10_000 == 0:
                 print(f"  {n} articles clustered, {time.perf_counter() - started:.0f} s", flush=True)
-        if batch:
-            wiring.ingest.cluster(batch)
         sizes: Counter[str] = Counter()
         counts: Counter[str] = Counter()
         keys = list(wiring.redis.scan_iter(count=5000))

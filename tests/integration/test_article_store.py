@@ -1,10 +1,10 @@
-"""An article's hash keeps only the fields that say something, and a revision clears what it lacks."""
+"""Article and story hashes keep only the fields that say something, and a revision clears what it lacks."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from aggregator.core.identity import article_id
+from aggregator.core.identity import article_id, feed_id
 from aggregator.core.models import Article, Entry, Extraction
 from aggregator.settings import Settings
 from aggregator.store import packing
@@ -24,6 +24,12 @@ def test_empty_fields_are_left_out_and_a_revision_clears_the_old_ones(settings: 
     pending = wiring.redis.hgetall(wiring.keys.article(aid))
     assert not {"guid", "summary", "published", "author", "source_name", "language"} & pending.keys()
     assert store.pending_entries([aid]) == [(entry, "f1")]
+    # A guid that is the item's link is not kept; a long summary is kept packed.
+    other = Entry(article_id(URL + "?2"), URL + "?2", URL + "?2", "Ferry resumes", BODY, T, "Ann", None, "en")
+    store.add_entries("f1", [other], now=T)
+    kept = wiring.redis.hgetall(wiring.keys.article(other.article_id))
+    assert "guid" not in kept and len(packing.raw(kept["summary"])) < len(BODY) / 4
+    assert store.pending_entries([other.article_id]) == [(replace(other, guid=None), "f1")]
 
     # The page failed: the entry's summary stood in, with the reason and a credit.
     failed = Article(aid, URL, "f1", "Bridge shut", BODY, "gazette.example", None, T + 2,
@@ -31,7 +37,7 @@ def test_empty_fields_are_left_out_and_a_revision_clears_the_old_ones(settings: 
                      credits=("Meridian Wire",))  # fmt: skip
     wiring.ingest.cluster([failed])
     stored = wiring.redis.hgetall(wiring.keys.article(aid))
-    assert stored["extraction_error"] == "timeout" and "author" not in stored
+    assert stored["extraction_error"] == "timeout" and not {"author", "summary"} & stored.keys()
     assert packing.unpack_text(stored["text"]) == BODY
     # The same entry listed again is nothing new: a missing summary is an empty one.
     assert store.add_entries("f1", [entry], now=T + 3) == []
@@ -46,4 +52,33 @@ def test_empty_fields_are_left_out_and_a_revision_clears_the_old_ones(settings: 
     assert view["revision"] == 1 and view["extraction_error"] is None and view["credits"] == []
     assert view["text"] == clean.text and view["title"] == changed.title
     assert not {"extraction_error", "credits"} & wiring.redis.hgetall(wiring.keys.article(aid)).keys()
+    assert store.add_entries("f1", [changed], now=T + 6) == []  # the change is known now
+    assert not {"summary", "entry_title"} & wiring.redis.hgetall(wiring.keys.article(aid)).keys()
+
+    # An article stored before entries had a digest kept the item's headline and summary: still read.
+    key = wiring.keys.article(aid)
+    wiring.redis.hdel(key, "seen")
+    wiring.redis.hset(key, mapping={"entry_title": changed.title, "summary": ""})
+    assert store.add_entries("f1", [changed], now=T + 7) == []
+    assert store.add_entries("f1", [replace(changed, summary="Now with a summary.")], now=T + 8) == [aid]
+    wiring.close()
+
+
+def test_a_story_keeps_its_canonical_history_once_the_canonical_changed(settings: Settings) -> None:
+    trusted = "https://trusted.example/feed.xml"
+    wiring = Wiring(settings.model_copy(update={"feed_priority": [trusted]}), sender=Recorder())
+
+    def article(url: str, feed: str) -> Article:
+        return Article(article_id(url), url, feed, "Bridge shut", BODY, "x.example", T, T)
+
+    first = article("https://portal.example/bridge", feed_id("https://portal.example/feed.xml"))
+    wiring.ingest.cluster([first])
+    sid = wiring.views.article(first.id)["story_id"]
+    assert "canonical_history" not in wiring.redis.hgetall(wiring.keys.story(sid))
+    assert wiring.views.story(sid, 10)["canonical_history"] == [first.id]
+    # A copy from the most trusted feed becomes the canonical: the history is kept from then on.
+    copy = article("https://trusted.example/bridge", feed_id(trusted))
+    wiring.ingest.cluster([copy])
+    story = wiring.views.story(sid, 10)
+    assert story["canonical"]["id"] == copy.id and story["canonical_history"] == [first.id, copy.id]
     wiring.close()

@@ -98,7 +98,7 @@ def test_index_entries_read_back_and_old_entries_still_read() -> None:
     # Terms go by their hashes; an entry stored with words reads as the same terms.
     quake, city = term_hash("quake"), term_hash("city")
     s = Summary("s1", {quake: 0.5, city: 0.25}, "a9", 4.0)
-    assert entries.load_summary("s1", through_redis(entries.dump_summary(s))) == s
+    assert entries.load_summary("the ref", through_redis(entries.dump_summary(s))) == s  # it names its story
     old = json.dumps({"t": {"quake": 0.5}, "a": "a9", "at": 4})
     assert entries.load_summary("s1", old).terms == {quake: 0.5}
     c = {quake: 1.25, city: 0.1}
@@ -136,8 +136,9 @@ def test_refs_are_short_and_sort_as_the_ids_do(numbers: list[int]) -> None:
     assert len(set(refs)) == len({n >> 16 for n in numbers})
 
 
-def test_ids_of_other_forms_are_their_own_refs() -> None:
-    for other in ("wire", "a123", "A0123456789abcdef", "a0123456789abcdeg", "ecb-1-2"):
+def test_a_story_goes_by_its_first_article_s_ref_and_ids_of_other_forms_are_their_own() -> None:
+    assert packing.ref("sa0123456789abcdef") == packing.ref("a0123456789abcdef")
+    for other in ("wire", "a123", "A0123456789abcdef", "a0123456789abcdeg", "ecb-1-2", "s0123456789abcdef0"):
         assert packing.ref(other) == other
 
 

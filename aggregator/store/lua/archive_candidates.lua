@@ -2,9 +2,10 @@
 -- KEYS: the term list key of each keyword of each article, article after article.
 -- ARGV: the number of stories kept per article, the fewest key terms shared, the summary key prefix,
 --       then per article its number of keywords.
--- Returns per article a list of up to `limit` story ids sharing the most key terms (ties by id) whose
--- summary is still kept, each followed by the number shared, then a last list of story id and summary
--- pairs for every story named. The summary keys are built here; they share the {idx} hash tag.
+-- Returns per article a list of up to `limit` story refs (`packing.ref`, as the term lists hold them)
+-- sharing the most key terms (ties by ref, which sorts as ids do) whose summary is still kept, each
+-- followed by the number shared, then a last list of story ref and summary pairs for every story
+-- named. The summary keys are built here; they share the {idx} hash tag.
 local limit, least, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local out, k, summaries = {}, 1, {}
 for a = 4, #ARGV do

@@ -1,10 +1,11 @@
 -- Keeps stories' summaries in the archive of long-running stories, found by their key terms.
--- KEYS: the archive (a sorted set of story ids by time), then per story its summary key and the list
+-- Stories go by their refs (`packing.ref`), which name their summary keys.
+-- KEYS: the archive (a sorted set of story refs by time), then per story its summary key and the list
 --       key of each of its key terms.
 -- ARGV: ttl (s), list cap, most stories kept, the summary key prefix, the number of stories, then per
---       story its id, its time, its summary (JSON) and its number of key terms.
--- The oldest stories past the most kept lose their summaries (their ids left in term lists are skipped
--- when read). Returns the number of stories written.
+--       story its ref, its time, its summary and its number of key terms.
+-- The oldest stories past the most kept lose their summaries (their refs left in term lists are
+-- skipped when read). Returns the number of stories written.
 local ttl, cap, most, prefix, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local k, a = 2, 6
 for _ = 1, n do
