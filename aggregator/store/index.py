@@ -1,10 +1,11 @@
 """The clustering index in Redis: the `core.pipeline.Index` the workers cluster against.
 
-LSH buckets, article records, story centroids, member vectors and document frequencies, all under the
-`{idx}` hash tag, plus the story-write lock. Round trips per batch, not per article: one call finds a
-batch's candidates and their centroids (`lua/index_candidates.lua`), and one MULTI commits the batch's
-stories (`StoryStore`) together with its index entries (`lua/index_write.lua`), so a crash leaves all of
-a batch or none. Entries expire with the story window.
+LSH buckets, article entries (record and member vector, `store/entries.py`), story centroids and
+document frequencies, all under the `{idx}` hash tag, plus the story-write lock. Round trips per
+batch, not per article: one call finds a batch's candidates and their centroids
+(`lua/index_candidates.lua`), and one MULTI commits the batch's stories (`StoryStore`) together with
+its index entries (`lua/index_write.lua`), so a crash leaves all of a batch or none. Entries expire
+with the story window.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 -- Writes a clustered batch's index entries in one call (per-command packing in the client, not Redis,
 -- is the cost of the hundreds of commands per article a pipeline would need).
--- KEYS: the df hash, the document count, each centroid's key, then each record's key.
+-- KEYS: the df hash, the document count, each centroid's key, then each article's entry key.
 -- ARGV: ttl (s), bucket hash ttl (s), bucket cap, the bucket hash key prefix of this time part, the
---       number of bucket groups, number of records, number of centroids, each centroid's value, then per
---       record its id, its value, its band count and each band's key, then the number of new documents
---       and every document-frequency slot of theirs (a slot once per document).
--- A band's bucket is a field of its group's hash (prefix .. band key % groups), its ids newest first,
--- joined by spaces: an id written again moves to the front. The hash keys are built here, as
+--       number of bucket groups, number of entries, number of centroids, each centroid's value, then per
+--       article its ref (`packing.ref`), its entry (`store/entries.py`), its band count and each band's
+--       key, then the number of new documents and every document-frequency slot of theirs (a slot once
+--       per document).
+-- A band's bucket is a field of its group's hash (prefix .. band key % groups), its refs newest first,
+-- joined by spaces: a ref written again moves to the front. The hash keys are built here, as
 -- `RedisIndex.bucket_hash` builds them; they share the {idx} hash tag, so on a cluster they live in the
--- same slot. Returns the number of records written.
+-- same slot. Returns the number of entries written.
 local ttl, hash_ttl, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local prefix, groups, n, nc = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 for i = 1, nc do redis.call('set', KEYS[2 + i], ARGV[7 + i], 'EX', ttl) end
