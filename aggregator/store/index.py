@@ -131,12 +131,15 @@ class RedisIndex:
         self._archived(keys=keys, args=[*args, *(len(f.keywords) for f in features)], client=pipe)
         (*found, flat), (*archived, stored) = pipe.execute()
         centroids = {flat[i]: load_centroid(flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)}
-        # The archive names stories by their refs; their summaries name them.
+        # The archive names stories by their refs; their summaries name them (a story listed both by
+        # ref and, from before refs, by id counts once).
         by_ref = {stored[i]: load_summary(stored[i], stored[i + 1]) for i in range(0, len(stored), 2)}
         return Lookup(
             [[Candidate(load_record(rs[i]), int(rs[i + 1])) for i in range(0, len(rs), 2)] for rs in found],
             centroids,
-            archived=[[by_ref[r].story_id for r in refs[::2] if r in by_ref] for refs in archived],
+            archived=[
+                list(dict.fromkeys(by_ref[r].story_id for r in refs[::2] if r in by_ref)) for refs in archived
+            ],
             summaries={s.story_id: s for s in by_ref.values()},
         )
 
