@@ -3,9 +3,9 @@
 --       and centroid keys are built here (most are only known here); they share the {idx} hash tag, so
 --       on a cluster they live in that slot.
 -- ARGV: the number of candidates kept per article, the entry, centroid and (once written, now only
---       read) member vector key prefixes, the bucket cap, the number of bucket groups, the number of time parts read, each
---       part's bucket hash key prefix (newest first), then per article its band count followed by each
---       band's key.
+--       read) member vector key prefixes, the bucket cap, the number of bucket groups, the number of
+--       time parts read, each part's bucket hash key prefix (newest first), then per article its band
+--       count followed by each band's key.
 -- A band's bucket is a field of its group's hash in each part (`lua/index_write.lua`); read, it is its
 -- newest `cap` ids over the parts, newest first (an id in two parts counts once).
 -- Returns per article a list of the `limit` live entries sharing the most bands (ties by id), each
