@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import trafilatura
 
 from aggregator.core.identity import article_id
@@ -120,6 +121,7 @@ def corpus_texts(path: Path, n: int) -> list[tuple[str, str]]:
 
 
 WARMUP_PAGES = 20
+POLLED = 200  # articles asked after at each look
 
 
 def _service_options(job: tuple[bytes, str]) -> bool:
@@ -174,20 +176,81 @@ def end_to_end(site_base: str, feeds: int, per_feed: int, processes: int) -> flo
             ]
             left = set(ids)
             own = time.process_time()
+            before = _cpu_by_process()
+            wiring.redis.config_resetstat()
+            order = {aid: n for n, aid in enumerate(ids)}
             while left and time.perf_counter() - started < 900:
-                left -= wiring.articles.clustered(sorted(left))
+                # The earliest waiting first, a few hundred at a time: asking after every article every
+                # time would load Redis and this process with the measurement itself.
+                left -= wiring.articles.clustered(sorted(left, key=order.__getitem__)[:POLLED])
                 time.sleep(0.25)
             elapsed = time.perf_counter() - started
             print(
                 f"  the site and this process used {(time.process_time() - own) / elapsed:.0%} of a core",
                 flush=True,
             )
+            _report_cpu(before, _cpu_by_process(), len(ids))
+            _report_redis(wiring.redis.info("commandstats"), len(ids))
             assert not left, f"{len(left)} articles not clustered"
             return len(ids) / elapsed
         finally:
             up.terminate()
             up.wait(60)
             wiring.close()
+
+
+CpuTimes = dict[int, tuple[str, float, float]]
+
+
+def _label(proc: psutil.Process) -> str:
+    argv = proc.cmdline()
+    for arg in argv:
+        if arg.startswith("--hostname="):
+            return arg.split("=", 1)[1].split("@")[0]
+    if "beat" in argv:
+        return "beat"
+    if "api" in argv:
+        return "api"
+    return proc.name()
+
+
+def _cpu_by_process() -> CpuTimes:
+    """CPU seconds used so far (all, and in the kernel) by every process on the machine, by pid, with a
+    readable label."""
+    found = {}
+    for proc in psutil.process_iter():
+        try:
+            times = proc.cpu_times()
+            found[proc.pid] = (_label(proc), times.user + times.system, times.system)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def _report_cpu(before: CpuTimes, after: CpuTimes, n: int) -> None:
+    """Where the CPU went in the timed window: milliseconds an article, by process (in the kernel)."""
+    spent: dict[str, tuple[float, float]] = {}
+    for pid, (label, seconds, kernel) in after.items():
+        _, was, was_kernel = before.get(pid, (label, 0.0, 0.0))
+        total, in_kernel = spent.get(label, (0.0, 0.0))
+        spent[label] = (total + seconds - was, in_kernel + kernel - was_kernel)
+    ms = {label: (t * 1000 / n, k * 1000 / n) for label, (t, k) in spent.items()}
+    shown = sorted(((t, k, label) for label, (t, k) in ms.items() if t >= 0.05), reverse=True)
+    print(
+        "  CPU ms an article (kernel): "
+        + ", ".join(f"{label} {t:.2f} ({k:.2f})" for t, k, label in shown)
+        + f"; all {sum(t for t, _ in ms.values()):.1f} ({sum(k for _, k in ms.values()):.1f})",
+        flush=True,
+    )
+
+
+def _report_redis(stats: dict[str, Any], n: int) -> None:
+    """Redis's own time by command in the timed window, in milliseconds an article."""
+    spent = sorted(
+        ((v["usec"], k.removeprefix("cmdstat_"), v["calls"]) for k, v in stats.items()), reverse=True
+    )
+    shown = ", ".join(f"{c} {u / 1000 / n:.2f} ({calls / n:.1f} calls)" for u, c, calls in spent[:8])
+    print(f"  Redis ms an article: {shown}; all {sum(u for u, _, _ in spent) / 1000 / n:.2f}", flush=True)
 
 
 def _wait_for_workers(wiring: Wiring) -> None:
