@@ -10,7 +10,7 @@ import random
 from typing import Any
 
 from celery import Celery, Task, shared_task
-from celery.signals import task_postrun
+from celery.signals import task_postrun, worker_ready
 
 from aggregator.dispatch import (
     CLUSTER_ARTICLES,
@@ -18,11 +18,13 @@ from aggregator.dispatch import (
     EXPIRE_STORIES,
     FAN_OUT_EVENTS,
     FETCH_PAGES,
+    PAGES,
     RECOVER_ARTICLES,
     REFRESH_FEED,
     SCHEDULE_DUE,
 )
 from aggregator.errors import NotFound, StorageError, TemporaryFetchError
+from aggregator.ingest.extract import warm_up
 from aggregator.wiring import Wiring
 from workers.celery_app import max_retry_countdown
 
@@ -42,6 +44,13 @@ def _flush_metrics(**_: Any) -> None:
     """What a task counted reaches Redis when it ends (the figures are batched per process)."""
     for found in _wirings.values():
         found.metrics.flush()
+
+
+@worker_ready.connect
+def _warm_up(sender: Any, **_: Any) -> None:
+    """A worker that takes pages loads its parsers and models before its first task, not during it."""
+    if PAGES in {queue.name for queue in sender.task_consumer.queues}:
+        warm_up()
 
 
 def _retry(task: Task, exc: Exception) -> Any:

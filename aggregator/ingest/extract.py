@@ -3,9 +3,13 @@ and the article says why (`extraction_error`)."""
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -46,16 +50,54 @@ class NoText:
     temporary: bool = False  # worth fetching again later (a timeout, a 503, a busy host)
 
 
+class Turns:
+    """A lock handed to its waiters lowest ticket first (a `threading.Lock` wakes them in no set order),
+    then in the order they came."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiting: list[tuple[float, int, threading.Event]] = []
+        self._arrivals = itertools.count()
+
+    @property
+    def waiting(self) -> int:
+        with self._mutex:
+            return len(self._waiting)
+
+    @contextlib.contextmanager
+    def turn(self, ticket: float) -> Iterator[None]:
+        with self._mutex:
+            mine = None
+            if self._held:
+                mine = threading.Event()
+                heapq.heappush(self._waiting, (ticket, next(self._arrivals), mine))
+            self._held = True
+        if mine is not None:
+            mine.wait()  # the holder hands the lock over: it stays held
+        try:
+            yield
+        finally:
+            with self._mutex:
+                if self._waiting:
+                    heapq.heappop(self._waiting)[2].set()
+                else:
+                    self._held = False
+
+
 # One extraction at a time per process: it is all CPU, and threads extracting at once cost 1.6 times the
-# CPU per page (lxml and the GIL); the threads of a page worker overlap their fetches, not this.
-_EXTRACTING = threading.Lock()
+# CPU per page (lxml and the GIL); the threads of a page worker overlap their fetches, not this. Pages
+# waiting go oldest ticket first: in any order, every task of a worker would finish at about the same
+# time, late, and nothing would reach the clustering worker meanwhile.
+_EXTRACTING = Turns()
 
 
 def extract_page(
-    html: bytes | str, url: str, max_elements: int = 100_000, want_date: bool = False
+    html: bytes | str, url: str, max_elements: int = 100_000, want_date: bool = False, ticket: float = 0.0
 ) -> Extracted | NoText:
     """Main text of a page with its title, site name and author, and its date when `want_date` (the
-    feed entry had none), or why nothing usable was found.
+    feed entry had none), or why nothing usable was found. Threads extract one at a time, lowest
+    `ticket` first (the service passes when the page's task began).
 
     A page with more than `max_elements` tags is not parsed: a news page has a few thousand, and a
     deeply nested monster would hold a worker in lxml and trafilatura for minutes.
@@ -64,7 +106,7 @@ def extract_page(
     if tags > max_elements:
         return NoText(f"page has more than {max_elements} tags; not parsed")
     try:
-        with _EXTRACTING:
+        with _EXTRACTING.turn(ticket):
             doc = trafilatura.bare_extraction(html, url=url, with_metadata=False, include_comments=False)
     except Exception as exc:  # trafilatura raises assorted lxml and parser errors on broken markup
         log.warning("extraction failed for %s: %r", url, exc)
@@ -79,6 +121,20 @@ def extract_page(
     meta = page_meta(page)
     date = page_date(page) if want_date else None
     return Extracted(title=meta.title, text=text, author=meta.author, date=date, site_name=meta.site_name)
+
+
+_SAMPLE_PAGE = (
+    "<html><head><title>Sample</title></head><body><article><h1>Sample</h1>"
+    + "<p>A paragraph of a page read once when a worker starts, so that its first article does not wait"
+    " while the parsers and the language model load.</p>" * 3 + "</article></body></html>"
+)
+
+
+def warm_up() -> None:
+    """Load what the first page would (trafilatura's lazily built parts, the language model)."""
+    extracted = extract_page(_SAMPLE_PAGE, "http://localhost/sample")
+    if isinstance(extracted, Extracted):
+        detect(extracted.title or "", extracted.text)
 
 
 def _decoded(body: bytes) -> str:

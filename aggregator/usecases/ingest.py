@@ -63,8 +63,9 @@ class Ingest:
         if not pending and not changed:
             return 0
         entries = [e for e, _ in [*pending, *changed]]
+        ticket = time.monotonic()  # this task's pages are extracted before those of tasks begun later
         with ThreadPoolExecutor(min(PAGE_FETCH_THREADS, len(entries))) as pool:
-            made = list(pool.map(lambda p: self._article(*p), [*pending, *changed]))
+            made = list(pool.map(lambda p: self._article(p[0], p[1], ticket), [*pending, *changed]))
         # A page whose host was busy (our politeness) is put off until its turn with the host, and the
         # worker is free for other work.
         for e, m in zip(entries, made, strict=True):
@@ -172,7 +173,7 @@ class Ingest:
             self.stories.choose_canonicals(revised, time.time())
         return revised
 
-    def _article(self, entry: Entry, feed_id: str) -> tuple[Article, bool] | HostBusy:
+    def _article(self, entry: Entry, feed_id: str, ticket: float) -> tuple[Article, bool] | HostBusy:
         """The article of one entry, and whether its page is worth fetching again later; or HostBusy
         when its host's turn has not come. Whatever goes wrong with its page goes no further than this
         article: the feed's summary stands in and the article says why."""
@@ -183,7 +184,9 @@ class Ingest:
             self.metrics.observe("fetch_seconds", time.monotonic() - started, kind="page")
             if isinstance(fetched, Fetched):
                 want_date = entry.published is None  # the page's own date only when the feed gave none
-                extracted = extract_page(fetched.body, fetched.url, self.pages.max_elements, want_date)
+                extracted = extract_page(
+                    fetched.body, fetched.url, self.pages.max_elements, want_date, ticket
+                )
             else:  # no validators were sent: a 304 here is the server's mistake
                 extracted = NoText("the server answered 304 Not Modified to a plain GET")
         except HostBusy as exc:

@@ -121,7 +121,6 @@ def corpus_texts(path: Path, n: int) -> list[tuple[str, str]]:
 
 
 WARMUP_PAGES = 20
-POLLED = 200  # articles asked after at each look
 
 
 def _service_options(job: tuple[bytes, str]) -> bool:
@@ -168,6 +167,7 @@ def end_to_end(site_base: str, feeds: int, per_feed: int, processes: int) -> flo
             warm = {article_id(f"{site_base}/wire/warmup-{i}.html") for i in range(WARMUP_PAGES)}
             while warm - wiring.articles.clustered(sorted(warm)):
                 time.sleep(0.05)
+            warm_count = _clustered_count(wiring)
             started = time.perf_counter()
             for f in range(feeds):
                 wiring.feeds.add(f"{site_base}/wire/feed{f}.xml")
@@ -178,12 +178,12 @@ def end_to_end(site_base: str, feeds: int, per_feed: int, processes: int) -> flo
             own = time.process_time()
             before = _cpu_by_process()
             wiring.redis.config_resetstat()
-            order = {aid: n for n, aid in enumerate(ids)}
             while left and time.perf_counter() - started < 900:
-                # The earliest waiting first, a few hundred at a time: asking after every article every
-                # time would load Redis and this process with the measurement itself.
-                left -= wiring.articles.clustered(sorted(left, key=order.__getitem__)[:POLLED])
-                time.sleep(0.25)
+                # The service's own count first, each article's state once the count says all are in:
+                # asking after every article every time would load Redis and this process.
+                if _clustered_count(wiring) >= warm_count + len(ids):
+                    left -= wiring.articles.clustered(sorted(left))
+                time.sleep(0.1)
             elapsed = time.perf_counter() - started
             print(
                 f"  the site and this process used {(time.process_time() - own) / elapsed:.0%} of a core",
@@ -197,6 +197,10 @@ def end_to_end(site_base: str, feeds: int, per_feed: int, processes: int) -> flo
             up.terminate()
             up.wait(60)
             wiring.close()
+
+
+def _clustered_count(wiring: Wiring) -> float:
+    return sum(v for name, _, v in wiring.metrics.counters() if name == "articles_clustered")
 
 
 CpuTimes = dict[int, tuple[str, float, float]]
