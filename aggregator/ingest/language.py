@@ -19,7 +19,7 @@ LANGUAGES = (
     "ja", "ko", "th", "vi", "id", "ms", "ca",
 )  # fmt: skip
 MIN_CONFIDENCE = 0.5
-SAMPLE_CHARS = 600  # the headline and the text's start say enough: the cost grows with the sample
+SAMPLE_CHARS = 300  # the headline and the text's start say enough: the cost grows with the sample
 
 
 @functools.cache

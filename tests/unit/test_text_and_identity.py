@@ -4,6 +4,8 @@ import random
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aggregator.core import text
 from aggregator.core.furniture import strip_furniture
@@ -51,6 +53,21 @@ def test_credits_find_wires() -> None:
     assert text.credits("Bridge shut\nNORVALE (Meridian Wire) - The city...") == ("Meridian Wire",)
     assert text.credits("WASHINGTON (CNN) — Talks...", "ANI") == ("CNN", "ANI")
     assert text.credits("He left (quietly) - as one does. I (John) - no.") == ()
+
+
+_CREDIT_BITS = [
+    "(Reuters)", "/ REUTERS", "Reuters -", "Reuters—", "Reporting by", "reuters -", "(AP)", "(ap)",
+    "Associated Press", "(AFP)", "AFP –", "Agence France-Presse", "(ANI)", "(ani)", "based on Ani report",
+    "ANI -", "Pakistani -", "(IBNS)", "IBNSX", "(PTI)", "PTI—", "option", "Ani", " ", "\n", "x", ".",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_CREDIT_BITS), max_size=12), st.text(max_size=20))
+def test_credits_find_what_each_pattern_finds(bits: list[str], noise: str) -> None:
+    """The words that spare most texts a search never hide a credit the pattern alone would find."""
+    body = noise.join(bits)
+    expected = [name for name, _, pattern in text._CREDIT_PATTERNS if pattern.search(body)]
+    assert list(text.credits(body))[: len(expected)] == expected
 
 
 def test_url_normalisation_drops_tracking_and_fragment() -> None:
