@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -192,8 +193,8 @@ class RedisIndex:
             keys.append(self.keys.record(packing.ref(rec.article_id)))
             args += [packing.ref(rec.article_id), dump_entry(rec, member), len(rec.bands), *rec.bands]
         args.append(len(doc_keys))
-        for slots in doc_keys:
-            args.extend(slots)
+        for slot, n in Counter(slot for slots in doc_keys for slot in slots).items():
+            args += [slot, n]  # a slot the batch's documents share is counted by one command
         self._write(keys=keys, args=args, client=pipe)
 
     @converts_errors

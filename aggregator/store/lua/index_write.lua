@@ -4,8 +4,8 @@
 -- ARGV: ttl (s), bucket hash ttl (s), bucket cap, the bucket hash key prefix of this time part, the
 --       number of bucket groups, number of entries, number of centroids, each centroid's value, then per
 --       article its ref (`packing.ref`), its entry (`store/entries.py`), its band count and each band's
---       key, then the number of new documents and every document-frequency slot of theirs (a slot once
---       per document).
+--       key, then the number of new documents and each document-frequency slot of theirs followed by
+--       how many of them hold it.
 -- A band's bucket is a field of its group's hash (prefix .. band key % groups), its refs newest first,
 -- joined by spaces: a ref written again moves to the front. The hash keys are built here, as
 -- `RedisIndex.bucket_hash` builds them; they share the {idx} hash tag, so on a cluster they live in the
@@ -16,14 +16,21 @@ for i = 1, nc do redis.call('set', KEYS[2 + i], ARGV[7 + i], 'EX', ttl) end
 local touched = {}
 local function push(band, id)
   local key = prefix .. string.format('%d', tonumber(band) % groups)
-  local kept, old = {id}, redis.call('hget', key, band)
+  local old, value = redis.call('hget', key, band), id
   if old then
-    for other in string.gmatch(old, '%S+') do
-      if #kept == cap then break end
-      if other ~= id then kept[#kept + 1] = other end
+    local _, spaces = string.gsub(old, ' ', ' ')
+    if spaces + 1 < cap and not string.find(' ' .. old .. ' ', ' ' .. id .. ' ', 1, true) then
+      value = id .. ' ' .. old  -- most often: an id new to a bucket with room goes in front
+    else
+      local kept = {id}
+      for other in string.gmatch(old, '%S+') do
+        if #kept == cap then break end
+        if other ~= id then kept[#kept + 1] = other end
+      end
+      value = table.concat(kept, ' ')
     end
   end
-  redis.call('hset', key, band, table.concat(kept, ' '))
+  redis.call('hset', key, band, value)
   touched[key] = true
 end
 local k, a = 3 + nc, 8 + nc
@@ -36,5 +43,5 @@ end
 for key in pairs(touched) do redis.call('expire', key, hash_ttl) end
 local docs = tonumber(ARGV[a])
 if docs > 0 then redis.call('incrby', KEYS[2], docs) end
-for i = a + 1, #ARGV do redis.call('hincrby', KEYS[1], ARGV[i], 1) end
+for i = a + 1, #ARGV, 2 do redis.call('hincrby', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return n
