@@ -6,7 +6,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from aggregator.core.models import Article, Entry
 from aggregator.core.pipeline import ClusterPipeline, Outcome
@@ -63,9 +63,22 @@ class Ingest:
         if not pending and not changed:
             return 0
         entries = [e for e, _ in [*pending, *changed]]
+        feeds = {e.article_id: feed_id for e, feed_id in [*pending, *changed]}
         ticket = time.monotonic()  # this task's pages are extracted before those of tasks begun later
+        # Threads fetch; this thread extracts each page as it arrives. Threads extracting too would
+        # contend for the interpreter with the one whose turn it is, which costs CPU on every page.
+        made_by: dict[str, tuple[Article, bool] | HostBusy] = {}
         with ThreadPoolExecutor(min(PAGE_FETCH_THREADS, len(entries))) as pool:
-            made = list(pool.map(lambda p: self._article(p[0], p[1], ticket), [*pending, *changed]))
+            fetching = {pool.submit(self._fetch, e): e for e in entries}
+            for future in as_completed(fetching):
+                e = fetching[future]
+                page = future.result()
+                made_by[e.article_id] = (
+                    page
+                    if isinstance(page, HostBusy)
+                    else self._article(e, feeds[e.article_id], page, ticket)
+                )
+        made = [made_by[e.article_id] for e in entries]
         # A page whose host was busy (our politeness) is put off until its turn with the host, and the
         # worker is free for other work.
         for e, m in zip(entries, made, strict=True):
@@ -173,33 +186,44 @@ class Ingest:
             self.stories.choose_canonicals(revised, time.time())
         return revised
 
-    def _article(self, entry: Entry, feed_id: str, ticket: float) -> tuple[Article, bool] | HostBusy:
-        """The article of one entry, and whether its page is worth fetching again later; or HostBusy
-        when its host's turn has not come. Whatever goes wrong with its page goes no further than this
-        article: the feed's summary stands in and the article says why."""
-        extracted: Extracted | NoText
+    def _fetch(self, entry: Entry) -> Fetched | NoText | HostBusy:
+        """An entry's page, or why there is none; HostBusy when its host's turn has not come. Whatever
+        goes wrong with the page goes no further than its article: the feed's summary stands in."""
         started = time.monotonic()
         try:
             fetched = self.fetcher.get(entry.url, self.pages.max_bytes)
-            self.metrics.observe("fetch_seconds", time.monotonic() - started, kind="page")
-            if isinstance(fetched, Fetched):
-                want_date = entry.published is None  # the page's own date only when the feed gave none
-                extracted = extract_page(
-                    fetched.body, fetched.url, self.pages.max_elements, want_date, ticket
-                )
-            else:  # no validators were sent: a 304 here is the server's mistake
-                extracted = NoText("the server answered 304 Not Modified to a plain GET")
         except HostBusy as exc:
             return exc
         except FetchError as exc:
             fields = {"article": entry.article_id, "url": entry.url, "reason": str(exc)}
             log.warning("page %s not fetched; the feed summary stands in: %s", entry.url, exc, extra=fields)
-            extracted = NoText(f"page not fetched: {exc}", isinstance(exc, TemporaryFetchError))
+            return NoText(f"page not fetched: {exc}", isinstance(exc, TemporaryFetchError))
         except StorageError:
             raise  # Redis is away (the politeness gate): the task retries
         except Exception as exc:  # a bug with one page must not lose its batch-mates
             log.exception("page %s failed; the feed summary stands in", entry.url, extra={"url": entry.url})
-            extracted = NoText(f"page failed: {type(exc).__name__}: {exc}")
+            return NoText(f"page failed: {type(exc).__name__}: {exc}")
+        self.metrics.observe("fetch_seconds", time.monotonic() - started, kind="page")
+        if isinstance(fetched, Fetched):
+            return fetched
+        return NoText("the server answered 304 Not Modified to a plain GET")  # no validators were sent
+
+    def _article(
+        self, entry: Entry, feed_id: str, page: Fetched | NoText, ticket: float
+    ) -> tuple[Article, bool]:
+        """The article of one entry and whether its page is worth fetching again later."""
+        extracted: Extracted | NoText
+        if isinstance(page, NoText):
+            extracted = page
+        else:
+            want_date = entry.published is None  # the page's own date only when the feed gave none
+            try:
+                extracted = extract_page(page.body, page.url, self.pages.max_elements, want_date, ticket)
+            except Exception as exc:  # a bug with one page must not lose its batch-mates
+                log.exception(
+                    "page %s failed; the feed summary stands in", entry.url, extra={"url": entry.url}
+                )
+                extracted = NoText(f"page failed: {type(exc).__name__}: {exc}")
         again = isinstance(extracted, NoText) and extracted.temporary
         outcome = "temporary" if again else "error" if isinstance(extracted, NoText) else "ok"
         self.metrics.count("fetches", kind="page", outcome=outcome)
