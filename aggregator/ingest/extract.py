@@ -85,7 +85,7 @@ class Turns:
                     self._held = False
 
 
-# One extraction at a time per process: it is all CPU, and threads extracting at once cost 1.6 times the
+# One extraction at a time per process: it is all CPU, and threads extracting at once cost far more
 # CPU per page (lxml and the GIL); the threads of a page worker overlap their fetches, not this. Pages
 # waiting go oldest ticket first: in any order, every task of a worker would finish at about the same
 # time, late, and nothing would reach the clustering worker meanwhile.
