@@ -62,23 +62,21 @@ class Ingest:
         changed = self.articles.pending_revisions(article_ids)
         if not pending and not changed:
             return 0
-        entries = [e for e, _ in [*pending, *changed]]
-        feeds = {e.article_id: feed_id for e, feed_id in [*pending, *changed]}
+        work = [*pending, *changed]
+        entries = [e for e, _ in work]
         ticket = time.monotonic()  # this task's pages are extracted before those of tasks begun later
         # Threads fetch; this thread extracts each page as it arrives. Threads extracting too would
         # contend for the interpreter with the one whose turn it is, which costs CPU on every page.
-        made_by: dict[str, tuple[Article, bool] | HostBusy] = {}
-        with ThreadPoolExecutor(min(PAGE_FETCH_THREADS, len(entries))) as pool:
-            fetching = {pool.submit(self._fetch, e): e for e in entries}
+        made_at: dict[int, tuple[Article, bool] | HostBusy] = {}
+        with ThreadPoolExecutor(min(PAGE_FETCH_THREADS, len(work))) as pool:
+            fetching = {pool.submit(self._fetch, e): i for i, e in enumerate(entries)}
             for future in as_completed(fetching):
-                e = fetching[future]
-                page = future.result()
-                made_by[e.article_id] = (
-                    page
-                    if isinstance(page, HostBusy)
-                    else self._article(e, feeds[e.article_id], page, ticket)
+                i, page = fetching[future], future.result()
+                entry, feed_id = work[i]
+                made_at[i] = (
+                    page if isinstance(page, HostBusy) else self._article(entry, feed_id, page, ticket)
                 )
-        made = [made_by[e.article_id] for e in entries]
+        made = [made_at[i] for i in range(len(work))]
         # A page whose host was busy (our politeness) is put off until its turn with the host, and the
         # worker is free for other work.
         for e, m in zip(entries, made, strict=True):
