@@ -186,7 +186,12 @@ class RedisIndex:
     ) -> None:
         """`doc_keys` holds each new document's df slots: only they count in the IDF."""
         keys = [self.keys.doc_freq, self.keys.doc_count, *(self.keys.centroid(s) for s in centroids)]
-        args: list[str | int | bytes] = [self.ttl_s, self.ttl_s + self.part_s, self.bucket_cap]
+        args: list[str | int | bytes] = [
+            self.ttl_s,
+            self.ttl_s + self.part_s,
+            self.bucket_cap,
+            packing.REF_CHARS,
+        ]
         args += [self.keys.buckets(self._part(), ""), BUCKET_GROUPS, len(records), len(centroids)]
         args += [dump_centroid(c) for c in centroids.values()]
         for rec, member in zip(records, members, strict=True):

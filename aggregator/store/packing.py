@@ -37,6 +37,7 @@ def raw(value: str | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
 
 
+REF_CHARS = 8  # the length of a ref of the service's own ids
 # 64 characters in ascending ASCII order: a number written with them sorts as the number does.
 _REF_DIGITS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 _HEX = frozenset("0123456789abcdef")
@@ -54,7 +55,7 @@ def ref(item_id: str) -> str:
     if len(hex_digits) != 16 or not _HEX.issuperset(hex_digits):
         return item_id
     n, digits = int(hex_digits, 16) >> 16, []
-    for _ in range(8):
+    for _ in range(REF_CHARS):
         n, d = divmod(n, 64)
         digits.append(_REF_DIGITS[d])
     return "".join(reversed(digits))

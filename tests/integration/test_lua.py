@@ -29,7 +29,7 @@ def test_index_write(redis_client: redis.Redis) -> None:
     write = scripts.register(redis_client, "index_write")
     keys = ["df", "docs", "c:s1", "r:a1", "r:a2"]
     # Two groups: band 7 is in group 1, bands 4 and 10 in group 0.
-    args = [60, 90, 2, "b:9:", 2, 2, 1, '{"w":1.0}', "a1", "rec1", 2, 7, 4, "a2", "rec2", 2, 4, 10]
+    args = [60, 90, 2, 2, "b:9:", 2, 2, 1, '{"w":1.0}', "a1", "rec1", 2, 7, 4, "a2", "rec2", 2, 4, 10]
     assert write(keys=keys, args=[*args, 2, "x", 2, "y", 1]) == 2
     assert redis_client.get("c:s1") == '{"w":1.0}' and redis_client.get("r:a2") == "rec2"
     assert redis_client.hgetall("b:9:0") == {"4": "a2 a1", "10": "a2"}  # newest first
@@ -37,24 +37,30 @@ def test_index_write(redis_client: redis.Redis) -> None:
     assert redis_client.hgetall("df") == {"x": "2", "y": "1"} and redis_client.get("docs") == "2"
     assert 60 < redis_client.ttl("b:9:1") <= 90 and 0 < redis_client.ttl("r:a1") <= 60
     # Writing a1 again moves it to the front instead of listing it twice; the cap drops the oldest.
-    args = [60, 90, 2, "b:9:", 2, 2, 0, "a3", "r", 1, 4, "a1", "r", 1, 4, 0]
+    args = [60, 90, 2, 2, "b:9:", 2, 2, 0, "a3", "r", 1, 4, "a1", "r", 1, 4, 0]
     write(keys=["df", "docs", "r:a3", "r:a1"], args=args)
     assert redis_client.hget("b:9:0", "4") == "a1 a3"
     assert redis_client.get("docs") == "2"  # no new documents counted
     # Under the cap, a new id goes in front of the others and one already there moves to the front.
-    args = [60, 90, 4, "b:9:", 2, 1, 0, "a4", "r", 1, 4, 0]
+    args = [60, 90, 4, 2, "b:9:", 2, 1, 0, "a4", "r", 1, 4, 0]
     write(keys=["df", "docs", "r:a4"], args=args)
     assert redis_client.hget("b:9:0", "4") == "a4 a1 a3"
-    write(keys=["df", "docs", "r:a1"], args=[*args[:7], "a1", "r", 1, 4, 0])
+    write(keys=["df", "docs", "r:a1"], args=[*args[:8], "a1", "r", 1, 4, 0])
     assert redis_client.hget("b:9:0", "4") == "a1 a4 a3"
-    write(keys=["df", "docs", "r:a5"], args=[*args[:7], "a5", "r", 1, 4, 0])
-    write(keys=["df", "docs", "r:a6"], args=[*args[:7], "a6", "r", 1, 4, 0])
+    write(keys=["df", "docs", "r:a5"], args=[*args[:8], "a5", "r", 1, 4, 0])
+    write(keys=["df", "docs", "r:a6"], args=[*args[:8], "a6", "r", 1, 4, 0])
     assert redis_client.hget("b:9:0", "4") == "a6 a5 a1 a4"  # the cap of 4 drops the oldest
     # An id that is a part of another is not taken for it.
-    write(keys=["df", "docs", "r:a"], args=[*args[:7], "a", "r", 1, 10, 0])
+    write(keys=["df", "docs", "r:a"], args=[*args[:8], "a", "r", 1, 10, 0])
     assert redis_client.hget("b:9:0", "10") == "a a2"
-    write(keys=["df", "docs", "r:a2"], args=[*args[:7], "a2", "r", 1, 10, 0])
+    write(keys=["df", "docs", "r:a2"], args=[*args[:8], "a2", "r", 1, 10, 0])
     assert redis_client.hget("b:9:0", "10") == "a2 a"
+    # Ids shorter than the ref length given may keep more than `cap` in a bucket; its first `cap`
+    # are the newest, as they would be with the cap kept exactly.
+    longer = [60, 90, 2, 8, "b:9:", 2, 1, 0]
+    for aid in ("b1", "b2", "b3", "b2", "b4"):
+        write(keys=["df", "docs", f"r:{aid}"], args=[*longer, aid, "r", 1, 12, 0])
+    assert redis_client.hget("b:9:0", "12").split()[:2] == ["b4", "b2"]
 
 
 def test_index_candidates(redis_client: redis.Redis) -> None:

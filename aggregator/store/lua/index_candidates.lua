@@ -18,20 +18,20 @@ local limit, prefix, cprefix, vprefix = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARG
 local cap, groups, parts = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local out, a, entries, old = {}, 8 + parts, {}, {}
 while a <= #ARGV do
-  local hits, order = {}, {}
+  local hits, order, seen = {}, {}, {}
   local bands = tonumber(ARGV[a])
   for i = 1, bands do
     local band = ARGV[a + i]
     local group = string.format('%d', tonumber(band) % groups)
-    local seen, taken = {}, 0
+    local taken = 0
     for p = 1, parts do
       if taken == cap then break end
       local ids = redis.call('hget', ARGV[7 + p] .. group, band)
       if ids then
         for id in string.gmatch(ids, '%S+') do
           if taken == cap then break end
-          if not seen[id] then
-            seen[id], taken = true, taken + 1
+          if seen[id] ~= i then  -- an id in two parts of one band counts once
+            seen[id], taken = i, taken + 1
             if hits[id] then hits[id] = hits[id] + 1 else hits[id] = 1; order[#order + 1] = id end
           end
         end
@@ -39,25 +39,38 @@ while a <= #ARGV do
     end
   end
   a = a + 1 + bands
-  table.sort(order, function(x, y)
-    if hits[x] ~= hits[y] then return hits[x] > hits[y] end
-    return x < y
-  end)
+  -- Most shared bands first, ties by id: ids grouped by their count, each group sorted as it is
+  -- reached (a sort of every id with a Lua comparison costs many times more, and most groups are
+  -- never reached).
+  local by_hits, most = {}, 0
+  for _, id in ipairs(order) do
+    local h = hits[id]
+    local group = by_hits[h]
+    if not group then group = {}; by_hits[h] = group; if h > most then most = h end end
+    group[#group + 1] = id
+  end
   local found = {}
-  for i = 1, #order do
+  for h = most, 1, -1 do
     if #found == 2 * limit then break end
-    local rec = redis.call('get', prefix .. order[i])
-    if rec then
-      found[#found + 1] = rec
-      found[#found + 1] = hits[order[i]]
-      -- An entry starts "article story " (`store/entries.py`); a record once stored as JSON is read as
-      -- such, and its article's vector was kept apart.
-      if string.sub(rec, 1, 1) == '{' then
-        local r = cjson.decode(rec)
-        entries[r['s']], old[r['s']] = nil, r['a']
-      else
-        local sid = string.match(rec, '^%S+ (%S+) ')
-        entries[sid], old[sid] = rec, nil
+    local group = by_hits[h]
+    if group then
+      table.sort(group)
+      for _, id in ipairs(group) do
+        if #found == 2 * limit then break end
+        local rec = redis.call('get', prefix .. id)
+        if rec then
+          found[#found + 1] = rec
+          found[#found + 1] = h
+          -- An entry starts "article story " (`store/entries.py`); a record once stored as JSON is
+          -- read as such, and its article's vector was kept apart.
+          if string.sub(rec, 1, 1) == '{' then
+            local r = cjson.decode(rec)
+            entries[r['s']], old[r['s']] = nil, r['a']
+          else
+            local sid = string.match(rec, '^%S+ (%S+) ')
+            entries[sid], old[sid] = rec, nil
+          end
+        end
       end
     end
   end
