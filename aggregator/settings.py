@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     )  # fmt: skip
     port: int = Field(8000, description="API port.")
     api_workers: int = Field(0, ge=0, description="API worker processes; 0: one per core.")
+    pin_page_workers: bool = Field(
+        True,
+        description="`aggregator up` runs each page worker on a core of its own (Linux), when there are "
+        "no more page workers than cores.",
+    )
     api_header_timeout_s: float = Field(
         10.0, gt=0, description="Seconds a client has to send a request's headers."
     )

@@ -94,12 +94,31 @@ def test_up_serves_stories_and_a_restart_keeps_them(service: Service, site: Site
         timeout=60,
     )
     assert sorted(int(s["variant_count"]) for s in stories) == [1, 1, 1, 1, 4]  # type: ignore[call-overload]
+    _assert_page_workers_pinned(service)
     assert service.stop() == 0
 
     service.start()
     assert sorted(map(str, _stories(service.base))) == sorted(map(str, stories))
     assert len(httpx.get(f"{service.base}/v1/feeds", timeout=5).json()["items"]) == 4
     assert service.stop() == 0
+
+
+def _assert_page_workers_pinned(service: Service) -> None:
+    """One page worker per core, each with every thread on a core of its own (when the machine lets this
+    process use all its cores)."""
+    pages = [pid for cmd, pid in service.children().items() if "hostname=pages" in cmd]
+    assert len(pages) == os.cpu_count()
+    if len(os.sched_getaffinity(0)) < len(pages):
+        return
+    cpus = []
+    for pid in pages:
+        threads = {
+            os.sched_getaffinity(int(t.name)) == os.sched_getaffinity(pid)
+            for t in Path(f"/proc/{pid}/task").iterdir()
+        }
+        assert threads == {True}
+        cpus.append(os.sched_getaffinity(pid))
+    assert all(len(c) == 1 for c in cpus) and len(set().union(*cpus)) == len(pages)
 
 
 def test_a_dead_child_is_started_again_and_the_api_stays_up(service: Service) -> None:
