@@ -37,8 +37,7 @@ class Settings(BaseSettings):
         None, description="Redis's password as it is, any characters: put into AGGREGATOR_REDIS_URL escaped."
     )
     redis_cluster: bool = Field(
-        False,
-        description="AGGREGATOR_REDIS_URL names a node of a Redis Cluster (then set AGGREGATOR_BROKER_URL).",
+        False, description="AGGREGATOR_REDIS_URL names a Redis Cluster node (then set AGGREGATOR_BROKER_URL)."
     )
     broker_url: str | None = Field(
         None,
@@ -58,11 +57,7 @@ class Settings(BaseSettings):
     )  # fmt: skip
     port: int = Field(8000, description="API port.")
     api_workers: int = Field(0, ge=0, description="API worker processes; 0: one per core.")
-    pin_page_workers: bool = Field(
-        True,
-        description="`aggregator up` runs each page worker on a core of its own (Linux), when there are "
-        "no more page workers than cores.",
-    )
+    pin_page_workers: bool = Field(True, description="`aggregator up`: a core for each page worker.")
     api_header_timeout_s: float = Field(
         10.0, gt=0, description="Seconds a client has to send a request's headers."
     )
