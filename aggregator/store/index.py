@@ -135,8 +135,15 @@ class RedisIndex:
         # The archive names stories by their refs; their summaries name them (a story listed both by
         # ref and, from before refs, by id counts once).
         by_ref = {stored[i]: load_summary(stored[i], stored[i + 1]) for i in range(0, len(stored), 2)}
+        records: dict[str, Record] = {}  # a batch's articles mostly find the same few entries
+
+        def record(value: str) -> Record:
+            if (r := records.get(value)) is None:
+                r = records[value] = load_record(value)
+            return r
+
         return Lookup(
-            [[Candidate(load_record(rs[i]), int(rs[i + 1])) for i in range(0, len(rs), 2)] for rs in found],
+            [[Candidate(record(rs[i]), int(rs[i + 1])) for i in range(0, len(rs), 2)] for rs in found],
             centroids,
             archived=[
                 list(dict.fromkeys(by_ref[r].story_id for r in refs[::2] if r in by_ref)) for refs in archived
