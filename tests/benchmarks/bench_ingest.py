@@ -32,7 +32,8 @@ from aggregator.dispatch import celery_client
 from aggregator.ingest.extract import Extracted, extract_page
 from aggregator.settings import get_settings
 from aggregator.wiring import Wiring
-from tests.fixtures.site import page, rss, serve
+from tests.benchmarks.static_site import StaticSite
+from tests.fixtures.site import page, rss
 
 WORDS = [
     "council",
@@ -280,7 +281,7 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, help="a labelled corpus (JSON Lines) whose texts the pages carry")
     args = ap.parse_args()
     rng = random.Random(7)
-    site, server = serve()
+    site = StaticSite()
     total = args.feeds * args.per_feed
     texts = corpus_texts(args.corpus, total) if args.corpus else [article_text(rng, n) for n in range(total)]
     titles = [t for t, _ in texts]
@@ -315,7 +316,7 @@ def main() -> None:
                 flush=True,
             )
     finally:
-        server.shutdown()
+        site.shutdown()
 
 
 if __name__ == "__main__":
