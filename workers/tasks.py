@@ -24,7 +24,7 @@ from aggregator.dispatch import (
     SCHEDULE_DUE,
 )
 from aggregator.errors import NotFound, StorageError, TemporaryFetchError
-from aggregator.ingest.extract import warm_up
+from aggregator.usecases.ingest import warm_up_pages
 from aggregator.wiring import Wiring
 from workers.celery_app import max_retry_countdown
 
@@ -50,7 +50,7 @@ def _flush_metrics(**_: Any) -> None:
 def _warm_up(sender: Any, **_: Any) -> None:
     """A worker that takes pages loads its parsers and models before its first task, not during it."""
     if PAGES in {queue.name for queue in sender.task_consumer.queues}:
-        warm_up()
+        warm_up_pages()
 
 
 def _retry(task: Task, exc: Exception) -> Any:

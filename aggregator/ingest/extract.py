@@ -3,13 +3,8 @@ and the article says why (`extraction_error`)."""
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import itertools
 import logging
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -50,54 +45,11 @@ class NoText:
     temporary: bool = False  # worth fetching again later (a timeout, a 503, a busy host)
 
 
-class Turns:
-    """A lock handed to its waiters lowest ticket first (a `threading.Lock` wakes them in no set order),
-    then in the order they came."""
-
-    def __init__(self) -> None:
-        self._mutex = threading.Lock()
-        self._held = False
-        self._waiting: list[tuple[float, int, threading.Event]] = []
-        self._arrivals = itertools.count()
-
-    @property
-    def waiting(self) -> int:
-        with self._mutex:
-            return len(self._waiting)
-
-    @contextlib.contextmanager
-    def turn(self, ticket: float) -> Iterator[None]:
-        with self._mutex:
-            mine = None
-            if self._held:
-                mine = threading.Event()
-                heapq.heappush(self._waiting, (ticket, next(self._arrivals), mine))
-            self._held = True
-        if mine is not None:
-            mine.wait()  # the holder hands the lock over: it stays held
-        try:
-            yield
-        finally:
-            with self._mutex:
-                if self._waiting:
-                    heapq.heappop(self._waiting)[2].set()
-                else:
-                    self._held = False
-
-
-# One extraction at a time per process: it is all CPU, and threads extracting at once cost far more
-# CPU per page (lxml and the GIL); the threads of a page worker overlap their fetches, not this. Pages
-# waiting go oldest ticket first: in any order, every task of a worker would finish at about the same
-# time, late, and nothing would reach the clustering worker meanwhile.
-_EXTRACTING = Turns()
-
-
 def extract_page(
-    html: bytes | str, url: str, max_elements: int = 100_000, want_date: bool = False, ticket: float = 0.0
+    html: bytes | str, url: str, max_elements: int = 100_000, want_date: bool = False
 ) -> Extracted | NoText:
     """Main text of a page with its title, site name and author, and its date when `want_date` (the
-    feed entry had none), or why nothing usable was found. Threads extract one at a time, lowest
-    `ticket` first (the service passes when the page's task began).
+    feed entry had none), or why nothing usable was found.
 
     A page with more than `max_elements` tags is not parsed: a news page has a few thousand, and a
     deeply nested monster would hold a worker in lxml and trafilatura for minutes.
@@ -106,8 +58,7 @@ def extract_page(
     if tags > max_elements:
         return NoText(f"page has more than {max_elements} tags; not parsed")
     try:
-        with _EXTRACTING.turn(ticket):
-            doc = trafilatura.bare_extraction(html, url=url, with_metadata=False, include_comments=False)
+        doc = trafilatura.bare_extraction(html, url=url, with_metadata=False, include_comments=False)
     except Exception as exc:  # trafilatura raises assorted lxml and parser errors on broken markup
         log.warning("extraction failed for %s: %r", url, exc)
         return NoText(f"extraction failed: {type(exc).__name__}: {exc}")

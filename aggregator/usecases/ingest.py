@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import Counter
@@ -12,8 +13,9 @@ from aggregator.core.models import Article, Entry
 from aggregator.core.pipeline import ClusterPipeline, Outcome
 from aggregator.dispatch import Dispatcher
 from aggregator.errors import FetchError, HostBusy, StorageError, TemporaryFetchError
-from aggregator.ingest.extract import Extracted, NoText, PageRules, build_article, extract_page
+from aggregator.ingest.extract import Extracted, NoText, PageRules, build_article, extract_page, warm_up
 from aggregator.ingest.fetch import Fetched, Fetcher
+from aggregator.ingest.lane import Lane
 from aggregator.store.articles import ArticleStore
 from aggregator.store.index import RedisIndex
 from aggregator.store.metrics import Metrics
@@ -26,6 +28,13 @@ PAGE_FETCH_THREADS = 8  # page fetches wait on the network: overlap them
 # When a page that failed for a temporary reason is fetched again (each under the task visibility
 # timeout's half, the longest a countdown may wait).
 REFETCH_DELAYS_S = (60, 300, 600)
+# Pages become articles on one thread of the process, oldest task first (see `ingest/lane.py`).
+_PAGES = Lane("pages")
+
+
+def warm_up_pages() -> None:
+    """Load what a first page would, on the thread that makes articles of pages."""
+    _PAGES.run(0.0, warm_up)
 
 
 class Ingest:
@@ -65,8 +74,7 @@ class Ingest:
         work = [*pending, *changed]
         entries = [e for e, _ in work]
         ticket = time.monotonic()  # this task's pages are extracted before those of tasks begun later
-        # Threads fetch; this thread extracts each page as it arrives. Threads extracting too would
-        # contend for the interpreter with the one whose turn it is, which costs CPU on every page.
+        # Threads fetch; each page, as it arrives, becomes its article on the pages lane.
         made_at: dict[int, tuple[Article, bool] | HostBusy] = {}
         with ThreadPoolExecutor(min(PAGE_FETCH_THREADS, len(work))) as pool:
             fetching = {pool.submit(self._fetch, e): i for i, e in enumerate(entries)}
@@ -74,7 +82,9 @@ class Ingest:
                 i, page = fetching[future], future.result()
                 entry, feed_id = work[i]
                 made_at[i] = (
-                    page if isinstance(page, HostBusy) else self._article(entry, feed_id, page, ticket)
+                    page
+                    if isinstance(page, HostBusy)
+                    else _PAGES.run(ticket, functools.partial(self._article, entry, feed_id, page))
                 )
         made = [made_at[i] for i in range(len(work))]
         # A page whose host was busy (our politeness) is put off until its turn with the host, and the
@@ -206,9 +216,7 @@ class Ingest:
             return fetched
         return NoText("the server answered 304 Not Modified to a plain GET")  # no validators were sent
 
-    def _article(
-        self, entry: Entry, feed_id: str, page: Fetched | NoText, ticket: float
-    ) -> tuple[Article, bool]:
+    def _article(self, entry: Entry, feed_id: str, page: Fetched | NoText) -> tuple[Article, bool]:
         """The article of one entry and whether its page is worth fetching again later."""
         extracted: Extracted | NoText
         if isinstance(page, NoText):
@@ -216,7 +224,7 @@ class Ingest:
         else:
             want_date = entry.published is None  # the page's own date only when the feed gave none
             try:
-                extracted = extract_page(page.body, page.url, self.pages.max_elements, want_date, ticket)
+                extracted = extract_page(page.body, page.url, self.pages.max_elements, want_date)
             except Exception as exc:  # a bug with one page must not lose its batch-mates
                 log.exception(
                     "page %s failed; the feed summary stands in", entry.url, extra={"url": entry.url}
