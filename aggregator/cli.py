@@ -79,7 +79,7 @@ PAGE_THREADS = 8
 
 
 def _cpus() -> list[int]:
-    """The CPUs this process may run on (all of them where that cannot be asked)."""
+    """The CPUs this process may run on; none where that cannot be asked (nothing is pinned then)."""
     if hasattr(os, "sched_getaffinity"):
         return sorted(os.sched_getaffinity(0))
     return []

@@ -34,7 +34,8 @@ class Lane:
 
     def run(self, ticket: float, fn: Callable[[], T]) -> T:
         """`fn()` on the lane's thread, once every call with a lower ticket (or an equal one that came
-        first) has run; its result, or its exception raised here."""
+        first) has run; its result, or its exception raised here. `fn` must not run on the lane itself: it
+        would wait for its own turn forever."""
         self._ensure_thread()
         done: Future[T] = Future()
         self._jobs.put((ticket, next(self._arrivals), fn, done))

@@ -16,6 +16,8 @@ def test_static_site_serves_what_was_set_on_one_connection() -> None:
         with httpx.Client() as client:
             pages = [client.get(f"{site.base}/a.html") for _ in range(3)]
             assert [(r.status_code, r.text) for r in pages] == [(200, "<p>café</p>")] * 3
+            # one connection: the same local address for all three
+            assert len({r.extensions["network_stream"].get_extra_info("client_addr") for r in pages}) == 1
             assert pages[0].headers["content-type"] == "text/html; charset=utf-8"
             assert client.get(f"{site.base}/feed.xml").headers["content-type"] == "application/rss+xml"
             assert client.get(f"{site.base}/missing").status_code == 404

@@ -2,11 +2,10 @@
 -- is the cost of the hundreds of commands per article a pipeline would need).
 -- KEYS: the df hash, the document count, each centroid's key, then each article's entry key.
 -- ARGV: ttl (s), bucket hash ttl (s), bucket cap, the length of a ref (`packing.REF_CHARS`), the bucket
---       hash key prefix of this time part, the
---       number of bucket groups, number of entries, number of centroids, each centroid's value, then per
---       article its ref (`packing.ref`), its entry (`store/entries.py`), its band count and each band's
---       key, then the number of new documents and each document-frequency slot of theirs followed by
---       how many of them hold it.
+--       hash key prefix of this time part, the number of bucket groups, number of entries, number of
+--       centroids, each centroid's value, then per article its ref (`packing.ref`), its entry
+--       (`store/entries.py`), its band count and each band's key, then the number of new documents and
+--       each document-frequency slot of theirs followed by how many of them hold it.
 -- A band's bucket is a field of its group's hash (prefix .. band key % groups), its refs newest first,
 -- joined by spaces: a ref written again moves to the front. The hash keys are built here, as
 -- `RedisIndex.bucket_hash` builds them; they share the {idx} hash tag, so on a cluster they live in the
