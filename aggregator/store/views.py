@@ -7,6 +7,7 @@ carry thirty full texts.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -211,11 +212,19 @@ def snippet(text: str, title: str = "", chars: int = SNIPPET_CHARS) -> str:
     return flat[:chars].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
+# A process's story lists show the same few hundred stories again and again: a snippet is inflated and
+# cut once, not for every page that lists its story (fifty a page). Keyed by what it is made from, so a
+# canonical's new text or title makes a new one.
+@functools.lru_cache(maxsize=4096)
+def _snippet_of(head: str, title: str) -> str:
+    return snippet(packing.unpack_head(head, HEAD_BYTES), title)
+
+
 def _listed(row: list[Any]) -> dict[str, Any]:
     sid, first_seen, updated, count, _, title, url, source, source_name, head, outlets, _ = row
     return {
         "id": sid, "title": title, "url": url, "source": source or source_name,
-        "snippet": snippet(packing.unpack_head(head, HEAD_BYTES), title),
+        "snippet": _snippet_of(head, title),
         "first_seen": float(first_seen or 0), "updated": float(updated or 0), "variant_count": count,
         "source_count": outlets,
     }  # fmt: skip
