@@ -24,7 +24,9 @@ def example_env() -> str:
             default = default.relative_to(PROJECT_ROOT)
         if isinstance(default, list):  # comma-separated where parsed here (NoDecode), else JSON
             shown = ",".join(default) if any(m is NoDecode for m in field.metadata) else json.dumps(default)
+        elif default is None or isinstance(default, bool):  # not by equality: 0 == False
+            shown = {None: "", True: "true", False: "false"}[default]
         else:
-            shown = {None: "", True: "true", False: "false"}.get(default, default)
+            shown = default
         lines += [f"# {field.description}", f"# AGGREGATOR_{name.upper()}={shown}"]
     return "\n".join(lines) + "\n"
