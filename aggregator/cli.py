@@ -27,7 +27,7 @@ def _celery(settings: Settings, *args: str) -> None:
 def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
-    from aggregator.api.app import create_app, exposure_problem
+    from aggregator.api.app import create_app, exposure_problem, settled
     from aggregator.api.protocol import HeaderDeadline
 
     if problem := exposure_problem(settings):
@@ -41,11 +41,12 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     workers = settings.api_workers or os.cpu_count() or 1
     # Several processes need the app by name: each builds its own from the environment, as this one
     # built `settings`. Open event streams would hold a shutdown forever: they get a few seconds.
-    app: Any = create_app(settings) if workers == 1 else "aggregator.api.app:from_environment"
+    app: Any = settled(create_app(settings)) if workers == 1 else "aggregator.api.app:from_environment"
     HeaderDeadline.header_timeout_s = settings.api_header_timeout_s
     uvicorn.run(
         app, factory=workers > 1, workers=workers, host=settings.host, port=settings.port,
-        log_level="info", timeout_graceful_shutdown=5, http=HeaderDeadline,
+        log_level="info", access_log=settings.api_access_log, timeout_graceful_shutdown=5,
+        http=HeaderDeadline,
     )  # fmt: skip
     return 0
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     redis_cluster: bool = Field(
         False, description="AGGREGATOR_REDIS_URL names a Redis Cluster node (then set AGGREGATOR_BROKER_URL)."
     )
+    redis_timeout_s: float = Field(5.0, gt=0, description="Seconds a Redis reply may take; then a 503.")
     broker_url: str | None = Field(
         None,
         description="Celery's broker: redis://... or amqp://... (RabbitMQ). Unset: AGGREGATOR_REDIS_URL.",
@@ -58,12 +59,8 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="API port.")
     api_workers: int = Field(0, ge=0, description="API worker processes; 0: one per core.")
     pin_page_workers: bool = Field(True, description="`aggregator up`: a core for each page worker.")
-    api_header_timeout_s: float = Field(
-        10.0, gt=0, description="Seconds a client has to send a request's headers."
-    )
-    max_request_bytes: int = Field(
-        2_000_000, ge=1024, description="Largest request body the API takes (413)."
-    )
+    api_header_timeout_s: float = Field(10.0, gt=0, description="Seconds a client has to send its headers.")
+    max_request_bytes: int = Field(2_000_000, ge=1024, description="Largest request body taken (413).")
     max_feeds: int = Field(100_000, ge=1, description="Feeds the service takes at most.")
     max_subscriptions: int = Field(1000, ge=1, description="Webhook subscriptions the service takes at most.")
     embedded_redis_max_mb: int = Field(
@@ -79,6 +76,7 @@ class Settings(BaseSettings):
     log_level: str = Field(
         "INFO", description="Level of the service's own log lines; other libraries log warnings."
     )
+    api_access_log: bool = Field(False, description="A line for each API request (uvicorn's access log).")
 
     # --- polling
     poll_interval_s: int = Field(300, description="Seconds between two fetches of a healthy feed.")

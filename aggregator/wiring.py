@@ -66,7 +66,8 @@ class Wiring:
     # --- clients
     @cached_property
     def redis(self) -> redis.Redis:
-        return self._client or connect(self.settings.redis_url or "", self.settings.redis_cluster)
+        s = self.settings
+        return self._client or connect(s.redis_url or "", s.redis_cluster, s.redis_timeout_s)
 
     @cached_property
     def keys(self) -> Keys:

@@ -1,5 +1,9 @@
 """What each route is handed (FastAPI dependencies): one part of the app's `Wiring` each, so a route
-names exactly what it uses."""
+names exactly what it uses.
+
+The dependencies do no I/O, so they are coroutines: FastAPI runs a plain function through the thread
+pool, a trip that would cost every request more than the dependency itself.
+"""
 
 from __future__ import annotations
 
@@ -28,43 +32,47 @@ def _wiring(request: Request) -> Wiring:
     return wiring
 
 
-def redis_client(request: Request) -> redis.Redis:
+async def redis_client(request: Request) -> redis.Redis:
     return _wiring(request).redis
 
 
-def settings(request: Request) -> Settings:
+def app_settings(request: Request) -> Settings:
     return _wiring(request).settings
 
 
-def views(request: Request) -> StoryViews:
+async def settings(request: Request) -> Settings:
+    return app_settings(request)
+
+
+async def views(request: Request) -> StoryViews:
     return _wiring(request).views
 
 
-def feed_store(request: Request) -> FeedStore:
+async def feed_store(request: Request) -> FeedStore:
     return _wiring(request).feed_store
 
 
-def feed_catalogue(request: Request) -> FeedCatalogue:
+async def feed_catalogue(request: Request) -> FeedCatalogue:
     return _wiring(request).feeds
 
 
-def subscription_store(request: Request) -> SubscriptionStore:
+async def subscription_store(request: Request) -> SubscriptionStore:
     return _wiring(request).subscription_store
 
 
-def subscriptions(request: Request) -> Subscriptions:
+async def subscriptions(request: Request) -> Subscriptions:
     return _wiring(request).subscriptions
 
 
-def status_reader(request: Request) -> Status:
+async def status_reader(request: Request) -> Status:
     return _wiring(request).status
 
 
-def metrics_store(request: Request) -> Metrics:
+async def metrics_store(request: Request) -> Metrics:
     return _wiring(request).metrics
 
 
-def hub(request: Request) -> Hub:
+async def hub(request: Request) -> Hub:
     found: Hub = request.app.state.hub
     return found
 
@@ -73,11 +81,11 @@ def hub(request: Request) -> Hub:
 _BEARER = HTTPBearer(auto_error=False, scheme_name="Bearer", description="An API key of AGGREGATOR_API_KEYS")
 
 
-def require_key(
+async def require_key(
     request: Request, _declared: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
 ) -> None:
     """Writes need `Authorization: Bearer <key>` with a configured key; with none configured, all pass."""
-    keys = settings(request).api_keys
+    keys = app_settings(request).api_keys
     if not keys:
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")

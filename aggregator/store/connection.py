@@ -27,16 +27,19 @@ R = TypeVar("R")
 DECODING: dict[str, Any] = {"decode_responses": True, "encoding_errors": "surrogateescape"}
 
 
-def connect(url: str, cluster: bool = False) -> redis.Redis:
+def connect(url: str, cluster: bool = False, timeout_s: float | None = None) -> redis.Redis:
     """A client of the Redis at `url`; with `cluster`, of the Redis Cluster that `url` is a node of. The
     cluster client routes each command by its keys; every key of the service shares one hash tag there
-    (`Keys.for_cluster`), so multi-key commands, transactions and scripts stay legal."""
+    (`Keys.for_cluster`), so multi-key commands, transactions and scripts stay legal. A reply that
+    takes over `timeout_s` is an error: a Redis that hangs must not hold its caller for ever (the API
+    reads on its event loop)."""
+    timeouts = {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s}
     # redis-py's cluster pipelines refuse some commands by name (mget, evalsha) though one slot makes
     # them legal: pipelines here queue MGET with execute_command, and scripts with EVAL (scripts.py).
     if cluster:
-        client: Any = redis.RedisCluster.from_url(url, **DECODING, health_check_interval=30)
+        client: Any = redis.RedisCluster.from_url(url, **DECODING, **timeouts, health_check_interval=30)
         return client  # type: ignore[no-any-return]
-    return redis.Redis.from_url(url, **DECODING, health_check_interval=30)
+    return redis.Redis.from_url(url, **DECODING, **timeouts, health_check_interval=30)
 
 
 def shared_async_client(url: str, cluster: bool, max_connections: int, socket_timeout: float) -> Any:

@@ -38,7 +38,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    keys_set = bool(deps.settings(request).api_keys)
+    keys_set = bool(deps.app_settings(request).api_keys)
     return templates.TemplateResponse(request, name, {"keys_set": keys_set, **context}, status_code=status)
 
 

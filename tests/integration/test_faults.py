@@ -1,4 +1,5 @@
-"""Faults: near-duplicates racing on two workers, and Redis killed and restarted with append-only on."""
+"""Faults: near-duplicates racing on two workers, Redis killed and restarted with append-only on, and
+Redis hung."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 from aggregator.core.models import Article
@@ -80,5 +82,34 @@ def test_redis_killed_and_restarted_loses_no_acknowledged_article(settings: Sett
         assert lost == 0
     finally:
         stack.close()
+        wiring.close()
+        server.stop()
+
+
+def test_a_hung_redis_costs_a_read_its_timeout_and_the_api_answers_again(
+    settings: Settings, tmp_path: Path
+) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    assert server.proc is not None
+    own = settings.model_copy(update={"redis_url": server.url, "redis_timeout_s": 0.5})
+    wiring = Wiring(own)
+    try:
+        stored = _article("kept", WIRE_TITLE, WIRE_BODY)
+        wiring.ingest.cluster([stored])
+        with serve_api(own, sender=None) as api:
+            assert api.get(f"/v1/articles/{stored.id}").status_code == 200
+            os.kill(server.proc.pid, signal.SIGSTOP)  # Redis takes connections' bytes, answers nothing
+            try:
+                start = time.monotonic()
+                hung = api.get(f"/v1/articles/{stored.id}")
+                took = time.monotonic() - start
+                assert hung.status_code == 503 and hung.json()["error"] == "StorageError", hung.text
+                assert took < 3, took
+                assert api.get("/healthz").status_code == 200
+            finally:
+                os.kill(server.proc.pid, signal.SIGCONT)
+            assert api.get(f"/v1/articles/{stored.id}").json()["title"] == WIRE_TITLE
+    finally:
         wiring.close()
         server.stop()
