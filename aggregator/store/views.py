@@ -2,14 +2,17 @@
 
 A story or a page of the list is read in one trip (`lua/story_read.lua`, `lua/stories_page.lua`),
 and a variant is read without its text unless asked for: a story of thirty variants would otherwise
-carry thirty full texts.
+carry thirty full texts. The list's snippets are made once per text and kept (`Snippets`): the page
+tells whether a kept one is still its text's, and a second trip reads the heads of the texts that have
+none (`lua/text_heads.lua`).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import redis
@@ -27,9 +30,10 @@ _BRIEF = (
     "extraction_error", "language", "credits", "relation", "score", "signals", "revision",
 )  # fmt: skip
 _TEXT = ("text", "summary")
-_LISTED = ("title", "url", "source", "source_name")
+_LISTED = ("title", "url", "source", "source_name", "revision")
 SNIPPET_CHARS = 200  # of the canonical's text in the story list
 HEAD_BYTES = 600  # of the canonical's text read for the snippet: the headline it may repeat, then 200 chars
+SNIPPETS_KEPT = 4096  # a process's story lists show the same few hundred stories again and again
 SEARCH_SCAN, SEARCH_BATCH = 2000, 200  # stories a headline search reads per call, and per trip
 _MAX_OFFSET = 10**9  # a cursor past any real story: larger ones are refused, not sent to Redis
 
@@ -74,6 +78,8 @@ class StoryViews:
         self.keys = keys
         self._story = scripts.register(client, "story_read")
         self._page = scripts.register(client, "stories_page")
+        self._heads = scripts.register(client, "text_heads")
+        self.snippets = Snippets(SNIPPETS_KEPT)
 
     @converts_errors
     def article(self, aid: str) -> dict[str, Any]:
@@ -163,26 +169,39 @@ class StoryViews:
         score, last = _list_cursor(cursor)
         if not query:
             rows, last_score, last_id = self._list_page(limit, score, last)
-            return [_listed(row) for row in rows], f"{last_score}~{last_id}" if last_id else None
+            return self._listed(rows), f"{last_score}~{last_id}" if last_id else None
         needle, found, scanned = query.casefold(), [], 0
         while scanned < SEARCH_SCAN:
             rows, last_score, last_id = self._list_page(SEARCH_BATCH, score, last)
             for row in rows:
                 scanned += 1
                 if needle in row[5].casefold():
-                    found.append(_listed(row))
+                    found.append(row)
                     if len(found) == limit:
-                        return found, f"{row[-1]}~{row[0]}"
+                        return self._listed(found), f"{row[-1]}~{row[0]}"
             if not last_id:
-                return found, None
+                return self._listed(found), None
             score, last = last_score, last_id
-        return found, f"{score}~{last}"
+        return self._listed(found), f"{score}~{last}"
+
+    def _listed(self, rows: list[list[Any]]) -> list[dict[str, Any]]:
+        """The rows as the list shows them, each with its snippet: a kept one when the canonical's
+        headline, revision and text length are those it was made of, else made from its text's head."""
+        keys = [_snippet_key(row) for row in rows]
+        made = {key: self.snippets.get(key) for key in keys}
+        missing = [key for key, kept in made.items() if kept is None]
+        if missing:
+            heads = self._heads(keys=[self.keys.article(key[0]) for key in missing], args=[HEAD_BYTES])
+            for key, head in zip(missing, heads, strict=True):
+                made[key] = new = snippet(packing.unpack_head(head, HEAD_BYTES), key[1])
+                self.snippets.put(key, new)
+        return [_listed(row, made[key] or "") for row, key in zip(rows, keys, strict=True)]
 
     def _list_page(self, limit: int, score: str, last: str) -> tuple[list[list[Any]], str, str]:
         story_pre, _, story_post = self.keys.story("\0").partition("\0")
         rows, last_id, last_score = self._page(
             keys=[self.keys.stories_updated],
-            args=[story_pre, story_post, self.keys.article(""), limit, score, last, HEAD_BYTES, *_LISTED],
+            args=[story_pre, story_post, self.keys.article(""), limit, score, last, *_LISTED],
         )
         return rows, last_score, last_id
 
@@ -212,19 +231,37 @@ def snippet(text: str, title: str = "", chars: int = SNIPPET_CHARS) -> str:
     return flat[:chars].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
-# A process's story lists show the same few hundred stories again and again: a snippet is inflated and
-# cut once, not for every page that lists its story (fifty a page). Keyed by what it is made from, so a
-# canonical's new text or title makes a new one.
-@functools.lru_cache(maxsize=4096)
-def _snippet_of(head: str, title: str) -> str:
-    return snippet(packing.unpack_head(head, HEAD_BYTES), title)
+class Snippets:
+    """Snippets by what they were made of, the `most` used last kept. Threads of the API share it."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.kept: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> str | None:
+        with self.lock:
+            found = self.kept.get(key)
+            if found is not None:
+                self.kept.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], value: str) -> None:
+        with self.lock:
+            self.kept[key] = value
+            if len(self.kept) > self.most:
+                self.kept.popitem(last=False)
 
 
-def _listed(row: list[Any]) -> dict[str, Any]:
-    sid, first_seen, updated, count, _, title, url, source, source_name, head, outlets, _ = row
+def _snippet_key(row: list[Any]) -> tuple[Any, ...]:
+    """What a listed story's snippet is made of: its canonical's id, headline, revision, text length."""
+    return (row[4], row[5], row[9], row[10])
+
+
+def _listed(row: list[Any], snippet: str) -> dict[str, Any]:
+    sid, first_seen, updated, count, _, title, url, source, source_name, _, _, outlets, _ = row
     return {
-        "id": sid, "title": title, "url": url, "source": source or source_name,
-        "snippet": _snippet_of(head, title),
+        "id": sid, "title": title, "url": url, "source": source or source_name, "snippet": snippet,
         "first_seen": float(first_seen or 0), "updated": float(updated or 0), "variant_count": count,
         "source_count": outlets,
     }  # fmt: skip

@@ -36,6 +36,8 @@ def test_empty_fields_are_left_out_and_a_revision_clears_the_old_ones(settings: 
                      extraction=Extraction.SUMMARY, extraction_error="timeout",
                      credits=("Meridian Wire",))  # fmt: skip
     wiring.ingest.cluster([failed])
+    [listed], _ = wiring.views.list_stories(10, None)
+    assert listed["snippet"].startswith("Norvale closed the Kestrel")
     stored = wiring.redis.hgetall(wiring.keys.article(aid))
     assert stored["extraction_error"] == "timeout" and not {"author", "summary"} & stored.keys()
     assert packing.unpack_text(stored["text"]) == BODY
@@ -45,9 +47,12 @@ def test_empty_fields_are_left_out_and_a_revision_clears_the_old_ones(settings: 
     # The item changes; its page now reads well: the new revision has no error and no credits.
     changed = replace(entry, title="Bridge shut for a month")
     assert store.add_entries("f1", [changed], now=T + 4) == [aid]
-    clean = replace(failed, title=changed.title, text=BODY + " Update.", extraction=Extraction.PAGE,
-                    extraction_error=None, credits=(), fetched=T + 5)  # fmt: skip
+    clean = replace(failed, title=changed.title, text="Update: the bridge reopens in May. " + BODY,
+                    extraction=Extraction.PAGE, extraction_error=None, credits=(), fetched=T + 5)  # fmt: skip
     assert store.revise(clean, now=T + 5)
+    # The story list's snippet is made again from the new revision (the process keeps snippets).
+    [listed], _ = wiring.views.list_stories(10, None)
+    assert listed["snippet"].startswith("Update: the bridge reopens in May. Norvale")
     view = wiring.views.article(aid)
     assert view["revision"] == 1 and view["extraction_error"] is None and view["credits"] == []
     assert view["text"] == clean.text and view["title"] == changed.title

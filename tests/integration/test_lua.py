@@ -185,9 +185,9 @@ def test_stories_page(redis_client: redis.Redis) -> None:
     redis_client.zadd("st:{s1}:variants", {"first": 0})
 
     def read(limit: int, score: str = "", last: str = "") -> list:
-        return list(page(keys=["updated"], args=["st:{", "}", "a:", limit, score, last, 600, "title", "url"]))
+        return list(page(keys=["updated"], args=["st:{", "}", "a:", limit, score, last, "title", "url"]))
 
-    # The head of the canonical's text: 600 bytes at most, never a character cut in two ("é" is 2 bytes).
+    # The length of the canonical's stored text stands for it: no text is sent.
     redis_client.hset("a:as3", mapping={"text": "a" + "é" * 400, "source": "Wire"})
     redis_client.hset("a:other", mapping={"source": "", "source_name": "wire"})  # one outlet, either case
     redis_client.hset("a:as2", mapping={"text": "", "summary": "Short summary.", "source": "Gazette"})
@@ -195,27 +195,36 @@ def test_stories_page(redis_client: redis.Redis) -> None:
     rows, last_id, last_score = read(2)
     # The empty story is passed over but still counts towards the page; ties go by id, highest first.
     assert [r[0] for r in rows] == ["s3"] and rows[0][3:6] == [2, "as3", "Ts3"]
-    head = rows[0][7]
-    assert head == "a" + "é" * 299 and len(head.encode()) == 599
-    assert rows[0][8:] == [1, "20"]  # one outlet; the story's score in the list
+    assert rows[0][7:] == [801, 1, "20"]  # the text's bytes; one outlet; the story's score in the list
     assert (last_id, last_score) == ("s3", "20")
     rows, last_id, last_score = read(2, last_score, last_id)
     assert [(r[0], r[4], r[5]) for r in rows] == [("s2", "as2", "Ts2"), ("s1", "first", "")]
-    assert rows[0][7:9] == ["Short summary.", 2] and rows[1][7:9] == ["", 1]
+    assert rows[0][7:9] == [0, 2] and rows[1][7:9] == [0, 1]
     # A story that keeps its count of outlets is not counted again.
     redis_client.hset("st:{s2}", "sources", 7)
     assert read(1, "20", "s3")[0][0][8] == 7
+    assert (last_id, last_score) == ("s1", "10")
+    assert read(2, last_score, last_id) == [[], "", ""]
+
+
+def test_text_heads(redis_client: redis.Redis) -> None:
+    heads = scripts.register(redis_client, "text_heads")
+    redis_client.hset("a:1", mapping={"text": "a" + "é" * 400})
+    redis_client.hset("a:2", mapping={"text": "", "summary": "Short summary."})
+    redis_client.hset("a:3", mapping={"title": "no text"})
+    # A plain text: 600 bytes at most, never a character cut in two ("é" is 2 bytes); else the summary.
+    first, second, third, absent = heads(keys=["a:1", "a:2", "a:3", "a:none"], args=[600])
+    assert first == "a" + "é" * 299 and len(first.encode()) == 599
+    assert (second, third, absent) == ("Short summary.", "", "")
     # A packed text sends its start, which the API unpacks: the head of the text, whatever its length.
     words = " ".join(f"wörd{n * n % 9973}" for n in range(20_000))
-    redis_client.hset("a:as3", "text", packing.pack_text(words))
-    sent = read(2)[0][0][7]  # the empty story takes a place on the page
+    redis_client.hset("a:1", "text", packing.pack_text(words))
+    [sent] = heads(keys=["a:1"], args=[600])
     assert len(packing.raw(sent)) == 750 and packing.raw(sent).startswith(packing.TEXT_MARK)
     head = packing.unpack_head(sent, 600)
     assert 590 < len(head.encode()) <= 600 and words.startswith(head)
     # So does a text packed as base64, as texts once were.
     old = "z:" + base64.b64encode(zlib.compress(words.encode())).decode()
-    redis_client.hset("a:as3", "text", old)
-    sent = read(2)[0][0][7]
+    redis_client.hset("a:1", "text", old)
+    [sent] = heads(keys=["a:1"], args=[600])
     assert len(sent) == 1000 and packing.unpack_head(sent, 600) == head
-    assert (last_id, last_score) == ("s1", "10")
-    assert read(2, last_score, last_id) == [[], "", ""]

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from aggregator.core.models import MemberVector, Record, Summary
 from aggregator.core.terms import term_hash
 from aggregator.store import entries, packing
+from aggregator.store.views import Snippets
 
 weights = st.dictionaries(st.integers(0, 2**32 - 1), st.floats(allow_nan=False), max_size=80)
 
@@ -145,3 +146,16 @@ def test_a_story_goes_by_its_first_article_s_ref_and_ids_of_other_forms_are_thei
 def _old_terms(c: dict[int, float]) -> tuple[bytes, bytes]:
     """A centroid's terms and float64 weights, as entries once held them in base64."""
     return struct.pack(f"<{len(c)}I", *c), struct.pack(f"<{len(c)}d", *c.values())
+
+
+def test_snippets_keep_the_most_recently_used() -> None:
+    kept = Snippets(2)
+    kept.put(("a1", "Title", "0", "10:0"), "one")
+    kept.put(("a2", "Title", "0", "10:0"), "two")
+    assert kept.get(("a1", "Title", "0", "10:0")) == "one"  # now the most recently used
+    kept.put(("a3", "Title", "0", "10:0"), "three")
+    assert kept.get(("a2", "Title", "0", "10:0")) is None
+    assert (
+        kept.get(("a1", "Title", "0", "10:0")) == "one" and kept.get(("a3", "Title", "0", "10:0")) == "three"
+    )
+    assert kept.get(("a1", "Title", "1", "12:0")) is None  # a new revision is another text

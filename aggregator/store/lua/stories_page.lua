@@ -3,29 +3,15 @@
 -- KEYS: the stories-by-update sorted set.
 -- ARGV: the story key's prefix and suffix (the key is prefix .. id .. suffix; its variants' key adds
 --   ':variants'), the article key prefix, the page size, the cursor's score and id ('' for the first
---   page), the most bytes of the canonical's text to send (SNIPPET), then the article fields to read.
+--   page), then the article fields to read.
 -- Returns {rows, the last listed id, its score}: each row {story id, first_seen, updated, count,
---   canonical id, the fields..., the head of the canonical's text, the number of outlets, its score in
---   the list}; the last id and score are '' when the list has no more stories. The head is at most
---   SNIPPET bytes, cut before a character, never inside one; of a packed text (`store/packing.py`; it
---   starts with deflate's bytes 120 156), its first PACKED_HEAD bytes, which the API unpacks. The
---   number of outlets is the story's `sources`, which every write keeps; a story written before there
---   was one has its outlets counted among its first OUTLETS_READ variants.
--- 750 bytes of deflate hold more than a snippet's bytes of its text (its first 740 or more); texts
--- packed as base64, as they once were, need 1000 characters for them.
-local OUTLETS_READ, PACKED_HEAD, OLD_PACKED_HEAD = 50, 750, 1000
-local SNIPPET = tonumber(ARGV[7])
-local function head(text)
-  if string.sub(text, 1, 2) == '\120\156' then return string.sub(text, 1, PACKED_HEAD) end
-  if string.sub(text, 1, 2) == 'z:' then return string.sub(text, 1, OLD_PACKED_HEAD) end
-  if #text <= SNIPPET then return text end
-  local cut = SNIPPET
-  -- A UTF-8 continuation byte (10xxxxxx) is no place to start the next character: back off.
-  while cut > 0 and string.byte(text, cut + 1) >= 128 and string.byte(text, cut + 1) < 192 do
-    cut = cut - 1
-  end
-  return string.sub(text, 1, cut)
-end
+--   canonical id, the fields..., the length of the canonical's stored text, the number of outlets,
+--   its score in the list}; the last id and score are '' when the list has no more stories. The
+--   length (with the fields: its revision) tells the API whether a snippet it made is still the
+--   text's, without the text being read: `lua/text_heads.lua` reads the heads it has no snippet of.
+--   The number of outlets is the story's `sources`, which every write keeps; a story written before
+--   there was one has its outlets counted among its first OUTLETS_READ variants.
+local OUTLETS_READ = 50
 -- The first of two hash values that is there and not empty.
 local function either(a, b)
   if a and a ~= '' then return a end
@@ -34,7 +20,7 @@ end
 local story_pre, story_post, article_pre = ARGV[1], ARGV[2], ARGV[3]
 local limit, score, last = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local fields = {}
-for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 local listed
 if score == '' then
   listed = redis.call('zrevrange', KEYS[1], 0, limit - 1, 'withscores')
@@ -60,8 +46,7 @@ for i = 1, #listed, 2 do
     local row = {listed[i], meta[2] or '', meta[3] or '', count, canonical}
     local values = redis.call('hmget', article_pre .. canonical, unpack(fields))
     for j = 1, #fields do row[5 + j] = values[j] or '' end
-    local texts = redis.call('hmget', article_pre .. canonical, 'text', 'summary')
-    row[#row + 1] = head(either(texts[1], texts[2]))
+    row[#row + 1] = redis.call('hstrlen', article_pre .. canonical, 'text')
     local n = tonumber(meta[4])
     if not n then
       local outlets = {}
