@@ -30,7 +30,8 @@ _BRIEF = (
     "extraction_error", "language", "credits", "relation", "score", "signals", "revision",
 )  # fmt: skip
 _TEXT = ("text", "summary")
-_LISTED = ("title", "url", "source", "source_name", "revision")
+# With the revision and the text's length in words, what tells a kept snippet is still its text's.
+_LISTED = ("title", "url", "source", "source_name", "revision", "length")
 SNIPPET_CHARS = 200  # of the canonical's text in the story list
 HEAD_BYTES = 600  # of the canonical's text read for the snippet: the headline it may repeat, then 200 chars
 SNIPPETS_KEPT = 4096  # a process's story lists show the same few hundred stories again and again
@@ -186,7 +187,8 @@ class StoryViews:
 
     def _listed(self, rows: list[list[Any]]) -> list[dict[str, Any]]:
         """The rows as the list shows them, each with its snippet: a kept one when the canonical's
-        headline, revision and text length are those it was made of, else made from its text's head."""
+        headline, revision and text length in words are those it was made of, else made from its
+        text's head."""
         keys = [_snippet_key(row) for row in rows]
         made = {key: self.snippets.get(key) for key in keys}
         missing = [key for key, kept in made.items() if kept is None]
@@ -254,7 +256,7 @@ class Snippets:
 
 
 def _snippet_key(row: list[Any]) -> tuple[Any, ...]:
-    """What a listed story's snippet is made of: its canonical's id, headline, revision, text length."""
+    """What a listed story's snippet is made of: its canonical's id, headline, revision, words."""
     return (row[4], row[5], row[9], row[10])
 
 

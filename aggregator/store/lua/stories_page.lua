@@ -5,10 +5,9 @@
 --   ':variants'), the article key prefix, the page size, the cursor's score and id ('' for the first
 --   page), then the article fields to read.
 -- Returns {rows, the last listed id, its score}: each row {story id, first_seen, updated, count,
---   canonical id, the fields..., the length of the canonical's stored text, the number of outlets,
---   its score in the list}; the last id and score are '' when the list has no more stories. The
---   length (with the fields: its revision) tells the API whether a snippet it made is still the
---   text's, without the text being read: `lua/text_heads.lua` reads the heads it has no snippet of.
+--   canonical id, the fields..., the number of outlets, its score in the list}; the last id and score
+--   are '' when the list has no more stories. No text is read: the API tells from the fields whether
+--   it has the canonical's snippet already, and reads the heads of the others (`lua/text_heads.lua`).
 --   The number of outlets is the story's `sources`, which every write keeps; a story written before
 --   there was one has its outlets counted among its first OUTLETS_READ variants.
 local OUTLETS_READ = 50
@@ -46,7 +45,6 @@ for i = 1, #listed, 2 do
     local row = {listed[i], meta[2] or '', meta[3] or '', count, canonical}
     local values = redis.call('hmget', article_pre .. canonical, unpack(fields))
     for j = 1, #fields do row[5 + j] = values[j] or '' end
-    row[#row + 1] = redis.call('hstrlen', article_pre .. canonical, 'text')
     local n = tonumber(meta[4])
     if not n then
       local outlets = {}
