@@ -149,13 +149,12 @@ def _old_terms(c: dict[int, float]) -> tuple[bytes, bytes]:
 
 
 def test_snippets_keep_the_most_recently_used() -> None:
+    # Keyed as the story list keys them: canonical id, headline, revision, length in words.
     kept = Snippets(2)
-    kept.put(("a1", "Title", "0", "10:0"), "one")
-    kept.put(("a2", "Title", "0", "10:0"), "two")
-    assert kept.get(("a1", "Title", "0", "10:0")) == "one"  # now the most recently used
-    kept.put(("a3", "Title", "0", "10:0"), "three")
-    assert kept.get(("a2", "Title", "0", "10:0")) is None
-    assert (
-        kept.get(("a1", "Title", "0", "10:0")) == "one" and kept.get(("a3", "Title", "0", "10:0")) == "three"
-    )
-    assert kept.get(("a1", "Title", "1", "12:0")) is None  # a new revision is another text
+    kept.put(("a1", "Title", "0", "120"), "one")
+    kept.put(("a2", "Title", "0", "120"), "two")
+    assert kept.get(("a1", "Title", "0", "120")) == "one"  # now the most recently used
+    kept.put(("a3", "Title", "0", "120"), "three")
+    assert kept.get(("a2", "Title", "0", "120")) is None
+    assert kept.get(("a1", "Title", "0", "120")) == "one" and kept.get(("a3", "Title", "0", "120")) == "three"
+    assert kept.get(("a1", "Title", "1", "126")) is None  # a new revision is another text
