@@ -88,7 +88,9 @@ class Keys:
 
     @property
     def stories_updated(self) -> str:
-        """sorted set: story id by last update (the listing order)"""
+        """sorted set: story id by last update (the listing order): every change the list shows of a
+        story (a variant, a revision, a new canonical, a split) moves its score, by which API processes
+        keep the rows they read (`StoryViews`)"""
         return f"{self.prefix}:stories:updated"
 
     # --- events (trimmed to settings.events_max_len and events_retention_h)

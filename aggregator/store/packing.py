@@ -23,7 +23,7 @@ from aggregator.core.terms import term_hash
 # Deflate's level 6 (its default) packs news text to 35-45 % at a small part of level 9's time.
 _TEXT_LEVEL = 6
 # Deflate's stream at that level starts with these two bytes, which no UTF-8 text holds (0x9C cannot
-# follow an ASCII character): a stored text that starts so is packed (`lua/stories_page.lua` knows it
+# follow an ASCII character): a stored text that starts so is packed (`lua/text_heads.lua` knows it
 # too). The base64 form texts were once packed in started with "z:".
 TEXT_MARK = b"\x78\x9c"
 _OLD_TEXT_MARK = "z:"
@@ -132,7 +132,7 @@ def unpack_text(stored: str | bytes | None) -> str:
 
 def unpack_head(stored: str | bytes, most: int) -> str:
     """At most the first `most` bytes of a text, from the start of its stored form as
-    `lua/stories_page.lua` sends it for the story list's snippet, a character cut at the end left out.
+    `lua/text_heads.lua` sends it for the story list's snippet, a character cut at the end left out.
     Only that much is inflated: a page of the list does this fifty times."""
     data = raw(stored)
     if data.startswith(_OLD_TEXT_MARK.encode()):

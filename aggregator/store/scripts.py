@@ -18,7 +18,7 @@ from redis.cluster import ClusterPipeline
 NAMES = (
     "index_write", "index_candidates", "archive_write", "archive_candidates", "feeds_claim",
     "host_acquire", "host_turn", "host_adjust", "subscription_resume", "lock_release", "story_read",
-    "stories_page", "text_heads",
+    "stories_listing", "story_rows", "text_heads",
 )  # fmt: skip
 
 

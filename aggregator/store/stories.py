@@ -169,10 +169,13 @@ class StoryStore:
             if st.chosen == st.current:
                 continue
             hist = canonical_history(st.current, st.history) + [st.chosen]
-            fields: dict[Any, Any] = {"canonical": st.chosen}
+            # A new canonical is a change the story list shows: the story moves up, and API processes
+            # that keep its row by its score read it again.
+            fields: dict[Any, Any] = {"canonical": st.chosen, "updated": now}
             if len(hist) > 1:  # a history of the canonical alone is not kept: it reads as such
                 fields["canonical_history"] = json.dumps(hist)
             pipe.hset(self.keys.story(sid), mapping=fields)
+            pipe.zadd(self.keys.stories_updated, {sid: now})
             rel = st.members[st.chosen].relation
             # The article that stood as canonical: the story's, or in a story begun in this batch, its
             # first article, stored as "canonical" when it joined.

@@ -1,18 +1,16 @@
 """What the API reads: an article, a story with a page of its variants, the list of stories.
 
-A story or a page of the list is read in one trip (`lua/story_read.lua`, `lua/stories_page.lua`),
-and a variant is read without its text unless asked for: a story of thirty variants would otherwise
-carry thirty full texts. The list's snippets are made once per text and kept (`Snippets`): the page
-tells whether a kept one is still its text's, and a second trip reads the heads of the texts that have
-none (`lua/text_heads.lua`).
+A story is read in one trip (`lua/story_read.lua`), and a variant is read without its text unless asked
+for: a story of thirty variants would otherwise carry thirty full texts. A page of the list is its ids
+and scores (`lua/stories_listing.lua`), then the rows of the stories this process has not read at that
+score (`lua/story_rows.lua`), then the heads of the texts it has made no snippet of (`lua/text_heads.lua`):
+one trip when nothing on the page changed since this process last showed it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import redis
@@ -22,6 +20,7 @@ from aggregator.store import packing, scripts
 from aggregator.store.article_hash import CLUSTERED, stored_float
 from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
+from aggregator.store.lru import LruCache
 from aggregator.store.stories import canonical_history
 
 # The fields of a variant as a story lists it; `text` and `summary` are added when texts are asked for.
@@ -34,7 +33,8 @@ _TEXT = ("text", "summary")
 _LISTED = ("title", "url", "source", "source_name", "revision", "length")
 SNIPPET_CHARS = 200  # of the canonical's text in the story list
 HEAD_BYTES = 600  # of the canonical's text read for the snippet: the headline it may repeat, then 200 chars
-SNIPPETS_KEPT = 4096  # a process's story lists show the same few hundred stories again and again
+# Rows and snippets a process keeps: its story lists show the same few hundred stories again and again.
+ROWS_KEPT = SNIPPETS_KEPT = 4096
 SEARCH_SCAN, SEARCH_BATCH = 2000, 200  # stories a headline search reads per call, and per trip
 _MAX_OFFSET = 10**9  # a cursor past any real story: larger ones are refused, not sent to Redis
 
@@ -78,9 +78,11 @@ class StoryViews:
         self.r: Any = client  # decode_responses=True: replies are str (see StoryStore)
         self.keys = keys
         self._story = scripts.register(client, "story_read")
-        self._page = scripts.register(client, "stories_page")
+        self._listing = scripts.register(client, "stories_listing")
+        self._rows = scripts.register(client, "story_rows")
         self._heads = scripts.register(client, "text_heads")
-        self.snippets = Snippets(SNIPPETS_KEPT)
+        self.rows: LruCache[list[Any]] = LruCache(ROWS_KEPT)
+        self.snippets: LruCache[str] = LruCache(SNIPPETS_KEPT)
 
     @converts_errors
     def article(self, aid: str) -> dict[str, Any]:
@@ -200,12 +202,25 @@ class StoryViews:
         return [_listed(row, made[key] or "") for row, key in zip(rows, keys, strict=True)]
 
     def _list_page(self, limit: int, score: str, last: str) -> tuple[list[list[Any]], str, str]:
-        story_pre, _, story_post = self.keys.story("\0").partition("\0")
-        rows, last_id, last_score = self._page(
-            keys=[self.keys.stories_updated],
-            args=[story_pre, story_post, self.keys.article(""), limit, score, last, *_LISTED],
+        """A page of rows, {story id, first_seen, updated, count, canonical id, the _LISTED fields, the
+        number of outlets, score}, and the last story's score and id ('' for the end of the list)."""
+        listed, last_id, last_score = self._listing(
+            keys=[self.keys.stories_updated], args=[limit, score, last]
         )
-        return rows, last_score, last_id
+        pairs = list(zip(listed[::2], listed[1::2], strict=True))
+        found = {pair: self.rows.get(pair) for pair in pairs}
+        if missing := [pair for pair, row in found.items() if row is None]:
+            story_pre, _, story_post = self.keys.story("\0").partition("\0")
+            read = self._rows(
+                keys=[self.keys.stories_updated],
+                args=[story_pre, story_post, self.keys.article(""), len(_LISTED), *_LISTED,
+                      *(sid for sid, _ in missing)],
+            )  # fmt: skip
+            for (sid, at), row in zip(missing, read, strict=True):
+                if row:  # a story with no variants left is not listed, nor kept
+                    found[(sid, at)] = made = [sid, *row, at]
+                    self.rows.put((sid, at), made)
+        return [row for row in (found[pair] for pair in pairs) if row], last_score, last_id
 
 
 def _list_cursor(cursor: str | None) -> tuple[str, str]:
@@ -231,28 +246,6 @@ def snippet(text: str, title: str = "", chars: int = SNIPPET_CHARS) -> str:
     if len(flat) <= chars:
         return flat
     return flat[:chars].rsplit(" ", 1)[0].rstrip(",;:") + "…"
-
-
-class Snippets:
-    """Snippets by what they were made of, the `most` used last kept. Threads of the API share it."""
-
-    def __init__(self, most: int) -> None:
-        self.most = most
-        self.kept: OrderedDict[tuple[Any, ...], str] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> str | None:
-        with self.lock:
-            found = self.kept.get(key)
-            if found is not None:
-                self.kept.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Any, ...], value: str) -> None:
-        with self.lock:
-            self.kept[key] = value
-            if len(self.kept) > self.most:
-                self.kept.popitem(last=False)
 
 
 def _snippet_key(row: list[Any]) -> tuple[Any, ...]:

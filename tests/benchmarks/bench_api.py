@@ -1,12 +1,14 @@
 """Read load on the API alone: paced requests for `GET /v1/stories/{id}` and `GET /v1/stories`.
 
-    python -m tests.benchmarks.bench_api --stories 2000 --rps 1000 --seconds 20 [--path list]
+    python -m tests.benchmarks.bench_api --stories 2000 --rps 1000 --seconds 20 [--path list] [--writes 20]
 
 Starts its own redis-server and `aggregator api` (with its default worker processes) on loopback, fills
 the store with made-up stories of 1 to 30 variants through the clustering use case, then sends requests
 at a fixed rate (open loop: each request is due at its own time, and its latency counts from then, so a
 slow server cannot slow the load down), over keep-alive connections, from this process. Prints the rate
-served, p50/p99/max latency, errors, and the CPU the API's processes and this generator used.
+served, p50/p99/max latency, errors, and the CPU the API's processes and this generator used. With
+`--writes N`, another process clusters N articles a second meanwhile, half of them copies that move an
+existing story to the top of the list, half new stories: what the API keeps of the list goes stale.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import multiprocessing
 import os
 import random
 import statistics
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from aggregator.core.models import Article
@@ -76,6 +80,28 @@ def _stories(n: int, rng: random.Random) -> list[Article]:
                         fetched=1.75e9 + s)
             )  # fmt: skip
     return out
+
+
+def _write(url: str, per_second: int, seconds: float, stories: int) -> None:
+    """Clusters `per_second` articles a second for `seconds`: copies of the stories made before, and
+    new stories."""
+    rng = random.Random(2)
+    wiring = Wiring(defaults(redis_url=url))
+    old = _stories(stories, random.Random(1))
+    new = iter(_stories(int(per_second * seconds), rng))
+    start = time.perf_counter()
+    for second in range(int(seconds)):
+        batch = []
+        for i in range(per_second):
+            if i % 2:
+                batch.append(next(new))
+            else:
+                a = rng.choice(old)
+                batch.append(replace(a, id=f"w{second}-{i}", url=f"http://copy{i}.example/{second}",
+                                     feed_id="fcopy", source=f"Copier {i}"))  # fmt: skip
+        wiring.ingest.cluster(batch)
+        time.sleep(max(0.0, start + second + 1 - time.perf_counter()))
+    wiring.close()
 
 
 async def _connection(port: int, queue: asyncio.Queue[tuple[float, str] | None], results: list[float],
@@ -139,6 +165,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--path", choices=("story", "list", "health"), default="story")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--writes", type=int, default=0, help="articles clustered a second during the load")
     args = parser.parse_args()
     rng = random.Random(1)
     with tempfile.TemporaryDirectory() as tmp, embedded(Path(tmp)) as server:
@@ -175,16 +202,23 @@ def main() -> None:
             gc.freeze()
             cpu0, own0, wall0 = _cpu_s(pids), time.process_time(), time.perf_counter()
             redis0 = _cpu_s(store)
+            writer = multiprocessing.get_context("spawn").Process(
+                target=_write, args=(server.url, args.writes, args.seconds, args.stories)
+            )
+            if args.writes:
+                writer.start()
             lat, errors = asyncio.run(_load(port, paths, args.rps, args.seconds, args.connections))
             wall = time.perf_counter() - wall0
             cpu, own, rcpu = _cpu_s(pids) - cpu0, time.process_time() - own0, _cpu_s(store) - redis0
+            if args.writes:
+                writer.join(60)
         finally:
             api.terminate()
             api.wait(20)
     lat.sort()
     print(
         f"{len(lat)} requests in {wall:.1f} s ({len(lat) / wall:.0f}/s asked {args.rps:.0f}/s), "
-        f"{len(sids)} stories, "
+        f"{len(sids)} stories, {args.writes} articles clustered a second, "
         f"p50 {statistics.median(lat) * 1000:.1f} ms, p99 {lat[int(len(lat) * 0.99)] * 1000:.1f} ms, "
         f"max {lat[-1] * 1000:.1f} ms, errors {errors}; CPU: API {cpu / wall * 100:.0f} % of a core "
         f"({len(pids)} processes), Redis {rcpu / wall * 100:.0f} %, load generator {own / wall * 100:.0f} %"

@@ -50,9 +50,10 @@ def test_empty_fields_are_left_out_and_a_revision_clears_the_old_ones(settings: 
     clean = replace(failed, title=changed.title, text="Update: the bridge reopens in May. " + BODY,
                     extraction=Extraction.PAGE, extraction_error=None, credits=(), fetched=T + 5)  # fmt: skip
     assert store.revise(clean, now=T + 5)
-    # The story list's snippet is made again from the new revision (the process keeps snippets).
+    # The story list's row and snippet are made again from the new revision (the process keeps both).
     [listed], _ = wiring.views.list_stories(10, None)
     assert listed["snippet"].startswith("Update: the bridge reopens in May. Norvale")
+    assert listed["title"] == changed.title and listed["updated"] == T + 5
     view = wiring.views.article(aid)
     assert view["revision"] == 1 and view["extraction_error"] is None and view["credits"] == []
     assert view["text"] == clean.text and view["title"] == changed.title
@@ -87,3 +88,25 @@ def test_a_story_keeps_its_canonical_history_once_the_canonical_changed(settings
     story = wiring.views.story(sid, 10)
     assert story["canonical"]["id"] == copy.id and story["canonical_history"] == [first.id, copy.id]
     wiring.close()
+
+
+def test_a_canonical_chosen_again_reaches_the_rows_an_api_process_keeps(settings: Settings) -> None:
+    # The API keeps story list rows by the story's score in the list: choosing a new canonical outside
+    # a batch (as after a revision) must move the score, or the list would show the old one for good.
+    portal, trusted = "https://portal.example/feed.xml", "https://trusted.example/feed.xml"
+    api = Wiring(settings, sender=Recorder())
+    a = Article(article_id("https://portal.example/b"), "https://portal.example/b", feed_id(portal),
+                "Portal: bridge shut", BODY, "portal.example", T, T)  # fmt: skip
+    b = Article(article_id("https://trusted.example/b"), "https://trusted.example/b", feed_id(trusted),
+                "Trusted: bridge shut", BODY, "trusted.example", T, T + 1)  # fmt: skip
+    api.ingest.cluster([a, b])
+    [row], _ = api.views.list_stories(10, None)
+    assert (row["title"], row["variant_count"]) == (a.title, 2)
+    assert api.views.list_stories(10, None)[0] == [row]  # now served from what the process kept
+    # Another process trusts the second feed most and applies the policy again.
+    worker = Wiring(settings.model_copy(update={"feed_priority": [trusted]}), sender=Recorder())
+    worker.stories.choose_canonicals([row["id"]], now=T + 10)
+    [row], _ = api.views.list_stories(10, None)
+    assert (row["title"], row["updated"]) == (b.title, T + 10)
+    worker.close()
+    api.close()

@@ -174,37 +174,47 @@ def test_story_read(redis_client: redis.Redis) -> None:
     assert read(keys=["none", "none:v"], args=["a:", 0, 2, 1, "title", "title"]) == [[], 0, [], [], []]
 
 
-def test_stories_page(redis_client: redis.Redis) -> None:
-    page = scripts.register(redis_client, "stories_page")
-    redis_client.zadd("updated", {"s1": 10, "s2": 20, "s3": 20, "empty": 30})
+def test_stories_listing(redis_client: redis.Redis) -> None:
+    listing = scripts.register(redis_client, "stories_listing")
+    redis_client.zadd("updated", {"s1": 10, "s2": 20, "s3": 20, "s4": 30.5})
+
+    def read(limit: int, score: str = "", last: str = "") -> list:
+        return list(listing(keys=["updated"], args=[limit, score, last]))
+
+    assert read(2) == [["s4", "30.5", "s3", "20"], "s3", "20"]
+    # Ties go by id, highest first: the cursor skips up to and including the last id shown.
+    assert read(2, "20", "s3") == [["s2", "20", "s1", "10"], "s1", "10"]
+    assert read(1, "20", "s2") == [["s1", "10"], "s1", "10"]
+    assert read(2, "10", "s1") == [[], "", ""]  # past the end
+    assert read(5) == [["s4", "30.5", "s3", "20", "s2", "20", "s1", "10"], "", ""]  # a short page ends it
+
+
+def test_story_rows(redis_client: redis.Redis) -> None:
+    rows = scripts.register(redis_client, "story_rows")
     for sid in ("s1", "s2", "s3"):
         redis_client.hset(f"st:{{{sid}}}", mapping={"canonical": f"a{sid}", "first_seen": 1, "updated": 2})
         redis_client.zadd(f"st:{{{sid}}}:variants", {f"a{sid}": 1, "other": 2})
         redis_client.hset(f"a:a{sid}", mapping={"title": f"T{sid}"})
     redis_client.hdel("st:{s1}", "canonical")  # no canonical recorded: the first variant stands in
     redis_client.zadd("st:{s1}:variants", {"first": 0})
+    redis_client.hset("st:{empty}", mapping={"canonical": "gone", "first_seen": 1, "updated": 2})
 
-    def read(limit: int, score: str = "", last: str = "") -> list:
-        return list(page(keys=["updated"], args=["st:{", "}", "a:", limit, score, last, "title", "url"]))
+    def read(*sids: str) -> list:
+        return list(rows(keys=["updated"], args=["st:{", "}", "a:", 2, "title", "url", *sids]))
 
     # No text is sent: the API reads the heads of the texts it has no snippet of (text_heads.lua).
-    redis_client.hset("a:as3", mapping={"text": "a" + "é" * 400, "source": "Wire"})
+    redis_client.hset("a:as3", mapping={"text": "a" + "é" * 400, "source": "Wire", "url": "u3"})
     redis_client.hset("a:other", mapping={"source": "", "source_name": "wire"})  # one outlet, either case
-    redis_client.hset("a:as2", mapping={"text": "", "summary": "Short summary.", "source": "Gazette"})
-
-    rows, last_id, last_score = read(2)
-    # The empty story is passed over but still counts towards the page; ties go by id, highest first.
-    assert [r[0] for r in rows] == ["s3"] and rows[0][3:6] == [2, "as3", "Ts3"]
-    assert rows[0][7:] == [1, "20"]  # one outlet; the story's score in the list
-    assert (last_id, last_score) == ("s3", "20")
-    rows, last_id, last_score = read(2, last_score, last_id)
-    assert [(r[0], r[4], r[5]) for r in rows] == [("s2", "as2", "Ts2"), ("s1", "first", "")]
-    assert rows[0][7] == 2 and rows[1][7] == 1
+    redis_client.hset("a:as2", mapping={"source": "Gazette"})
+    # A row per id, in the order asked; a story with no variants left has an empty one.
+    s3, empty, s2, s1 = read("s3", "empty", "s2", "s1")
+    assert s3 == ["1", "2", 2, "as3", "Ts3", "u3", 1] and empty == []
+    assert s2 == ["1", "2", 2, "as2", "Ts2", "", 2]  # two outlets
+    assert s1 == ["1", "2", 3, "first", "", "", 1]
     # A story that keeps its count of outlets is not counted again.
     redis_client.hset("st:{s2}", "sources", 7)
-    assert read(1, "20", "s3")[0][0][7] == 7
-    assert (last_id, last_score) == ("s1", "10")
-    assert read(2, last_score, last_id) == [[], "", ""]
+    assert read("s2") == [["1", "2", 2, "as2", "Ts2", "", 7]]
+    assert read() == []
 
 
 def test_text_heads(redis_client: redis.Redis) -> None:

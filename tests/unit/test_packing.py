@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from aggregator.core.models import MemberVector, Record, Summary
 from aggregator.core.terms import term_hash
 from aggregator.store import entries, packing
-from aggregator.store.views import Snippets
+from aggregator.store.lru import LruCache
 
 weights = st.dictionaries(st.integers(0, 2**32 - 1), st.floats(allow_nan=False), max_size=80)
 
@@ -148,9 +148,9 @@ def _old_terms(c: dict[int, float]) -> tuple[bytes, bytes]:
     return struct.pack(f"<{len(c)}I", *c), struct.pack(f"<{len(c)}d", *c.values())
 
 
-def test_snippets_keep_the_most_recently_used() -> None:
-    # Keyed as the story list keys them: canonical id, headline, revision, length in words.
-    kept = Snippets(2)
+def test_a_cache_keeps_the_most_recently_used() -> None:
+    # Keyed as the story list keys snippets: canonical id, headline, revision, length in words.
+    kept: LruCache[str] = LruCache(2)
     kept.put(("a1", "Title", "0", "120"), "one")
     kept.put(("a2", "Title", "0", "120"), "two")
     assert kept.get(("a1", "Title", "0", "120")) == "one"  # now the most recently used
@@ -158,3 +158,8 @@ def test_snippets_keep_the_most_recently_used() -> None:
     assert kept.get(("a2", "Title", "0", "120")) is None
     assert kept.get(("a1", "Title", "0", "120")) == "one" and kept.get(("a3", "Title", "0", "120")) == "three"
     assert kept.get(("a1", "Title", "1", "126")) is None  # a new revision is another text
+    kept.put(("a1", "Title", "0", "120"), "one again")  # put again: the most recently used
+    kept.put(("a4", "Title", "0", "120"), "four")
+    assert (
+        kept.get(("a3", "Title", "0", "120")) is None and kept.get(("a1", "Title", "0", "120")) == "one again"
+    )
