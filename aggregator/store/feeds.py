@@ -129,18 +129,24 @@ class FeedStore:
     ) -> Feed:
         """Set a feed's category ("" clears it) and pause or resume it; None leaves each as it is. A
         paused feed is out of the due set, so no refresh claims it; resumed, it is due at once."""
-        feed = self.get(fid)
         key = self.keys.feed(fid)
-        pipe = self.r.pipeline()
-        if category is not None:
-            pipe.hset(key, "category", category)
-        if paused is True:
-            pipe.hset(key, "paused", 1)
-            pipe.zrem(self.keys.feeds_due, fid)
-        elif paused is False and feed.paused:
-            pipe.hdel(key, "paused")
-            pipe.zadd(self.keys.feeds_due, {fid: time.time() if now is None else now})
-        pipe.execute()
+
+        def apply(pipe: Any) -> None:
+            # Read and written under WATCH: a feed deleted meanwhile is not made again as a stray hash.
+            url, created, was_paused = pipe.hmget(key, ["url", "created", "paused"])
+            if not (url and created):
+                raise NotFound("feed", fid)
+            pipe.multi()
+            if category is not None:
+                pipe.hset(key, "category", category)
+            if paused is True:
+                pipe.hset(key, "paused", 1)
+                pipe.zrem(self.keys.feeds_due, fid)
+            elif paused is False and was_paused:
+                pipe.hdel(key, "paused")
+                pipe.zadd(self.keys.feeds_due, {fid: time.time() if now is None else now})
+
+        self.r.transaction(apply, key)
         return self.get(fid)
 
     @converts_errors
@@ -188,11 +194,15 @@ class FeedStore:
 
     def _update(self, fid: str, mapping: dict[str, str | float], next_due: float) -> bool:
         key = self.keys.feed(fid)
-        # Only a feed still present is updated: a fetch that finishes after DELETE must not resurrect it.
-        if not self.r.exists(key):
-            return False
-        pipe = self.r.pipeline()
-        pipe.hset(key, mapping=mapping)
-        pipe.zadd(self.keys.feeds_due, {fid: next_due}, xx=True)
-        pipe.execute()
-        return True
+
+        def update(pipe: Any) -> bool:
+            # Only a feed still present is updated, checked under WATCH: a fetch that finishes after
+            # DELETE must not make it again.
+            if not pipe.exists(key):
+                return False
+            pipe.multi()
+            pipe.hset(key, mapping=mapping)
+            pipe.zadd(self.keys.feeds_due, {fid: next_due}, xx=True)
+            return True
+
+        return bool(self.r.transaction(update, key, value_from_callable=True))
