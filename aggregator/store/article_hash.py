@@ -74,3 +74,9 @@ def entry_fields(e: Entry) -> dict[str, Any]:
         "url": e.url, "guid": e.guid, "title": e.title, "summary": e.summary, "published": e.published,
         "author": e.author, "source_name": e.source_name, "language": e.language,
     }  # fmt: skip
+
+
+def revisions_of(h: Mapping[str, str]) -> list[dict[str, Any]]:
+    """An article's earlier revisions, oldest first: JSON, packed as texts are (`packing.pack_text`:
+    each holds a whole text), or as it was stored before revisions were packed."""
+    return list(json.loads(packing.unpack_text(h.get("revisions")) or "[]"))

@@ -31,6 +31,7 @@ from aggregator.store.article_hash import (
     entry_fields,
     lean,
     pending_fields,
+    revisions_of,
     stored_float,
 )
 from aggregator.store.connection import converts_errors
@@ -238,7 +239,7 @@ class ArticleStore:
         changed = (old.get("title", ""), old_text) != (article.title, article.text)
         if changed:
             number = int(old.get("revision") or 0)
-            history = json.loads(old.get("revisions") or "[]")
+            history = revisions_of(old)
             history.append(
                 {"revision": number, "title": old.get("title", ""), "text": old_text,
                  "fetched": stored_float(old.get("fetched")), "replaced": now}
@@ -249,7 +250,7 @@ class ArticleStore:
                 "credits": json.dumps(article.credits) if article.credits else "",
                 "extraction_error": article.extraction_error or "", "language": article.language,
                 "length": len(article.text.split()), "revision": number + 1,
-                "revisions": json.dumps(history[-MAX_REVISIONS:]),
+                "revisions": packing.pack_text(json.dumps(history[-MAX_REVISIONS:])),
             }  # fmt: skip
             kept = lean(fields)
             if gone := fields.keys() - kept.keys():

@@ -17,7 +17,7 @@ import redis
 
 from aggregator.errors import InvalidInput, NotFound
 from aggregator.store import packing, scripts
-from aggregator.store.article_hash import CLUSTERED, stored_float
+from aggregator.store.article_hash import CLUSTERED, revisions_of, stored_float
 from aggregator.store.connection import converts_errors
 from aggregator.store.keys import Keys
 from aggregator.store.lru import LruCache
@@ -92,7 +92,7 @@ class StoryViews:
         return {
             **article_view(aid, h),
             "story_id": h.get("story_id") or None,
-            "revisions": json.loads(h.get("revisions") or "[]"),
+            "revisions": revisions_of(h),
         }
 
     @converts_errors

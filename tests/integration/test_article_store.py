@@ -57,6 +57,13 @@ def test_empty_fields_are_left_out_and_a_revision_clears_the_old_ones(settings: 
     view = wiring.views.article(aid)
     assert view["revision"] == 1 and view["extraction_error"] is None and view["credits"] == []
     assert view["text"] == clean.text and view["title"] == changed.title
+    # The earlier revision holds a whole text: kept packed, as texts are.
+    assert [r["text"] for r in view["revisions"]] == [BODY] and view["revisions"][0]["title"] == "Bridge shut"
+    stored_revisions = packing.raw(wiring.redis.hget(wiring.keys.article(aid), "revisions"))
+    assert stored_revisions.startswith(packing.TEXT_MARK) and len(stored_revisions) < len(BODY) / 4
+    # Revisions stored as plain JSON, before they were packed, are still read.
+    wiring.redis.hset(wiring.keys.article(aid), "revisions", packing.unpack_text(stored_revisions))
+    assert wiring.views.article(aid)["revisions"] == view["revisions"]
     assert not {"extraction_error", "credits"} & wiring.redis.hgetall(wiring.keys.article(aid)).keys()
     assert store.add_entries("f1", [changed], now=T + 6) == []  # the change is known now
     assert not {"summary", "entry_title"} & wiring.redis.hgetall(wiring.keys.article(aid)).keys()
