@@ -115,5 +115,12 @@ def test_a_canonical_chosen_again_reaches_the_rows_an_api_process_keeps(settings
     worker.stories.choose_canonicals([row["id"]], now=T + 10)
     [row], _ = api.views.list_stories(10, None)
     assert (row["title"], row["updated"]) == (b.title, T + 10)
+    # So does a variant joining in a batch, from any process.
+    c = replace(
+        a, id=article_id("https://third.example/b"), url="https://third.example/b", source="third.example"
+    )
+    worker.ingest.cluster([c])
+    [row], _ = api.views.list_stories(10, None)
+    assert (row["variant_count"], row["source_count"]) == (3, 3) and row["updated"] != T + 10
     worker.close()
     api.close()
