@@ -82,7 +82,9 @@ class Settings(BaseSettings):
     poll_interval_s: int = Field(300, description="Seconds between two fetches of a healthy feed.")
     schedule_tick_s: float = Field(5.0, description="How often beat looks for due feeds.")
     max_backoff_s: int = Field(6 * 3600, description="Ceiling of the per-feed error backoff.")
-    ingest_batch_size: int = Field(20, description="New entries handed to one ingest task.")
+    ingest_batch_size: int = Field(
+        50, gt=0, description="New entries handed to one ingest task; most articles clustered in one batch."
+    )
     article_resend_s: float = Field(
         1800.0, gt=0, description="Seconds before a waiting article's task is resent."
     )
