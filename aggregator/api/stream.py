@@ -3,7 +3,8 @@
 The hub blocks on the stream once for everybody and hands each new event to each subscriber's bounded
 queue without waiting. A subscriber whose queue is full is marked behind, not waited for: it catches
 up by reading the log itself from its last id, so a stalled client never slows the pipeline or the
-others, and an idle one costs a queue and a coroutine.
+others, and an idle one costs a queue and a coroutine. With no subscriber the hub reads nothing: every
+API process would otherwise fetch and decode every event of a busy ingest for nobody.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 
 import redis
@@ -50,10 +51,12 @@ class Hub:
     block_ms: int = BLOCK_MS
     subscribers: set[Subscriber] = field(default_factory=set)
     _task: asyncio.Task[None] | None = None
+    _idle: bool = False  # waiting for a subscriber, not reading the log
+    _resume_after: str | None = None  # where reading starts again when the first subscriber comes
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
-        last = await self.log.newest()
-        self._task = asyncio.create_task(self._run(last))
+        self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         if self._task:
@@ -61,9 +64,15 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _run(self, last: str) -> None:
-        away = False
+    async def _run(self) -> None:
+        away, last = False, "0-0"
         while True:
+            if not self.subscribers:
+                self._idle = True
+                self._wake.clear()
+                await self._wake.wait()
+                self._idle, last, self._resume_after = False, self._resume_after or last, None
+                continue
             try:
                 events = await self.log.wait(last, self.block_ms)
             except (redis.RedisError, OSError) as exc:  # subscribers keep their ids; try again shortly
@@ -85,12 +94,20 @@ class Hub:
                     except asyncio.QueueFull:
                         sub.behind = True
 
-    @contextlib.contextmanager
-    def subscribe(self) -> Iterator[Subscriber]:
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[tuple[Subscriber, str]]:
+        """A new subscriber and the log's newest id as it joined: every event after that id reaches its
+        queue (unless it falls behind)."""
         sub = Subscriber(asyncio.Queue(self.queue_size))
-        self.subscribers.add(sub)
+        self.subscribers.add(sub)  # first, so that a running hub hands it whatever comes from now on
         try:
-            yield sub
+            newest = await self.log.newest()
+            if self._idle:  # the hub read nothing meanwhile: it starts after the earliest newcomer's id
+                earlier = self._resume_after
+                if earlier is None or stream_id(newest) < stream_id(earlier):
+                    self._resume_after = newest
+                self._wake.set()
+            yield sub, newest
         finally:
             self.subscribers.discard(sub)
 
@@ -101,10 +118,10 @@ def frame(e: Event) -> str:
 
 async def events(hub: Hub, after: str | None, filters: Filters, heartbeat_s: float) -> AsyncIterator[str]:
     """The SSE body: missed events from the log after `after`, then live ones, with heartbeats."""
-    with hub.subscribe() as sub:  # registered first, so nothing falls between replay and live
+    async with hub.subscribe() as (sub, newest):  # before the replay: nothing falls between the two
         cursor = after
         if cursor is None:
-            cursor = await hub.log.newest()
+            cursor = newest
         else:
             oldest = await hub.log.oldest()
             if oldest and cursor not in ("0", "0-0") and stream_id(cursor) < stream_id(oldest):

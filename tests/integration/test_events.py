@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import Any
 
@@ -80,8 +81,6 @@ def test_live_events_then_resume_gets_exactly_the_missed_ones(api: Api, site: Si
         time.sleep(0.5)
         _add(api, site, "daily")
 
-    import threading
-
     threading.Thread(target=add_daily).start()
     live = read_events(api, 100, within=8)
     kinds = [e["event"] for e in live]
@@ -128,7 +127,34 @@ def test_expired_id_gets_an_error_then_the_oldest(
 
 def test_an_idle_event_stream_is_not_taken_for_an_outage(api: Api, caplog: pytest.LogCaptureFixture) -> None:
     # The reader blocks on the log 5 s at a time; a socket timeout as short as that made every idle wait
-    # an error, and live events waited a second for the retry.
+    # an error, and live events waited a second for the retry. A subscriber keeps the reader reading.
     caplog.set_level(logging.WARNING, logger="aggregator.api.stream")
-    time.sleep(6.5)  # longer than one blocking read: the passing of idle time is what is tested
+    started = time.monotonic()
+    read_events(api, 1, within=6.5)  # longer than one blocking read: the passing of idle time is tested
+    assert time.monotonic() - started >= 6.5
     assert [r.getMessage() for r in caplog.records if r.name == "aggregator.api.stream"] == []
+
+
+def _log_reads(r: redis.Redis) -> int:
+    stats: dict[str, Any] = r.info("commandstats")
+    return int(stats.get("cmdstat_xread", {}).get("calls", 0))
+
+
+def test_without_subscribers_the_log_is_not_read(
+    api: Api, site: Site, worker: Any, redis_client: redis.Redis
+) -> None:
+    before = _log_reads(redis_client)
+    site.publish_news()
+    _add(api, site, "wire")
+    wait_for(lambda: _total_variants(api) == 2)
+    assert _log_reads(redis_client) == before  # two stories' events were written, for nobody
+
+    # The first subscriber wakes the reader: it gets what happens from when it joined.
+    def add_gazette() -> None:
+        time.sleep(0.5)
+        _add(api, site, "gazette")
+
+    threading.Thread(target=add_gazette).start()
+    live = read_events(api, 2, within=8)
+    assert sorted(e["event"] for e in live) == ["story.created", "story.variant_added"]
+    assert _log_reads(redis_client) > before
