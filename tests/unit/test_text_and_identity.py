@@ -102,6 +102,21 @@ def test_plain_text_leaves_no_markup_even_escaped_but_keeps_the_words() -> None:
     assert text.plain_text('<a href="javascript:alert(3)">timetable</a>') == "timetable"
     assert text.plain_text("<style>p { color: red }</style>Text<script>") == "Text"
     assert text.plain_text("Unclosed <img src=x onerror=alert(4)\nnext line") == "Unclosed\nnext line"
+    assert text.plain_text("a\tb  c \t d\n e\xa0f ") == "a b c d\ne\xa0f"  # runs of blanks, not NBSP
+
+
+@given(
+    st.lists(
+        st.sampled_from(["word", "Wörd", "3", " ", "  ", "\t", "\n", "\n\n", "\xa0", "\u2003"]), max_size=30
+    )
+)
+def test_plain_text_puts_one_space_between_words_and_keeps_line_breaks(parts: list[str]) -> None:
+    value = "".join(parts)
+    out = text.plain_text(value)
+    lines = out.split("\n")
+    assert [line.split() for line in lines] == [line.split() for line in value.strip().split("\n")]
+    assert all("  " not in line and "\t" not in line and line == line.strip() for line in lines)
+    assert out == out.strip()
 
 
 def test_fast_ascii_tokens_equal_the_word_regex() -> None:
