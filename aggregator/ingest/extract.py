@@ -4,6 +4,7 @@ and the article says why (`extraction_error`)."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -110,8 +111,11 @@ def unreliable(page: Extracted, url: str, min_words: int) -> str | None:
     return None
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")  # what str.isalnum() refuses: \w is alphanumerics and "_"
+
+
 def _folded(text: str) -> str:
-    return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+    return " ".join(_NOT_ALNUM.sub(" ", text.lower()).split())
 
 
 def _is_site_name(title: str, site_name: str | None, url: str) -> bool:
