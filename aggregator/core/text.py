@@ -67,10 +67,10 @@ _TAG = re.compile(r"<[A-Za-z/!?][^>\n]*>?")
 # Script and style elements go with their content: it is code, not text. Unclosed, they run to the end,
 # as a browser would take them.
 _CODE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
-# A run of blanks other than one plain space. The expression is tried at every character, which costs
-# more than the rest of `plain_text`: it only runs on a text that has such a run (`_BLANKS` tells).
-_SPACES = re.compile(r"[ \t\r\f\v]{2,}|[\t\r\f\v]")
-_BLANKS = ("  ", "\t", "\r", "\f", "\v")
+# A run of blanks other than one plain space (`_HIDDEN` has removed the other control characters by
+# then). The expression is tried at every character, which costs more than the rest of `plain_text`: it
+# only runs on a text that has such a run.
+_SPACES = re.compile(r"[ \t]{2,}|\t")
 
 
 # Control characters (but tab and newline) and the bidirectional embeddings, overrides and isolates,
@@ -88,7 +88,7 @@ def plain_text(value: str) -> str:
         value = unescaped
     value = _TAG.sub(" ", _CODE.sub(" ", value))  # whatever a fifth level of escaping left
     value = _HIDDEN.sub("", value)
-    if any(b in value for b in _BLANKS):
+    if "  " in value or "\t" in value:
         value = _SPACES.sub(" ", value)
     return "\n".join(line.strip() for line in value.split("\n")).strip()
 
