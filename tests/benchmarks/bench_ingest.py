@@ -178,7 +178,7 @@ def end_to_end(site_base: str, feeds: int, per_feed: int, processes: int) -> flo
             ]
             left = set(ids)
             own = time.process_time()
-            before = _cpu_by_process()
+            before, machine = _cpu_by_process(), psutil.cpu_times()
             wiring.redis.config_resetstat()
             while left and time.perf_counter() - started < 900:
                 # The service's own count first, each article's state once the count says all are in:
@@ -192,6 +192,7 @@ def end_to_end(site_base: str, feeds: int, per_feed: int, processes: int) -> flo
                 flush=True,
             )
             _report_cpu(before, _cpu_by_process(), len(ids))
+            _report_idle(machine, psutil.cpu_times())
             _report_redis(wiring.redis.info("commandstats"), len(ids))
             assert not left, f"{len(left)} articles not clustered"
             return len(ids) / elapsed
@@ -248,6 +249,14 @@ def _report_cpu(before: CpuTimes, after: CpuTimes, n: int) -> None:
         + f"; all {sum(t for t, _ in ms.values()):.1f} ({sum(k for _, k in ms.values()):.1f})",
         flush=True,
     )
+
+
+def _report_idle(before: Any, after: Any) -> None:
+    """How much of the machine's cores went unused in the timed window: where it is little, throughput
+    is CPU per article, and only spending less of it raises the ratio."""
+    idle = after.idle - before.idle
+    total = sum(after) - sum(before)
+    print(f"  the machine's cores were idle {idle / total:.1%} of the window", flush=True)
 
 
 def _report_redis(stats: dict[str, Any], n: int) -> None:
