@@ -254,7 +254,9 @@ def _report_cpu(before: CpuTimes, after: CpuTimes, n: int) -> None:
 def _report_idle(before: Any, after: Any) -> None:
     """How much of the machine's cores went unused in the timed window: where it is little, throughput
     is CPU per article, and only spending less of it raises the ratio."""
-    idle = after.idle - before.idle
+    # A core waiting on the disk (iowait, Linux) is unused as much as an idle one.
+    unused = [f for f in ("idle", "iowait") if f in after._fields]
+    idle = sum(getattr(after, f) - getattr(before, f) for f in unused)
     # Linux counts a guest's time in `user` and `nice` too: left out, it is not counted twice.
     fields = [f for f in after._fields if f not in ("guest", "guest_nice")]
     total = sum(getattr(after, f) - getattr(before, f) for f in fields)
