@@ -32,14 +32,18 @@ class Lane:
         self._start = threading.Lock()
         self._pid = 0  # the process whose thread serves the lane: a forked child starts its own
 
-    def run(self, ticket: float, fn: Callable[[], T]) -> T:
-        """`fn()` on the lane's thread, once every call with a lower ticket (or an equal one that came
-        first) has run; its result, or its exception raised here. `fn` must not run on the lane itself: it
-        would wait for its own turn forever."""
+    def submit(self, ticket: float, fn: Callable[[], T]) -> Future[T]:
+        """`fn()` on the lane's thread, once every call with a lower ticket (or an equal one submitted
+        before) has run: its future, which holds its result or its exception."""
         self._ensure_thread()
         done: Future[T] = Future()
         self._jobs.put((ticket, next(self._arrivals), fn, done))
-        return done.result()
+        return done
+
+    def run(self, ticket: float, fn: Callable[[], T]) -> T:
+        """`submit`, waiting for the result, or the exception raised here. `fn` must not run on the lane
+        itself: it would wait for its own turn forever."""
+        return self.submit(ticket, fn).result()
 
     @property
     def waiting(self) -> int:

@@ -59,6 +59,32 @@ def test_calls_run_on_one_thread_lowest_ticket_first_then_in_arrival_order() -> 
     assert len(threads_used) == 1 and threading.get_ident() not in threads_used
 
 
+def test_submitted_calls_need_no_waiting_caller_and_a_later_call_of_a_ticket_finds_them_done() -> None:
+    lane = Lane("test")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        held.set()
+        release.wait()
+
+    def square(n: int) -> Callable[[], int]:
+        return lambda: n * n
+
+    def pages_done() -> list[bool]:
+        return [p.done() for p in pages]
+
+    lane.submit(0.0, hold)
+    assert held.wait(5)
+    pages = [lane.submit(1.0, square(n)) for n in range(5)]  # nobody waits on these
+    other = lane.submit(0.5, pages_done)  # a lower ticket goes first
+    last = lane.submit(1.0, pages_done)
+    assert not any(p.done() for p in pages)
+    release.set()
+    assert last.result(5) == [True] * 5
+    assert other.result(5) == [False] * 5
+    assert [p.result() for p in pages] == [0, 1, 4, 9, 16]
+
+
 def test_an_error_reaches_its_caller_and_the_lane_goes_on() -> None:
     lane = Lane("test")
 
