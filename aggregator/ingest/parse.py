@@ -84,7 +84,15 @@ _HARMLESS = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 
 def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
     refuse_entities(body)
-    parsed = feedparser.parse(body, response_headers={"content-location": base_url})
+    # Every text an entry gives is made plain (`plain_text`: markup gone, scripts and styles with their
+    # content): feedparser's cleaning of the HTML in it, and its rewriting of links inside it, would be
+    # thrown away.
+    parsed = feedparser.parse(
+        body,
+        response_headers={"content-location": base_url},
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if isinstance(problem, _HARMLESS):
         problem = None

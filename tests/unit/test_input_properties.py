@@ -64,3 +64,13 @@ def test_parse_feed_reads_or_says_why(body: bytes) -> None:
         return
     for entry in parsed.entries:
         assert entry.url.startswith(("http://", "https://"))
+
+
+def test_parse_feed_gives_plain_text_whatever_html_an_entry_holds() -> None:
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Herald</title><item>
+<title type="html">&lt;b&gt;Ferry&lt;/b&gt; returns</title><link>http://127.0.0.1/ferry.html</link>
+<description><![CDATA[<p onclick="alert(1)">The ferry <a href="timetable.html">sails</a> again.</p>
+<script>alert(2)</script><style>p { color: red }</style>]]></description></item></channel></rss>"""
+    (entry,) = parse_feed(body, "http://127.0.0.1/feed.xml").entries
+    assert entry.title == "Ferry returns"
+    assert entry.summary == "The ferry sails again."
