@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ from aggregator.dispatch import celery_client
 from aggregator.ingest.extract import Extracted, extract_page
 from aggregator.settings import get_settings
 from aggregator.wiring import Wiring
+from tests.benchmarks.cpu import cpu_by_process, report_cpu, report_idle
 from tests.benchmarks.static_site import StaticSite
 from tests.fixtures.site import page, rss
 
@@ -178,7 +180,7 @@ def end_to_end(site_base: str, feeds: int, per_feed: int, processes: int) -> flo
             ]
             left = set(ids)
             own = time.process_time()
-            before, machine = _cpu_by_process(), psutil.cpu_times()
+            before, machine = cpu_by_process(), psutil.cpu_times()
             wiring.redis.config_resetstat()
             while left and time.perf_counter() - started < 900:
                 # The service's own count first, each article's state once the count says all are in:
@@ -191,8 +193,8 @@ def end_to_end(site_base: str, feeds: int, per_feed: int, processes: int) -> flo
                 f"  the site and this process used {(time.process_time() - own) / elapsed:.0%} of a core",
                 flush=True,
             )
-            _report_cpu(before, _cpu_by_process(), len(ids))
-            _report_idle(machine, psutil.cpu_times())
+            report_cpu(before, cpu_by_process(), len(ids))
+            report_idle(machine, psutil.cpu_times())
             _report_redis(wiring.redis.info("commandstats"), len(ids))
             assert not left, f"{len(left)} articles not clustered"
             return len(ids) / elapsed
@@ -204,63 +206,6 @@ def end_to_end(site_base: str, feeds: int, per_feed: int, processes: int) -> flo
 
 def _clustered_count(wiring: Wiring) -> float:
     return sum(v for name, _, v in wiring.metrics.counters() if name == "articles_clustered")
-
-
-CpuTimes = dict[int, tuple[str, float, float]]
-
-
-def _label(proc: psutil.Process) -> str:
-    argv = proc.cmdline()
-    for arg in argv:
-        if arg.startswith("--hostname="):
-            return arg.split("=", 1)[1].split("@")[0]
-    if "beat" in argv:
-        return "beat"
-    if "api" in argv:
-        return "api"
-    return proc.name()
-
-
-def _cpu_by_process() -> CpuTimes:
-    """CPU seconds used so far (all, and in the kernel) by every process on the machine, by pid, with a
-    readable label."""
-    found = {}
-    for proc in psutil.process_iter():
-        try:
-            times = proc.cpu_times()
-            found[proc.pid] = (_label(proc), times.user + times.system, times.system)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
-
-
-def _report_cpu(before: CpuTimes, after: CpuTimes, n: int) -> None:
-    """Where the CPU went in the timed window: milliseconds an article, by process (in the kernel)."""
-    spent: dict[str, tuple[float, float]] = {}
-    for pid, (label, seconds, kernel) in after.items():
-        _, was, was_kernel = before.get(pid, (label, 0.0, 0.0))
-        total, in_kernel = spent.get(label, (0.0, 0.0))
-        spent[label] = (total + seconds - was, in_kernel + kernel - was_kernel)
-    ms = {label: (t * 1000 / n, k * 1000 / n) for label, (t, k) in spent.items()}
-    shown = sorted(((t, k, label) for label, (t, k) in ms.items() if t >= 0.05), reverse=True)
-    print(
-        "  CPU ms an article (kernel): "
-        + ", ".join(f"{label} {t:.2f} ({k:.2f})" for t, k, label in shown)
-        + f"; all {sum(t for t, _ in ms.values()):.1f} ({sum(k for _, k in ms.values()):.1f})",
-        flush=True,
-    )
-
-
-def _report_idle(before: Any, after: Any) -> None:
-    """How much of the machine's cores went unused in the timed window: where it is little, throughput
-    is CPU per article, and only spending less of it raises the ratio."""
-    # A core waiting on the disk (iowait, Linux) is unused as much as an idle one.
-    unused = [f for f in ("idle", "iowait") if f in after._fields]
-    idle = sum(getattr(after, f) - getattr(before, f) for f in unused)
-    # Linux counts a guest's time in `user` and `nice` too: left out, it is not counted twice.
-    fields = [f for f in after._fields if f not in ("guest", "guest_nice")]
-    total = sum(getattr(after, f) - getattr(before, f) for f in fields)
-    print(f"  the machine's cores were idle {idle / total:.1%} of the window", flush=True)
 
 
 def _report_redis(stats: dict[str, Any], n: int) -> None:
@@ -316,6 +261,7 @@ def main() -> None:
         warmup.append((f"warmup-{i}", title, body[:100]))
     site.set("/wire/warmup.xml", rss(site.base, "wire", warmup, 1.7e9), ctype="application/rss+xml")
     median_kb = sorted(len(p) for p, _ in pages)[len(pages) // 2] // 1024
+    ratios: list[float] = []
     try:
         for r in range(args.rounds):
             # Extraction alone just before and just after the end-to-end run, against their mean: the
@@ -325,6 +271,7 @@ def main() -> None:
             e2e = end_to_end(site.base, args.feeds, args.per_feed, args.processes)
             after = extraction_only(pages, args.processes, _service_options)
             service = (before + after) / 2
+            ratios.append(e2e / service)
             print(
                 f"round {r + 1}: {len(pages)} pages (median {median_kb} KB), "
                 f"{args.processes} processes: "
@@ -332,6 +279,13 @@ def main() -> None:
                 f"extraction alone {service:.0f} pages/s with the service's options ({e2e / service:.0%}; "
                 f"{before:.0f} before, {after:.0f} after), "
                 f"{defaults:.0f} pages/s with trafilatura's defaults ({e2e / defaults:.0%})",
+                flush=True,
+            )
+        if len(ratios) > 1:
+            # One round swings with the machine's speed: the median of several is the figure to quote.
+            print(
+                f"ratio over {len(ratios)} rounds: {min(ratios):.0%}-{max(ratios):.0%}, "
+                f"median {statistics.median(ratios):.1%}",
                 flush=True,
             )
     finally:
