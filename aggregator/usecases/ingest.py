@@ -250,7 +250,9 @@ class Ingest:
             if isinstance(outcome, HostBusy):
                 made.append(outcome)
                 continue
-            extracted = outcome.result()
+            # Done: its call came before this one on the lane. Were it not, waiting here would block the
+            # lane for good; timeout 0 makes that an error instead.
+            extracted = outcome.result(timeout=0)
             again = isinstance(extracted, NoText) and extracted.temporary
             made.append((build_article(entry, feed_id, extracted, self.pages.min_words), again))
         return made
