@@ -124,9 +124,9 @@ class Settings(BaseSettings):
     user_agent: str = Field("aggregator/0.1 (+https://example.invalid/bot)", description="User-Agent sent.")
 
     # --- clustering
-    num_perm: int = Field(64, description="MinHash permutations.")
+    num_perm: int = Field(48, description="MinHash permutations.")
     lsh_bands: int = Field(
-        64, description="LSH bands (rows per band: num_perm / lsh_bands); candidates rank by bands shared."
+        48, description="LSH bands (rows per band: num_perm / lsh_bands); candidates rank by bands shared."
     )
     bucket_cap: int = Field(64, description="Newest entries kept per LSH bucket: bounds cost per article.")
     max_candidates: int = Field(16, description="Candidates confirmed per article, most shared bands first.")
