@@ -258,7 +258,8 @@ class StoryStore:
                 st.members[aid] = Member(
                     canonical.Candidate(
                         article_id=aid, feed_id=feed or "", source=source or "",
-                        credits=tuple(json.loads(creds or "[]")), from_page=extraction == "page",
+                        credits=tuple(json.loads(creds)) if creds and creds != "[]" else (),
+                        from_page=extraction == "page",
                         length=int(length or 0), time=float(published or fetched or 0),
                         copy_of=_copy_of(*rel),
                     ),
