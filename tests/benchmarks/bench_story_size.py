@@ -37,11 +37,12 @@ def run(corpus: Path, copies: int) -> str:
         assert server.proc is not None
         redis_process = psutil.Process(server.proc.pid)
         try:
-            first, rest = articles[:50], articles[50:]
+            size = settings.ingest_batch_size
+            first, rest = articles[:size], articles[size:]
             wiring.pipeline.run(first, wiring.index)  # loads what a first batch would
             redis_before, own_before = sum(redis_process.cpu_times()[:2]), time.process_time()
             stories: list[tuple[str, str]] = []
-            for batch in batches(rest, settings.ingest_batch_size):
+            for batch in batches(rest, size):
                 outcome = wiring.pipeline.run(batch, wiring.index)
                 stories += [(x.record.article_id, x.decision.story_id) for x in outcome.assignments]
             own = time.process_time() - own_before
